@@ -1,0 +1,16 @@
+//! almacal-casa: the only crate that talks to casacore (through `rubbl_casatables`).
+//!
+//! Owns opening MeasurementSets read-only, reading their metadata into
+//! [`almacal_core::MsMeta`], resolving CASA selection syntax against it, and chunked
+//! visibility reading on one I/O thread. It never does calibration numerics.
+//! casacore is not thread-safe: every open table lives on exactly one thread.
+
+pub mod error;
+pub mod listobs;
+pub mod meta_read;
+pub mod reader;
+pub mod selection;
+pub mod table;
+
+pub use error::CasaError;
+pub use meta_read::read_meta;

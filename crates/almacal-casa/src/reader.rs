@@ -1,0 +1,349 @@
+//! Chunked visibility reading. Selected rows are grouped by (DDID, field, scan) and cut into
+//! chunks of at most `chunk_rows` rows at timestamp boundaries; each chunk carries only the
+//! selected channels and correlations. The casacore table stays on one I/O thread
+//! ([`spawn_reader`]); chunks cross to compute threads through a bounded channel, so memory
+//! is bounded by `chunk_rows × (queue depth + 1)`, not by the MS size.
+
+use crate::error::{CasaError, Result};
+use crate::meta_read::{read_meta_with_index, MainIndex};
+use crate::selection::{Selection, SelectionParams};
+use crate::table::RoTable;
+use almacal_core::chunk::VisChunk;
+use almacal_core::ids::{AntennaId, DataDescId, FieldId};
+use almacal_core::meta::MsMeta;
+use ndarray::{Array1, Array2, Array3};
+use num_complex::Complex32;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    pub ms: PathBuf,
+    /// `DATA`, `CORRECTED_DATA` or `MODEL_DATA`.
+    pub column: String,
+    pub selection: SelectionParams,
+    /// Upper bound on rows per chunk (a timestamp is never split unless it alone exceeds it).
+    pub chunk_rows: usize,
+    pub with_weight_spectrum: bool,
+}
+
+impl ReadRequest {
+    pub fn new(ms: impl Into<PathBuf>) -> Self {
+        Self {
+            ms: ms.into(),
+            column: "DATA".into(),
+            selection: SelectionParams::default(),
+            chunk_rows: 20_000,
+            with_weight_spectrum: false,
+        }
+    }
+}
+
+/// The plan of one chunk: which rows, of which group.
+#[derive(Debug, Clone)]
+struct ChunkPlan {
+    dd: i32,
+    field: i32,
+    scan: i32,
+    rows: Vec<u64>,
+}
+
+fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPlan> {
+    let mut groups: BTreeMap<(i32, i32, i32), Vec<u64>> = BTreeMap::new();
+    let mut order: Vec<(i32, i32, i32)> = Vec::new();
+    for &r in rows {
+        let i = r as usize;
+        let key = (idx.dd[i], idx.field[i], idx.scan[i]);
+        let g = groups.entry(key).or_insert_with(|| {
+            order.push(key);
+            Vec::new()
+        });
+        g.push(r);
+    }
+    // Order groups by their first row, which follows the MS's time order.
+    order.sort_by_key(|k| groups[k][0]);
+    let mut out = Vec::new();
+    for key in order {
+        let g = &groups[&key];
+        let mut start = 0;
+        while start < g.len() {
+            let mut end = (start + chunk_rows.max(1)).min(g.len());
+            // Back off to a timestamp boundary if that leaves a non-empty chunk.
+            if end < g.len() {
+                let t_end = idx.time_s[g[end] as usize];
+                let mut e = end;
+                while e > start && idx.time_s[g[e - 1] as usize] == t_end {
+                    e -= 1;
+                }
+                if e > start {
+                    end = e;
+                }
+            }
+            out.push(ChunkPlan {
+                dd: key.0,
+                field: key.1,
+                scan: key.2,
+                rows: g[start..end].to_vec(),
+            });
+            start = end;
+        }
+    }
+    out
+}
+
+/// Reads chunks from an open MS on the current thread.
+pub struct ChunkReader {
+    main: RoTable,
+    meta: MsMeta,
+    idx: MainIndex,
+    sel: Selection,
+    plans: std::vec::IntoIter<ChunkPlan>,
+    column: String,
+    with_ws: bool,
+}
+
+impl ChunkReader {
+    /// Open the MS, resolve the selection and plan the chunks.
+    pub fn open(req: &ReadRequest) -> Result<Self> {
+        let (meta, idx) = read_meta_with_index(&req.ms)?;
+        let mut main = RoTable::open(&req.ms)?;
+        if !main.has_column(&req.column) {
+            return Err(CasaError::Invalid {
+                path: req.ms.display().to_string(),
+                msg: format!(
+                    "data column {} does not exist; columns are {}",
+                    req.column,
+                    meta.data_columns.join(", ")
+                ),
+            });
+        }
+        let sel = Selection::resolve(&meta, &req.selection)?;
+        let rows = if sel.needs_uvw() {
+            let mut err = None;
+            let rows = sel.select_rows(&idx, |r| match main.cell_vec::<f64>("UVW", r as u64) {
+                Ok(v) if v.len() == 3 => Some([v[0], v[1], v[2]]),
+                Ok(_) => None,
+                Err(e) => {
+                    err.get_or_insert(e);
+                    None
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            rows
+        } else {
+            sel.select_rows(&idx, |_| None)
+        };
+        let plans = plan_chunks(&idx, &rows, req.chunk_rows).into_iter();
+        let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
+        Ok(Self {
+            main,
+            meta,
+            idx,
+            sel,
+            plans,
+            column: req.column.clone(),
+            with_ws,
+        })
+    }
+
+    pub fn meta(&self) -> &MsMeta {
+        &self.meta
+    }
+
+    pub fn selection(&self) -> &Selection {
+        &self.sel
+    }
+
+    /// Number of chunks still to read.
+    pub fn remaining(&self) -> usize {
+        self.plans.len()
+    }
+
+    fn read_chunk(&mut self, plan: ChunkPlan) -> Result<VisChunk> {
+        let dd = DataDescId(plan.dd.max(0) as u32);
+        let spw = self
+            .meta
+            .data_desc(dd)
+            .map(|d| d.spw)
+            .ok_or_else(|| CasaError::Invalid {
+                path: self.meta.path.clone(),
+                msg: format!("DATA_DESC_ID {} has no DATA_DESCRIPTION row", plan.dd),
+            })?;
+        let chans = self.sel.chans_of(&self.meta, spw.0);
+        let corrs = self.sel.corrs_of(&self.meta, dd);
+        let ncorr_all = self.meta.corrs_of(dd).len();
+        let (n, nc, np) = (plan.rows.len(), chans.len(), corrs.len());
+        let mut data = Array3::<Complex32>::zeros((n, nc, np));
+        let mut flag = Array3::<bool>::from_elem((n, nc, np), false);
+        let mut weight = Array2::<f32>::zeros((n, np));
+        let mut sigma = Array2::<f32>::zeros((n, np));
+        let mut ws = self.with_ws.then(|| Array3::<f32>::zeros((n, nc, np)));
+        let mut uvw = Array2::<f64>::zeros((n, 3));
+        let mut time = Array1::<f64>::zeros(n);
+        let mut interval = Array1::<f64>::zeros(n);
+        let (mut ant1, mut ant2, mut flag_row) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (k, &row) in plan.rows.iter().enumerate() {
+            let r = row as usize;
+            time[k] = self.idx.time_s[r];
+            interval[k] = self.idx.interval_s[r];
+            ant1.push(AntennaId(self.idx.ant1[r].max(0) as u32));
+            ant2.push(AntennaId(self.idx.ant2[r].max(0) as u32));
+            flag_row.push(self.idx.flag_row[r]);
+            let u = self.main.cell_vec::<f64>("UVW", row)?;
+            for (j, v) in u.iter().take(3).enumerate() {
+                uvw[[k, j]] = *v;
+            }
+            // Cells are [ncorr, nchan] with the correlation axis fastest.
+            let cell = self.main.cell_vec::<Complex32>(&self.column, row)?;
+            let fcell = self.main.cell_vec::<bool>("FLAG", row)?;
+            if cell.len() < ncorr_all * chans.last().map_or(0, |c| c + 1)
+                || fcell.len() != cell.len()
+            {
+                return Err(CasaError::Invalid {
+                    path: self.meta.path.clone(),
+                    msg: format!(
+                        "row {row}: {} has {} values, FLAG {}, for {ncorr_all} correlations",
+                        self.column,
+                        cell.len(),
+                        fcell.len()
+                    ),
+                });
+            }
+            for (ci, &c) in chans.iter().enumerate() {
+                for (pi, &p) in corrs.iter().enumerate() {
+                    data[[k, ci, pi]] = cell[c * ncorr_all + p];
+                    flag[[k, ci, pi]] = fcell[c * ncorr_all + p];
+                }
+            }
+            let w = self.main.cell_vec::<f32>("WEIGHT", row)?;
+            let s = self.main.cell_vec::<f32>("SIGMA", row)?;
+            for (pi, &p) in corrs.iter().enumerate() {
+                weight[[k, pi]] = w.get(p).copied().unwrap_or(0.0);
+                sigma[[k, pi]] = s.get(p).copied().unwrap_or(0.0);
+            }
+            if let Some(ws) = ws.as_mut() {
+                let wcell = self.main.cell_vec::<f32>("WEIGHT_SPECTRUM", row)?;
+                for (ci, &c) in chans.iter().enumerate() {
+                    for (pi, &p) in corrs.iter().enumerate() {
+                        ws[[k, ci, pi]] = wcell.get(c * ncorr_all + p).copied().unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+        Ok(VisChunk {
+            dd,
+            spw,
+            field: FieldId(plan.field.max(0) as u32),
+            scan: plan.scan,
+            rows: plan.rows,
+            chans,
+            corrs,
+            time_s: time,
+            interval_s: interval,
+            ant1,
+            ant2,
+            uvw_m: uvw,
+            data_rcf: data,
+            flag_rcf: flag,
+            weight_rc: weight,
+            sigma_rc: sigma,
+            weight_spectrum_rcf: ws,
+            flag_row,
+        })
+    }
+}
+
+impl Iterator for ChunkReader {
+    type Item = Result<VisChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let plan = self.plans.next()?;
+        Some(self.read_chunk(plan))
+    }
+}
+
+/// A stream of chunks produced by a dedicated I/O thread.
+pub struct ChunkStream {
+    meta: MsMeta,
+    rx: mpsc::Receiver<Result<VisChunk>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ChunkStream {
+    pub fn meta(&self) -> &MsMeta {
+        &self.meta
+    }
+}
+
+impl Iterator for ChunkStream {
+    type Item = Result<VisChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.rx.recv() {
+            Ok(item) => Some(item),
+            Err(_) => {
+                if let Some(h) = self.handle.take() {
+                    if h.join().is_err() {
+                        return Some(Err(CasaError::ReaderThread("reader thread panicked".into())));
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Start an I/O thread that opens the MS and sends chunks through a queue of `depth`.
+/// Errors in opening or selection are returned here, before any chunk.
+pub fn spawn_reader(req: ReadRequest, depth: usize) -> Result<ChunkStream> {
+    let (meta_tx, meta_rx) = mpsc::sync_channel::<Result<MsMeta>>(1);
+    let (tx, rx) = mpsc::sync_channel::<Result<VisChunk>>(depth.max(1));
+    let handle = std::thread::Builder::new()
+        .name("almacal-ms-reader".into())
+        .spawn(move || {
+            let mut reader = match ChunkReader::open(&req) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = meta_tx.send(Err(e));
+                    return;
+                }
+            };
+            if meta_tx.send(Ok(reader.meta().clone())).is_err() {
+                return;
+            }
+            for chunk in reader.by_ref() {
+                let stop = chunk.is_err();
+                if tx.send(chunk).is_err() || stop {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| CasaError::ReaderThread(e.to_string()))?;
+    let meta = meta_rx
+        .recv()
+        .map_err(|_| CasaError::ReaderThread("reader thread ended before opening".into()))??;
+    Ok(ChunkStream {
+        meta,
+        rx,
+        handle: Some(handle),
+    })
+}
+
+/// Convenience: count the rows a selection gives on an MS.
+pub fn count_selected_rows(ms: &Path, p: &SelectionParams) -> Result<(u64, Selection, MsMeta)> {
+    let mut req = ReadRequest::new(ms);
+    req.selection = p.clone();
+    let reader = ChunkReader::open(&req)?;
+    let n = reader.plans.as_slice().iter().map(|c| c.rows.len() as u64).sum();
+    let sel = reader.sel.clone();
+    let meta = reader.meta.clone();
+    Ok((n, sel, meta))
+}

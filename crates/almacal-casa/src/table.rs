@@ -1,0 +1,122 @@
+//! A thin read-only wrapper over `rubbl_casatables::Table` that turns every casacore error
+//! into a [`CasaError`] naming the table path and column.
+
+use crate::error::{CasaError, Result};
+use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
+use std::path::Path;
+
+/// An open, read-only casacore table. Not `Send`: keep it on the thread that opened it.
+pub struct RoTable {
+    table: Table,
+    path: String,
+    columns: Vec<String>,
+}
+
+impl RoTable {
+    /// Open `path` read-only.
+    pub fn open(path: &Path) -> Result<Self> {
+        let p = path.display().to_string();
+        if !path.is_dir() {
+            return Err(CasaError::Open {
+                path: p,
+                msg: "no such table directory".into(),
+            });
+        }
+        let mut table = Table::open(path, TableOpenMode::Read).map_err(|e| CasaError::Open {
+            path: p.clone(),
+            msg: e.to_string(),
+        })?;
+        let columns = table.column_names().map_err(|e| CasaError::Open {
+            path: p.clone(),
+            msg: e.to_string(),
+        })?;
+        Ok(Self {
+            table,
+            path: p,
+            columns,
+        })
+    }
+
+    /// Open the subtable `name` of the table at `ms`, or `None` if it does not exist.
+    pub fn open_sub(ms: &Path, name: &str) -> Result<Option<Self>> {
+        let p = ms.join(name);
+        if p.join("table.dat").is_file() {
+            Self::open(&p).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn nrows(&self) -> u64 {
+        self.table.n_rows()
+    }
+
+    pub fn has_column(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c == name)
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn col_err(&self, column: &str, e: impl std::fmt::Display) -> CasaError {
+        CasaError::Column {
+            path: self.path.clone(),
+            column: column.into(),
+            msg: e.to_string(),
+        }
+    }
+
+    /// A whole scalar column.
+    pub fn col<T: CasaScalarData>(&mut self, name: &str) -> Result<Vec<T>> {
+        if self.nrows() == 0 {
+            return Ok(Vec::new());
+        }
+        if !self.has_column(name) {
+            return Err(self.col_err(name, "missing column"));
+        }
+        self.table
+            .get_col_as_vec::<T>(name)
+            .map_err(|e| self.col_err(name, e))
+    }
+
+    /// A whole scalar column, or `None` if the column does not exist.
+    pub fn col_opt<T: CasaScalarData>(&mut self, name: &str) -> Result<Option<Vec<T>>> {
+        if self.has_column(name) {
+            self.col(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A whole string column.
+    pub fn col_string(&mut self, name: &str) -> Result<Vec<String>> {
+        if self.nrows() == 0 {
+            return Ok(Vec::new());
+        }
+        if !self.has_column(name) {
+            return Err(self.col_err(name, "missing column"));
+        }
+        self.table
+            .get_col_as_vec::<String>(name)
+            .map_err(|e| self.col_err(name, e))
+    }
+
+    /// One array cell, flattened in casacore order (first axis fastest).
+    pub fn cell_vec<T: CasaScalarData>(&mut self, name: &str, row: u64) -> Result<Vec<T>> {
+        self.table
+            .get_cell_as_vec::<T>(name, row)
+            .map_err(|e| self.col_err(name, format!("row {row}: {e}")))
+    }
+
+    /// One scalar cell.
+    pub fn cell<T: rubbl_casatables::CasaDataType>(&mut self, name: &str, row: u64) -> Result<T> {
+        self.table
+            .get_cell::<T>(name, row)
+            .map_err(|e| self.col_err(name, format!("row {row}: {e}")))
+    }
+}

@@ -1,0 +1,46 @@
+//! `applycal`: apply caltables to a vis and write the calibrated vis as a new
+//! MeasurementSet (optionally a split of it, via `output`). Per-field table
+//! sets go in `groups`; stage-level gaintable/gainfield/interp/spwmap/calwt
+//! are the defaults of every group.
+
+use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::value::Params;
+
+use super::common::{NO_CALLIB, NO_CALLIB2, NO_FLAGBACKUP, PREAPPLY, SELECTION, VIS};
+
+pub const APPLYMODES: &[&str] = &[
+    "",
+    "calflag",
+    "calflagstrict",
+    "trial",
+    "flagonly",
+    "flagonlystrict",
+    "calonly",
+];
+
+const OWN: &[ParamSpec] = &[
+    VIS,
+    p("selectdata", Ty::Bool, Def::Bool(true)),
+    p("calwt", Ty::BoolList, Def::BoolList(&[true])),
+    p("applymode", Ty::Choice(APPLYMODES), Def::Str("")),
+    p("groups", Ty::Groups, Def::Absent),
+    p("output", Ty::Output, Def::Absent),
+];
+
+pub const APPLYCAL: TaskSpec = TaskSpec {
+    name: "applycal",
+    params: &[OWN, SELECTION, PREAPPLY],
+    reserved: &[NO_FLAGBACKUP, NO_CALLIB, NO_CALLIB2],
+    outputs,
+    test_only: false,
+};
+
+fn outputs(_: &Params) -> Vec<ProductKind> {
+    vec![ProductKind::Vis]
+}
+
+/// Keys of one entry of `groups`.
+pub const GROUP_KEYS: &[&str] = &["field", "gaintable", "gainfield", "interp", "spwmap", "calwt"];
+
+/// Keys of `output`.
+pub const OUTPUT_KEYS: &[&str] = &["split", "spw", "field", "intent", "datacolumn", "keepflags", "reindex"];

@@ -1,0 +1,34 @@
+//! `gencal`: calibration tables specified rather than solved (`tsys` from
+//! SYSCAL, `antpos` from an antenna-position file, amp/ph/delay tables).
+
+use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::value::Params;
+
+use super::common::{OUT_CALTABLE, VIS};
+
+const OWN: &[ParamSpec] = &[
+    VIS,
+    p(
+        "caltype",
+        Ty::Choice(&["tsys", "antpos", "amp", "ph", "sbd", "mbd", "opac", "gc", "eff", "gceff"]),
+        Def::Required,
+    ),
+    r("infile", Ty::Str, Def::Absent, Role::TextFile),
+    p("spw", Ty::Sel, Def::Str("")),
+    p("antenna", Ty::Sel, Def::Str("")),
+    p("pol", Ty::Str, Def::Str("")),
+    p("parameter", Ty::FloatList, Def::FloatList(&[])),
+    p("uniform", Ty::Bool, Def::Bool(true)),
+];
+
+pub const GENCAL: TaskSpec = TaskSpec {
+    name: "gencal",
+    params: &[OWN],
+    reserved: &[OUT_CALTABLE],
+    outputs,
+    test_only: false,
+};
+
+fn outputs(_: &Params) -> Vec<ProductKind> {
+    vec![ProductKind::Caltable]
+}

@@ -1,0 +1,51 @@
+//! `setjy`: the flux-density model of calibrators; the product is a model
+//! that later stages reading the same vis use (no MODEL_DATA column).
+
+use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::value::Params;
+
+use super::common::VIS;
+
+pub const STANDARDS: &[&str] = &[
+    "manual",
+    "Perley-Butler 2017",
+    "Perley-Butler 2013",
+    "Perley-Butler 2010",
+    "Perley-Taylor 99",
+    "Baars",
+];
+
+const OWN: &[ParamSpec] = &[
+    VIS,
+    p("field", Ty::Sel, Def::Str("")),
+    p("spw", Ty::Sel, Def::Str("")),
+    p("selectdata", Ty::Bool, Def::Bool(false)),
+    p("timerange", Ty::Sel, Def::Str("")),
+    p("scan", Ty::Sel, Def::Str("")),
+    p("intent", Ty::Sel, Def::Str("")),
+    p("observation", Ty::Sel, Def::Str("")),
+    p("scalebychan", Ty::Bool, Def::Bool(true)),
+    p("standard", Ty::Choice(STANDARDS), Def::Str("Perley-Butler 2017")),
+    p("fluxdensity", Ty::FloatList, Def::FloatList(&[-1.0])),
+    p("spix", Ty::FloatList, Def::FloatList(&[])),
+    p("reffreq", Ty::Quantity(crate::checks::FREQ_UNITS), Def::Str("1GHz")),
+    p("polindex", Ty::FloatList, Def::FloatList(&[])),
+    p("polangle", Ty::FloatList, Def::FloatList(&[])),
+    p("rotmeas", Ty::Float, Def::Float(0.0)),
+    p("usescratch", Ty::Bool, Def::Bool(false)),
+];
+
+pub const SETJY: TaskSpec = TaskSpec {
+    name: "setjy",
+    params: &[OWN],
+    reserved: &[
+        ("model", "source models (images) are not supported; point-source models only"),
+        ("listmodels", "use `almacal` documentation for the available standards"),
+    ],
+    outputs,
+    test_only: false,
+};
+
+fn outputs(_: &Params) -> Vec<ProductKind> {
+    vec![ProductKind::Model]
+}
