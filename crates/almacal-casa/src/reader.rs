@@ -6,7 +6,7 @@
 
 use crate::error::{CasaError, Result};
 use crate::meta_read::{read_meta_with_index, MainIndex};
-use crate::selection::{Selection, SelectionParams};
+use crate::selection::{Selection, SelectionError, SelectionParams};
 use crate::table::RoTable;
 use almacal_core::chunk::VisChunk;
 use almacal_core::ids::{AntennaId, DataDescId, FieldId};
@@ -137,6 +137,13 @@ impl ChunkReader {
         } else {
             sel.select_rows(&idx, |_| None)
         };
+        if rows.is_empty() {
+            return Err(CasaError::Selection(SelectionError::new(
+                "selection",
+                &req.selection.describe(),
+                format!("matches no rows of {}", req.ms.display()),
+            )));
+        }
         let plans = plan_chunks(&idx, &rows, req.chunk_rows).into_iter();
         let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
         Ok(Self {

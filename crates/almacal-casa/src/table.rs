@@ -1,13 +1,26 @@
 //! A thin read-only wrapper over `rubbl_casatables::Table` that turns every casacore error
 //! into a [`CasaError`] naming the table path and column.
+//!
+//! casacore keeps process-wide state (table cache, locking) that is not thread-safe, even for
+//! separate tables. Every casacore call in almacal therefore holds [`casacore_lock`]; tables
+//! still stay on the thread that opened them (`Table` is not `Send`).
 
 use crate::error::{CasaError, Result};
 use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
+use std::mem::ManuallyDrop;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+static CASACORE: Mutex<()> = Mutex::new(());
+
+/// The process-wide casacore lock. Hold it for every call into casacore.
+pub fn casacore_lock() -> MutexGuard<'static, ()> {
+    CASACORE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// An open, read-only casacore table. Not `Send`: keep it on the thread that opened it.
 pub struct RoTable {
-    table: Table,
+    table: ManuallyDrop<Table>,
     path: String,
     columns: Vec<String>,
 }
@@ -22,6 +35,7 @@ impl RoTable {
                 msg: "no such table directory".into(),
             });
         }
+        let _guard = casacore_lock();
         let mut table = Table::open(path, TableOpenMode::Read).map_err(|e| CasaError::Open {
             path: p.clone(),
             msg: e.to_string(),
@@ -31,7 +45,7 @@ impl RoTable {
             msg: e.to_string(),
         })?;
         Ok(Self {
-            table,
+            table: ManuallyDrop::new(table),
             path: p,
             columns,
         })
@@ -52,6 +66,7 @@ impl RoTable {
     }
 
     pub fn nrows(&self) -> u64 {
+        let _guard = casacore_lock();
         self.table.n_rows()
     }
 
@@ -79,6 +94,7 @@ impl RoTable {
         if !self.has_column(name) {
             return Err(self.col_err(name, "missing column"));
         }
+        let _guard = casacore_lock();
         self.table
             .get_col_as_vec::<T>(name)
             .map_err(|e| self.col_err(name, e))
@@ -101,6 +117,7 @@ impl RoTable {
         if !self.has_column(name) {
             return Err(self.col_err(name, "missing column"));
         }
+        let _guard = casacore_lock();
         self.table
             .get_col_as_vec::<String>(name)
             .map_err(|e| self.col_err(name, e))
@@ -108,6 +125,7 @@ impl RoTable {
 
     /// One array cell, flattened in casacore order (first axis fastest).
     pub fn cell_vec<T: CasaScalarData>(&mut self, name: &str, row: u64) -> Result<Vec<T>> {
+        let _guard = casacore_lock();
         self.table
             .get_cell_as_vec::<T>(name, row)
             .map_err(|e| self.col_err(name, format!("row {row}: {e}")))
@@ -115,8 +133,17 @@ impl RoTable {
 
     /// One scalar cell.
     pub fn cell<T: rubbl_casatables::CasaDataType>(&mut self, name: &str, row: u64) -> Result<T> {
+        let _guard = casacore_lock();
         self.table
             .get_cell::<T>(name, row)
             .map_err(|e| self.col_err(name, format!("row {row}: {e}")))
+    }
+}
+
+impl Drop for RoTable {
+    fn drop(&mut self) {
+        let _guard = casacore_lock();
+        // SAFETY: the table is never used again; it is dropped once, under the lock.
+        unsafe { ManuallyDrop::drop(&mut self.table) };
     }
 }

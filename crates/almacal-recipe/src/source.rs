@@ -15,7 +15,7 @@ pub struct SourceFile {
 }
 
 /// A 1-based line and column (column counted in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LineCol {
     pub line: usize,
     pub col: usize,

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Join {
-    /// `A`: every baseline with an antenna of A, autocorrelations included.
+    /// `A`: every cross-correlation with an antenna of A (CASA leaves autocorrelations out).
     Any,
     /// `A&B`: cross-correlations between A and B.
     Cross,
@@ -31,7 +31,7 @@ struct Term {
 impl Term {
     fn matches(&self, a1: i32, a2: i32) -> bool {
         match self.join {
-            Join::Any => self.left.contains(&a1) || self.left.contains(&a2),
+            Join::Any => a1 != a2 && (self.left.contains(&a1) || self.left.contains(&a2)),
             Join::AutoOnly => a1 == a2 && self.left.contains(&a1),
             Join::Cross | Join::WithAuto => {
                 if a1 == a2 && self.join == Join::Cross {
@@ -51,24 +51,23 @@ pub struct BaselineSel {
 }
 
 impl BaselineSel {
-    /// True if the baseline (a1, a2) is selected.
+    /// True if the baseline (a1, a2) is selected. Terms apply left to right, as in CASA:
+    /// a positive term adds its baselines, a negated one removes them, and an expression
+    /// that starts with a negation starts from all baselines (`!2;1` keeps 1&2).
     pub fn matches(&self, a1: i32, a2: i32) -> bool {
-        let mut any_positive = false;
-        let mut hit = false;
+        let Some(first) = self.terms.first() else {
+            return true;
+        };
+        let mut selected = first.negate;
         for t in &self.terms {
-            if t.negate {
-                if t.matches(a1, a2) {
-                    return false;
-                }
-            } else {
-                any_positive = true;
-                hit |= t.matches(a1, a2);
+            if t.matches(a1, a2) {
+                selected = !t.negate;
             }
         }
-        hit || !any_positive
+        selected
     }
 
-    /// Antenna ids that appear in any positive term (for summaries).
+    /// True if no antenna expression was given.
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }

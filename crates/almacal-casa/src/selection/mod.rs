@@ -54,6 +54,31 @@ pub struct SelectionParams {
     pub baselines: BaselineKind,
 }
 
+impl SelectionParams {
+    /// `field='0' spw='16:0~6'` for messages: the non-empty parameters in CASA syntax.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            ("field", &self.field),
+            ("spw", &self.spw),
+            ("antenna", &self.antenna),
+            ("scan", &self.scan),
+            ("intent", &self.intent),
+            ("timerange", &self.timerange),
+            ("uvrange", &self.uvrange),
+            ("correlation", &self.correlation),
+            ("observation", &self.observation),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+        match self.baselines {
+            BaselineKind::All => parts.join(" "),
+            k => format!("{} baselines={k:?}", parts.join(" ")),
+        }
+    }
+}
+
 /// A selection resolved against one MS.
 #[derive(Debug, Clone)]
 pub struct Selection {

@@ -77,8 +77,11 @@ pub fn resolve_intent(meta: &MsMeta, expr: &str) -> Result<BTreeSet<i32>, Select
             .states
             .iter()
             .filter(|st| {
+                // A pattern may match the whole OBS_MODE or any one of its intents
+                // (CASA selects `CALIBRATE_FLUX*` in `CALIBRATE_BANDPASS#ON_SOURCE,CALIBRATE_FLUX#ON_SOURCE`).
                 if is_pattern(tok) {
                     glob_match(tok, &st.obs_mode)
+                        || st.intents().iter().any(|i| glob_match(tok, i))
                 } else {
                     st.obs_mode == tok || st.intents().iter().any(|i| i == tok)
                 }

@@ -64,11 +64,22 @@ pub fn resolve_spw(meta: &MsMeta, expr: &str) -> Result<SpwChans, SelectionError
             }
             hits
         };
+        let wildcard = ids.len() > 1 || spw_part == "*" || spw_part.is_empty();
         for id in ids {
             let spw = &meta.spws[id as usize];
             let chans = match chan_part {
                 None => (0..spw.nchan()).collect(),
-                Some(c) => resolve_chans(spw, c).map_err(|m| err(m))?,
+                Some(c) => match resolve_chans(spw, c).map_err(&err)? {
+                    Some(ch) => ch,
+                    // Spws that a wildcard brought in and the channel spec misses are dropped.
+                    None if wildcard => continue,
+                    None => {
+                        return Err(err(format!(
+                            "'{c}' selects no channel of spw {id} ({} channels)",
+                            spw.nchan()
+                        )))
+                    }
+                },
             };
             let entry = out.entry(id).or_default();
             entry.extend(chans);
@@ -79,19 +90,10 @@ pub fn resolve_spw(meta: &MsMeta, expr: &str) -> Result<SpwChans, SelectionError
     Ok(out)
 }
 
-fn parse_chan(s: &str, spw: &SpectralWindow) -> Result<usize, String> {
-    let v: i64 = s
-        .trim()
+fn parse_num(s: &str) -> Result<i64, String> {
+    s.trim()
         .parse()
-        .map_err(|_| format!("'{s}' is not a channel number"))?;
-    if v < 0 || v as usize >= spw.nchan() {
-        return Err(format!(
-            "channel {v} is out of range for spw {} (channels 0~{})",
-            spw.id,
-            spw.nchan().saturating_sub(1)
-        ));
-    }
-    Ok(v as usize)
+        .map_err(|_| format!("'{s}' is not a channel number"))
 }
 
 fn freq_unit(s: &str) -> Option<(f64, f64)> {
@@ -104,13 +106,42 @@ fn freq_unit(s: &str) -> Option<(f64, f64)> {
     None
 }
 
-/// Channel indices for one spw's `;`-separated channel list.
-fn resolve_chans(spw: &SpectralWindow, spec: &str) -> Result<Vec<usize>, String> {
-    let n = spw.nchan();
-    let mut out = Vec::new();
+/// Channel index range of a frequency interval, as CASA computes it: fractional channel
+/// positions from channel 0 and the (signed) width, rounded inwards (swapped if they cross),
+/// then clipped to the window. `None` if the interval misses the window.
+fn freq_to_chans(spw: &SpectralWindow, f0: f64, f1: f64) -> Option<(i64, i64)> {
+    let c0 = *spw.chan_freq_hz.first()?;
+    let w = *spw.chan_width_hz.first()?;
+    if w == 0.0 {
+        return None;
+    }
+    let (a, b) = ((f0 - c0) / w, (f1 - c0) / w);
+    let (lo, hi) = (a.min(b), a.max(b));
+    let (mut s, mut e) = (lo.ceil() as i64, hi.floor() as i64);
+    if s > e {
+        std::mem::swap(&mut s, &mut e);
+    }
+    let n = spw.nchan() as i64;
+    if e < 0 || s > n - 1 {
+        return None;
+    }
+    Some((s.max(0), e.min(n - 1)))
+}
+
+/// Channel indices for one spw's `;`-separated channel list; `None` if it selects nothing
+/// of this spw. Range ends beyond the window are clipped, as CASA does for `*:0~3`.
+fn resolve_chans(spw: &SpectralWindow, spec: &str) -> Result<Option<Vec<usize>>, String> {
+    let n = spw.nchan() as i64;
+    let mut out: Vec<usize> = Vec::new();
+    let mut push = |a: i64, b: i64, step: usize| {
+        let (a, b) = (a.max(0), b.min(n - 1));
+        if a <= b {
+            out.extend((a as usize..=b as usize).step_by(step));
+        }
+    };
     for item in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         if item == "*" {
-            out.extend(0..n);
+            push(0, n - 1, 1);
             continue;
         }
         let (range, step) = match item.split_once('^') {
@@ -131,41 +162,36 @@ fn resolve_chans(spw: &SpectralWindow, spec: &str) -> Result<Vec<usize>, String>
                     .map(|(v, s)| v * s)
                     .or_else(|| a.trim().parse::<f64>().ok().map(|v| v * scale))
                     .ok_or_else(|| format!("'{a}' is not a frequency"))?;
-                let (f0, f1) = (lo.min(hi * scale), lo.max(hi * scale));
-                let hits: Vec<usize> = (0..n)
-                    .filter(|&c| {
-                        let f = spw.chan_freq_hz[c];
-                        f >= f0 && f <= f1
-                    })
-                    .collect();
-                if hits.is_empty() {
-                    return Err(format!(
-                        "frequency range {item} selects no channel of spw {}",
-                        spw.id
-                    ));
+                if let Some((s, e)) = freq_to_chans(spw, lo, hi * scale) {
+                    push(s, e, step);
                 }
-                out.extend(hits);
                 continue;
             }
-            let (a, b) = (parse_chan(a, spw)?, parse_chan(b, spw)?);
+            let (a, b) = (parse_num(a)?, parse_num(b)?);
             if a > b {
-                return Err(format!("channel range {a}~{b} is reversed"));
+                return Err(format!("channel range {a}~{b}: start is greater than end"));
             }
-            out.extend((a..=b).step_by(step));
+            if a < 0 {
+                return Err(format!("channel {a} is negative"));
+            }
+            push(a, b, step);
         } else if let Some(rest) = range.strip_prefix('<') {
-            let a = rest
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| format!("'{rest}' is not a channel number"))?;
-            out.extend(0..a.min(n));
+            push(0, parse_num(rest)? - 1, step);
         } else if let Some(rest) = range.strip_prefix('>') {
-            let a = parse_chan(rest, spw)?;
-            out.extend(a + 1..n);
+            push(parse_num(rest)? + 1, n - 1, step);
         } else {
-            out.push(parse_chan(range, spw)?);
+            let c = parse_num(range)?;
+            if c < 0 || c >= n {
+                return Err(format!(
+                    "channel {c} is out of range for spw {} (channels 0~{})",
+                    spw.id,
+                    n - 1
+                ));
+            }
+            push(c, c, 1);
         }
     }
     out.sort_unstable();
     out.dedup();
-    Ok(out)
+    Ok((!out.is_empty()).then_some(out))
 }

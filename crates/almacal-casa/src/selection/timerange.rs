@@ -9,18 +9,24 @@ use almacal_core::time::{day_start, from_calendar};
 /// One selected time interval (MJD seconds, inclusive), or an instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TimeSel {
+    /// `T1~T2`, inclusive.
     Range(f64, f64),
+    /// `<T`, strictly before.
+    Below(f64),
+    /// `>T`, strictly after.
+    Above(f64),
     /// Rows whose integration contains this instant.
     At(f64),
 }
 
 impl TimeSel {
     pub fn matches(&self, time_s: f64, interval_s: f64) -> bool {
-        // casacore compares times with a small tolerance.
-        const EPS: f64 = 1e-3;
+        // Exact comparisons on the row's TIME (CASA drops a row 0.2 ms before the range).
         match *self {
-            Self::Range(a, b) => time_s >= a - EPS && time_s <= b + EPS,
-            Self::At(t) => (time_s - t).abs() <= 0.5 * interval_s + EPS,
+            Self::Range(a, b) => time_s >= a && time_s <= b,
+            Self::Below(b) => time_s < b,
+            Self::Above(a) => time_s > a,
+            Self::At(t) => (time_s - t).abs() <= 0.5 * interval_s,
         }
     }
 }
@@ -74,9 +80,9 @@ pub fn resolve_timerange(expr: &str, first_time_s: f64) -> Result<Vec<TimeSel>, 
     let mut out = Vec::new();
     for tok in split_commas(expr) {
         let sel = if let Some(rest) = tok.strip_prefix('<') {
-            TimeSel::Range(f64::NEG_INFINITY, parse_time(rest, day0).ok_or_else(|| bad(rest))?)
+            TimeSel::Below(parse_time(rest, day0).ok_or_else(|| bad(rest))?)
         } else if let Some(rest) = tok.strip_prefix('>') {
-            TimeSel::Range(parse_time(rest, day0).ok_or_else(|| bad(rest))?, f64::INFINITY)
+            TimeSel::Above(parse_time(rest, day0).ok_or_else(|| bad(rest))?)
         } else if let Some((a, b)) = tok.split_once('~') {
             let t0 = parse_time(a, day0).ok_or_else(|| bad(a))?;
             // An end time without a date is on the start time's day.

@@ -38,9 +38,3 @@ pub const APPLYCAL: TaskSpec = TaskSpec {
 fn outputs(_: &Params) -> Vec<ProductKind> {
     vec![ProductKind::Vis]
 }
-
-/// Keys of one entry of `groups`.
-pub const GROUP_KEYS: &[&str] = &["field", "gaintable", "gainfield", "interp", "spwmap", "calwt"];
-
-/// Keys of `output`.
-pub const OUTPUT_KEYS: &[&str] = &["split", "spw", "field", "intent", "datacolumn", "keepflags", "reindex"];

@@ -9,7 +9,7 @@ use super::common::{NO_APPEND, VIS};
 
 const OWN: &[ParamSpec] = &[
     VIS,
-    r("caltable", Ty::StrList, Def::Required, Role::Caltables),
+    r("caltable", Ty::Str, Def::Required, Role::Caltables),
     p("reference", Ty::Sel, Def::Required),
     p("transfer", Ty::Sel, Def::Str("")),
     p("refspwmap", Ty::IntList, Def::IntList(&[-1])),

@@ -1,0 +1,252 @@
+//! Linking: resolve `vis`, caltable and `after` references and referenced
+//! text files, derive implicit flag-layer/model dependencies (a flag or
+//! setjy stage applies to later-declared stages reading the same vis),
+//! declare each stage's output paths, and reject duplicate outputs and
+//! dependency cycles (naming the stages).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::diag::Diagnostic;
+use crate::flagfile::parse_flag_file;
+use crate::recipe::{CalRef, Dep, DepKind, Input, ProductDecl, Stage, TextFile, VisSource};
+use crate::schema::{ProductKind, Role};
+use crate::source::SourceFile;
+use crate::suggest::did_you_mean;
+use crate::validate::Draft;
+
+/// Names the workspace keeps for itself.
+const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json"];
+
+pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<Draft>, diags: &mut Vec<Diagnostic>) -> Vec<Stage> {
+    let index: HashMap<&str, usize> = drafts.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
+    let outputs: Vec<Option<Vec<ProductKind>>> = drafts.iter().map(|d| d.task.map(|t| (t.outputs)(&d.params))).collect();
+    let stage_names: Vec<&str> = drafts.iter().map(|d| d.name.as_str()).collect();
+    let input_names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+
+    let mut stages = Vec::new();
+    let mut owners: BTreeMap<PathBuf, (String, Range<usize>)> = BTreeMap::new();
+    for (i, d) in drafts.iter().enumerate() {
+        let Some(task) = d.task else {
+            check_after(src, d, &index, &stage_names, diags);
+            continue;
+        };
+        let mut deps = Vec::new();
+        let value_span = |n: &str| d.spans.get(n).map(|(_, v)| v.clone()).unwrap_or_else(|| d.key.span.clone());
+
+        // vis
+        let vis = d.params.get("vis").and_then(|v| v.as_str()).and_then(|v| {
+            let span = value_span("vis");
+            if input_names.contains(&v) {
+                Some(VisSource::Input(v.to_string()))
+            } else if let Some(&j) = index.get(v) {
+                match &outputs[j] {
+                    Some(kinds) if !kinds.contains(&ProductKind::Vis) => {
+                        diags.push(
+                            Diagnostic::at(src, span, format!("`vis = {v:?}`: stage `{v}` ({}) does not write a vis", drafts[j].task.map_or("?", |t| t.name)))
+                                .with_help("`vis` names an input or a stage that writes a MeasurementSet (applycal, split, mstransform)"),
+                        );
+                        None
+                    }
+                    _ => {
+                        deps.push(Dep { stage: v.to_string(), kind: DepKind::Vis });
+                        Some(VisSource::Stage(v.to_string()))
+                    }
+                }
+            } else {
+                let help = did_you_mean(v, input_names.iter().chain(stage_names.iter()).copied());
+                diags.push(Diagnostic::at(src, span, format!("`vis = {v:?}` is neither an input nor a stage")).with_help_opt(help));
+                None
+            }
+        });
+
+        // caltables
+        let mut caltables: Vec<(String, CalRef)> = Vec::new();
+        for (s, span) in &d.cal_sites {
+            if caltables.iter().any(|(w, _)| w == s) {
+                continue;
+            }
+            if let Some(&j) = index.get(s.as_str()) {
+                if j == i {
+                    diags.push(Diagnostic::at(src, span.clone(), format!("stage `{s}` cannot apply its own caltable")));
+                    continue;
+                }
+                if let Some(kinds) = &outputs[j] {
+                    if !kinds.contains(&ProductKind::Caltable) {
+                        let what = kinds.first().map_or("nothing", |k| k.a_noun());
+                        diags.push(
+                            Diagnostic::at(src, span.clone(), format!("stage `{s}` ({}) writes {what}, not a caltable", drafts[j].task.map_or("?", |t| t.name)))
+                                .with_help("gaintable entries name stages that write caltables (gencal, gaincal, bandpass, fluxscale, renorm with apply = true) or paths to existing caltables"),
+                        );
+                        continue;
+                    }
+                }
+                deps.push(Dep { stage: s.clone(), kind: DepKind::Caltable });
+                caltables.push((s.clone(), CalRef::Stage { name: s.clone() }));
+            } else {
+                let path = dir.join(s);
+                if !s.is_empty() && path.is_dir() {
+                    caltables.push((s.clone(), CalRef::Path { written: s.clone(), path }));
+                } else {
+                    let help = did_you_mean(s, stage_names.iter().copied());
+                    let d = Diagnostic::at(src, span.clone(), format!("caltable {s:?} is neither a stage nor an existing caltable (looked for {})", path.display()))
+                        .with_help_opt(help.clone());
+                    diags.push(if help.is_none() && (s.contains('/') || s.contains('.')) { d.input_data() } else { d });
+                }
+            }
+        }
+
+        // text files
+        let mut files = Vec::new();
+        let mut file_commands = Vec::new();
+        for spec in task.all_params().filter(|p| p.role == Role::TextFile) {
+            let Some(written) = d.params.get(spec.name).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let path = dir.join(written);
+            match std::fs::read_to_string(&path) {
+                Ok(content) => {
+                    if task.name == "flagdata" && spec.name == "inpfile" {
+                        let fsrc = SourceFile::new(&path, content.clone());
+                        file_commands = parse_flag_file(&fsrc, diags);
+                    }
+                    files.push(TextFile { param: spec.name.to_string(), written: written.to_string(), path, content });
+                }
+                Err(e) => diags.push(Diagnostic::at(src, value_span(spec.name), format!("`{} = {written:?}`: cannot read {}: {e}", spec.name, path.display())).input_data()),
+            }
+        }
+
+        // after
+        for name in check_after(src, d, &index, &stage_names, diags) {
+            deps.push(Dep { stage: name, kind: DepKind::After });
+        }
+
+        // implicit flag layers and models: earlier stages on the same vis
+        if let Some(v) = d.params.get("vis").and_then(|v| v.as_str()) {
+            for (j, e) in drafts.iter().enumerate().take(i) {
+                if e.params.get("vis").and_then(|x| x.as_str()) != Some(v) {
+                    continue;
+                }
+                let kinds = outputs[j].as_deref().unwrap_or(&[]);
+                if kinds.contains(&ProductKind::FlagLayer) {
+                    deps.push(Dep { stage: e.name.clone(), kind: DepKind::FlagLayer });
+                }
+                if kinds.contains(&ProductKind::Model) {
+                    deps.push(Dep { stage: e.name.clone(), kind: DepKind::Model });
+                }
+            }
+        }
+
+        // outputs
+        let mut decls = Vec::new();
+        for kind in outputs[i].clone().unwrap_or_default() {
+            let custom = match kind {
+                ProductKind::Vis => d
+                    .params
+                    .get("outputvis")
+                    .and_then(|v| v.as_str())
+                    .map(|s| (s.to_string(), value_span("outputvis")))
+                    .or_else(|| {
+                        d.params
+                            .get("output")
+                            .and_then(|o| o.as_table())
+                            .and_then(|o| o.get("split"))
+                            .and_then(|s| s.as_str())
+                            .map(|s| (s.to_string(), value_span("output")))
+                    }),
+                _ => None,
+            };
+            let (rel, span) = match custom {
+                Some((p, span)) => (PathBuf::from(p), span),
+                None => (PathBuf::from(kind.default_file_name(&d.name)), d.key.span.clone()),
+            };
+            let norm: PathBuf = rel.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+            if RESERVED_OUTPUTS.iter().any(|r| norm.starts_with(r)) {
+                diags.push(Diagnostic::at(src, span.clone(), format!("stage `{}` would write {}, which the workspace reserves", d.name, norm.display())));
+            } else if let Some((other, _)) = owners.get(&norm) {
+                diags.push(Diagnostic::at(src, span.clone(), format!("stage `{}` writes {}, which stage `{other}` also writes", d.name, norm.display())).with_help("give one of them another output path"));
+            } else {
+                owners.insert(norm.clone(), (d.name.clone(), span));
+            }
+            decls.push(ProductDecl { kind, rel_path: norm });
+        }
+
+        stages.push(Stage {
+            name: d.name.clone(),
+            task: task.name.to_string(),
+            params: d.params.clone(),
+            vis,
+            caltables,
+            files,
+            file_commands,
+            deps,
+            outputs: decls,
+        });
+    }
+    check_cycles(src, &drafts, &stages, diags);
+    stages
+}
+
+fn check_after(src: &SourceFile, d: &Draft, index: &HashMap<&str, usize>, stage_names: &[&str], diags: &mut Vec<Diagnostic>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, span) in &d.after {
+        if name == &d.name {
+            diags.push(Diagnostic::at(src, span.clone(), format!("stage `{name}` cannot run after itself")));
+        } else if index.contains_key(name.as_str()) {
+            out.push(name.clone());
+        } else {
+            let help = did_you_mean(name, stage_names.iter().copied());
+            diags.push(Diagnostic::at(src, span.clone(), format!("`after` names unknown stage `{name}`")).with_help_opt(help));
+        }
+    }
+    out
+}
+
+/// Report every dependency cycle once, at its first-declared stage.
+fn check_cycles(src: &SourceFile, drafts: &[Draft], stages: &[Stage], diags: &mut Vec<Diagnostic>) {
+    let mut g: DiGraph<&str, ()> = DiGraph::new();
+    let nodes: HashMap<&str, NodeIndex> = stages.iter().map(|s| (s.name.as_str(), g.add_node(s.name.as_str()))).collect();
+    for s in stages {
+        for d in &s.deps {
+            if let (Some(&a), Some(&b)) = (nodes.get(d.stage.as_str()), nodes.get(s.name.as_str())) {
+                g.update_edge(a, b, ());
+            }
+        }
+    }
+    let order: HashMap<&str, usize> = drafts.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
+    for scc in petgraph::algo::tarjan_scc(&g) {
+        if scc.len() < 2 {
+            continue;
+        }
+        let Some(&first) = scc.iter().min_by_key(|n| order.get(g[**n]).copied().unwrap_or(usize::MAX)) else {
+            continue;
+        };
+        // Walk the cycle in dependency direction (downstream) from `first`.
+        let mut path = vec![first];
+        let mut cur = first;
+        while path.len() <= scc.len() {
+            let next = g
+                .neighbors(cur)
+                .filter(|n| scc.contains(n))
+                .min_by_key(|n| (*n != first, order.get(g[*n]).copied().unwrap_or(usize::MAX)));
+            match next {
+                Some(n) if n == first => break,
+                Some(n) if !path.contains(&n) => {
+                    path.push(n);
+                    cur = n;
+                }
+                _ => break,
+            }
+        }
+        let names: Vec<&str> = path.iter().map(|n| g[*n]).collect();
+        let cycle = format!("{} -> {}", names.join(" -> "), g[first]);
+        let span = drafts.iter().find(|d| d.name == g[first]).map(|d| d.key.span.clone()).unwrap_or(0..0);
+        diags.push(
+            Diagnostic::at(src, span, format!("dependency cycle: {cycle}"))
+                .with_help("each arrow is a `vis`, `gaintable`, flag-layer/model or `after` dependency; remove one to break the cycle"),
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Task-specific rules that span several parameters: flagdata's command
+//! forms, applycal's per-field groups and output, list lengths of the
+//! pre-application parameters, and a few CASA preconditions (setjy manual
+//! needs a flux density, gencal antpos needs a file).
+
+use std::collections::BTreeMap;
+
+use crate::diag::Diagnostic;
+use crate::schema::TaskSpec;
+use crate::source::SourceFile;
+use crate::tasks::FLAG_COMMAND_PARAMS;
+use crate::validate::Draft;
+use crate::value::{ParamValue, Params};
+
+/// Parameters that get neither `[defaults]` nor CASA defaults at stage level.
+pub(crate) fn params_without_defaults(task: &TaskSpec) -> Vec<&'static str> {
+    match task.name {
+        "flagdata" => FLAG_COMMAND_PARAMS.iter().map(|p| p.name).collect(),
+        _ => Vec::new(),
+    }
+}
+
+const GROUP_KEYS: &[&str] = &["field", "gaintable", "gainfield", "interp", "spwmap", "calwt"];
+
+pub(crate) fn apply(
+    src: &SourceFile,
+    draft: &Draft,
+    task: &TaskSpec,
+    given: &BTreeMap<String, ParamValue>,
+    params: &mut Params,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let key_span = |name: &str| draft.spans.get(name).map(|(k, _)| k.clone());
+    let value_span = |name: &str| draft.spans.get(name).map(|(_, v)| v.clone());
+    let stage = &draft.name;
+    match task.name {
+        "flagdata" => {
+            let cmd_keys: Vec<&str> = given
+                .keys()
+                .map(String::as_str)
+                .filter(|k| FLAG_COMMAND_PARAMS.iter().any(|p| p.name == *k))
+                .collect();
+            let has_cmds = given.contains_key("commands");
+            let has_file = given.contains_key("inpfile");
+            if has_cmds || has_file {
+                let form = if has_cmds { "commands" } else { "inpfile" };
+                for k in &cmd_keys {
+                    if let Some(span) = key_span(k) {
+                        diags.push(
+                            Diagnostic::at(src, span, format!("`{k}` is a flag-command parameter, but stage `{stage}` lists its commands in `{form}`"))
+                                .with_help(format!("move `{k}` into each command, e.g. {{ mode = \"manual\", {k} = ... }}")),
+                        );
+                    }
+                }
+                if has_cmds && !has_file && given["commands"].as_list().is_some_and(|l| l.is_empty()) {
+                    if let Some(span) = value_span("commands") {
+                        diags.push(Diagnostic::at(src, span, format!("stage `{stage}` has an empty `commands` list")));
+                    }
+                }
+            } else if cmd_keys.is_empty() {
+                diags.push(
+                    Diagnostic::at(src, draft.key.span.clone(), format!("flagdata stage `{stage}` has no flag commands"))
+                        .with_help("add `commands = [ { mode = \"manual\", ... } ]`, `inpfile = \"flags.txt\"`, or a single command's parameters such as mode = \"shadow\""),
+                );
+            } else {
+                let mut cmd = BTreeMap::new();
+                for k in cmd_keys {
+                    if let Some(v) = params.remove(k) {
+                        cmd.insert(k.to_string(), v);
+                    }
+                }
+                cmd.entry("mode".to_string())
+                    .or_insert_with(|| ParamValue::Str("manual".into()));
+                params.insert("commands".into(), ParamValue::List(vec![ParamValue::Table(cmd)]));
+            }
+        }
+        "applycal" => {
+            if given.contains_key("groups") {
+                if let Some(span) = key_span("field") {
+                    diags.push(
+                        Diagnostic::at(src, span, format!("stage `{stage}` has `groups`: give each group its own `field`"))
+                            .with_help("stage-level gaintable, gainfield, interp, spwmap and calwt are defaults for every group; field is not"),
+                    );
+                }
+            }
+            let base: BTreeMap<String, ParamValue> = GROUP_KEYS
+                .iter()
+                .filter_map(|k| params.remove(*k).map(|v| (k.to_string(), v)))
+                .collect();
+            let groups: Vec<ParamValue> = match given.get("groups").and_then(|g| g.as_list()) {
+                Some(list) => list
+                    .iter()
+                    .map(|g| {
+                        let mut t = g.as_table().cloned().unwrap_or_default();
+                        for (k, v) in &base {
+                            if k != "field" {
+                                t.entry(k.clone()).or_insert_with(|| v.clone());
+                            }
+                        }
+                        t.entry("field".into()).or_insert_with(|| ParamValue::Str(String::new()));
+                        ParamValue::Table(t)
+                    })
+                    .collect(),
+                None => vec![ParamValue::Table(base)],
+            };
+            let span = value_span("groups").unwrap_or_else(|| draft.key.span.clone());
+            for (i, g) in groups.iter().enumerate() {
+                if let Some(t) = g.as_table() {
+                    let what = if given.contains_key("groups") { format!("group {}", i + 1) } else { format!("stage `{stage}`") };
+                    check_lengths(src, &what, t, span.clone(), diags);
+                }
+            }
+            params.insert("groups".into(), ParamValue::List(groups));
+            if let Some(ParamValue::Table(out)) = params.get_mut("output") {
+                for (k, v) in [
+                    ("datacolumn", ParamValue::Str("corrected".into())),
+                    ("keepflags", ParamValue::Bool(true)),
+                    ("reindex", ParamValue::Bool(false)),
+                    ("spw", ParamValue::Str(String::new())),
+                    ("field", ParamValue::Str(String::new())),
+                    ("intent", ParamValue::Str(String::new())),
+                ] {
+                    out.entry(k.to_string()).or_insert(v);
+                }
+            }
+        }
+        "gaincal" | "bandpass" => {
+            let span = value_span("gaintable").unwrap_or_else(|| draft.key.span.clone());
+            check_lengths(src, &format!("stage `{stage}`"), params, span, diags);
+        }
+        "setjy" => {
+            let manual = params.get("standard").and_then(|s| s.as_str()) == Some("manual");
+            let unset = params.get("fluxdensity").and_then(|f| f.as_list()).map_or(true, |l| l.first().and_then(|v| v.as_f64()).map_or(true, |v| v < 0.0));
+            if manual && unset {
+                let span = value_span("standard").unwrap_or_else(|| draft.key.span.clone());
+                diags.push(
+                    Diagnostic::at(src, span, format!("stage `{stage}`: standard = \"manual\" needs `fluxdensity`"))
+                        .with_help("add fluxdensity = [I, Q, U, V] in Jy, and optionally spix and reffreq"),
+                );
+            }
+            if let (Some(f), Some(span)) = (params.get("fluxdensity").and_then(|f| f.as_list()), value_span("fluxdensity")) {
+                if f.len() > 4 {
+                    diags.push(Diagnostic::at(src, span, format!("stage `{stage}`: fluxdensity has {} values; expected at most 4 (I, Q, U, V)", f.len())));
+                }
+            }
+        }
+        "gencal" => {
+            if params.get("caltype").and_then(|c| c.as_str()) == Some("antpos") && !params.contains_key("infile") {
+                let span = value_span("caltype").unwrap_or_else(|| draft.key.span.clone());
+                diags.push(
+                    Diagnostic::at(src, span, format!("stage `{stage}`: caltype = \"antpos\" needs `infile`"))
+                        .with_help("name an antenna-position file (CASA's JSON format); almacal never queries online services"),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// gainfield/interp/spwmap/calwt may not list more entries than gaintable.
+fn check_lengths(src: &SourceFile, what: &str, t: &BTreeMap<String, ParamValue>, span: std::ops::Range<usize>, diags: &mut Vec<Diagnostic>) {
+    let n = t.get("gaintable").and_then(|g| g.as_list()).map_or(0, |l| l.len());
+    for k in ["gainfield", "interp", "spwmap", "calwt"] {
+        let m = t.get(k).and_then(|g| g.as_list()).map_or(0, |l| l.len());
+        let limit = if k == "calwt" { n.max(1) } else { n };
+        if m > limit {
+            diags.push(Diagnostic::at(
+                src,
+                span.clone(),
+                format!("{what}: `{k}` has {m} entries but `gaintable` has {n}; give at most one per table"),
+            ));
+        }
+    }
+}

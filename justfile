@@ -1,0 +1,17 @@
+# Developer shortcuts (optional: every recipe is a plain cargo command).
+
+# Build and run the bundled example.
+example:
+    cargo run --release -p almacal -- listobs fixtures/ngc5921/ngc5921.ms
+
+# The whole test suite (what CI runs).
+test:
+    cargo test --workspace
+
+# Formatting, lints and tests, as CI runs them.
+ci:
+    bash .ci/run
+
+# Benchmarks (release mode).
+bench:
+    cargo run --release -p almacal-casa --example read_bench -- fixtures/ngc5921/ngc5921.ms
