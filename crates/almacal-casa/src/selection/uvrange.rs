@@ -33,14 +33,15 @@ fn split_unit(s: &str) -> (&str, &str) {
     (s[..idx].trim(), s[idx..].trim())
 }
 
+/// Units are case-insensitive in CASA (`mlambda` is megalambda).
 fn unit_scale(unit: &str) -> Option<(f64, bool)> {
-    Some(match unit {
+    Some(match unit.to_lowercase().as_str() {
         "" | "m" => (1.0, false),
         "km" => (1e3, false),
         "lambda" | "λ" => (1.0, true),
         "klambda" | "kλ" => (1e3, true),
-        "Mlambda" | "Mλ" => (1e6, true),
-        "Glambda" => (1e9, true),
+        "mlambda" | "mλ" => (1e6, true),
+        "glambda" => (1e9, true),
         _ => return None,
     })
 }
@@ -99,6 +100,8 @@ mod tests {
         let r = resolve_uvrange(">1km").unwrap();
         assert!(r[0].matches(1500.0, 1e9) && !r[0].matches(900.0, 1e9));
         assert!(resolve_uvrange("5~2").is_err());
+        assert_eq!(resolve_uvrange("<1Mlambda").unwrap()[0].hi, 1e6);
+        assert_eq!(resolve_uvrange("<1mlambda").unwrap()[0].hi, 1e6);
         assert!(resolve_uvrange("1~2parsec").is_err());
     }
 }
