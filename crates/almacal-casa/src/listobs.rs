@@ -208,9 +208,17 @@ pub fn render_text(meta: &MsMeta) -> String {
     let rule = "=".repeat(80);
     let mut o = String::new();
     let _ = writeln!(o, "{rule}");
-    let _ = writeln!(o, "           MeasurementSet Name:  {}      MS Version 2", s.ms);
+    let _ = writeln!(
+        o,
+        "           MeasurementSet Name:  {}      MS Version 2",
+        s.ms
+    );
     let _ = writeln!(o, "{rule}");
-    let _ = writeln!(o, "   Observer: {}     Project: {}  ", s.observer, s.project);
+    let _ = writeln!(
+        o,
+        "   Observer: {}     Project: {}  ",
+        s.observer, s.project
+    );
     let _ = writeln!(o, "Observation: {}", s.telescope);
     let _ = writeln!(
         o,
@@ -307,7 +315,11 @@ pub fn render_text(meta: &MsMeta) -> String {
     let _ = writeln!(o, "Sources: {}", meta.sources.len());
     let _ = writeln!(o, "  ID   Name                SpwId ");
     for src in &meta.sources {
-        let _ = writeln!(o, "  {:<4} {:<19} {:<6}", src.source_id, src.name, src.spw_id);
+        let _ = writeln!(
+            o,
+            "  {:<4} {:<19} {:<6}",
+            src.source_id, src.name, src.spw_id
+        );
     }
     let _ = writeln!(o, "Antennas: {}:", s.antennas.len());
     let _ = writeln!(

@@ -299,7 +299,9 @@ impl Iterator for ChunkStream {
             Err(_) => {
                 if let Some(h) = self.handle.take() {
                     if h.join().is_err() {
-                        return Some(Err(CasaError::ReaderThread("reader thread panicked".into())));
+                        return Some(Err(CasaError::ReaderThread(
+                            "reader thread panicked".into(),
+                        )));
                     }
                 }
                 None
@@ -349,7 +351,12 @@ pub fn count_selected_rows(ms: &Path, p: &SelectionParams) -> Result<(u64, Selec
     let mut req = ReadRequest::new(ms);
     req.selection = p.clone();
     let reader = ChunkReader::open(&req)?;
-    let n = reader.plans.as_slice().iter().map(|c| c.rows.len() as u64).sum();
+    let n = reader
+        .plans
+        .as_slice()
+        .iter()
+        .map(|c| c.rows.len() as u64)
+        .sum();
     let sel = reader.sel.clone();
     let meta = reader.meta.clone();
     Ok((n, sel, meta))

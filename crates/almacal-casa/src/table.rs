@@ -15,7 +15,9 @@ static CASACORE: Mutex<()> = Mutex::new(());
 
 /// The process-wide casacore lock. Hold it for every call into casacore.
 pub fn casacore_lock() -> MutexGuard<'static, ()> {
-    CASACORE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CASACORE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// An open, read-only casacore table. Not `Send`: keep it on the thread that opened it.

@@ -37,12 +37,16 @@ fn check_cases(ms: &Path, reference: &Value) {
         let name = case["name"].as_str().unwrap_or("?");
         let p = params(&case["params"]);
         let want_rows = if task_wins.contains(&name) {
-            case["mstransform"]["nrows"].as_u64().expect("mstransform nrows")
+            case["mstransform"]["nrows"]
+                .as_u64()
+                .expect("mstransform nrows")
         } else {
             case["nrows"].as_u64().expect("nrows")
         };
         match count_selected_rows(ms, &p) {
-            Err(e) => failures.push(format!("{name}: {p:?}: error {e}, CASA gives {want_rows} rows")),
+            Err(e) => failures.push(format!(
+                "{name}: {p:?}: error {e}, CASA gives {want_rows} rows"
+            )),
             Ok((n, sel, meta)) => {
                 if n != want_rows {
                     failures.push(format!("{name}: {p:?}: {n} rows, CASA {want_rows}"));
@@ -97,22 +101,37 @@ fn check_errors(ms: &Path, reference: &Value) {
         let p = params(&case["params"]);
         assert_eq!(case["task_raises"].as_bool(), Some(true), "{name}");
         match count_selected_rows(ms, &p) {
-            Ok((n, ..)) => failures.push(format!("{name}: {p:?}: accepted ({n} rows), CASA rejects")),
+            Ok((n, ..)) => {
+                failures.push(format!("{name}: {p:?}: accepted ({n} rows), CASA rejects"))
+            }
             Err(e) => {
                 let msg = e.to_string();
                 let named = [
-                    "spw", "field", "antenna", "scan", "intent", "timerange", "uvrange",
-                    "correlation", "selection",
+                    "spw",
+                    "field",
+                    "antenna",
+                    "scan",
+                    "intent",
+                    "timerange",
+                    "uvrange",
+                    "correlation",
+                    "selection",
                 ]
                 .iter()
                 .any(|k| msg.starts_with(k));
                 if !named {
-                    failures.push(format!("{name}: message does not name the parameter: {msg}"));
+                    failures.push(format!(
+                        "{name}: message does not name the parameter: {msg}"
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "error cases differ:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "error cases differ:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -71,9 +71,7 @@ impl CorrType {
     /// Parse a CASA correlation name (`XX`, `rr`, ...), case-insensitively.
     pub fn from_name(name: &str) -> Option<Self> {
         let up = name.trim().to_ascii_uppercase();
-        (1..=12)
-            .map(Self::from_code)
-            .find(|c| c.name() == up)
+        (1..=12).map(Self::from_code).find(|c| c.name() == up)
     }
 
     /// True for parallel-hand products (XX, YY, RR, LL).

@@ -49,7 +49,11 @@ pub fn quantity_ok(s: &str, units: &[&str]) -> bool {
         .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    units.contains(&unit.trim()) && num.trim().parse::<f64>().is_ok_and(|v| v > 0.0 && v.is_finite())
+    units.contains(&unit.trim())
+        && num
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|v| v > 0.0 && v.is_finite())
 }
 
 /// Time-axis interpolation names CASA accepts.
@@ -113,7 +117,16 @@ mod tests {
         for ok in ["inf,20ch", "inf,7.8MHz", "60s,2ch", "int"] {
             assert!(check_solint(ok, true).is_ok(), "{ok}");
         }
-        for bad in ["fast", "", "30", "-2s", "inf,", "inf,0ch", "inf,20", "2 parsecs"] {
+        for bad in [
+            "fast",
+            "",
+            "30",
+            "-2s",
+            "inf,",
+            "inf,0ch",
+            "inf,20",
+            "2 parsecs",
+        ] {
             assert!(check_solint(bad, true).is_err(), "{bad}");
         }
         let e = check_solint("inf,20ch", false).expect_err("gaincal has no freq part");

@@ -24,7 +24,12 @@ impl Cx<'_> {
         let d = Diagnostic::at(self.src, node_span, msg);
         self.diags.push(d);
     }
-    pub fn err_help(&mut self, span: std::ops::Range<usize>, msg: impl Into<String>, help: Option<String>) {
+    pub fn err_help(
+        &mut self,
+        span: std::ops::Range<usize>,
+        msg: impl Into<String>,
+        help: Option<String>,
+    ) {
         let d = Diagnostic::at(self.src, span, msg).with_help_opt(help);
         self.diags.push(d);
     }
@@ -246,7 +251,12 @@ fn convert_spwmap(cx: &mut Cx, name: &str, node: &Node) -> Option<ParamValue> {
                     match id.value {
                         RawValue::Int(i) if i >= 0 => v.push(ParamValue::Int(i)),
                         _ => {
-                            cx.err(id.span.clone(), format!("parameter `{name}`: spw ids must be non-negative integers"));
+                            cx.err(
+                                id.span.clone(),
+                                format!(
+                                    "parameter `{name}`: spw ids must be non-negative integers"
+                                ),
+                            );
                             return None;
                         }
                     }
@@ -290,7 +300,10 @@ fn convert_table(cx: &mut Cx, name: &str, node: &Node, types: &[(&str, Ty)]) -> 
     let RawValue::Table(entries) = &node.value else {
         cx.err(
             node.span.clone(),
-            format!("parameter `{name}`: expected an inline table, found {}", node.value.type_name()),
+            format!(
+                "parameter `{name}`: expected an inline table, found {}",
+                node.value.type_name()
+            ),
         );
         return None;
     };
@@ -308,7 +321,15 @@ fn convert_table(cx: &mut Cx, name: &str, node: &Node, types: &[(&str, Ty)]) -> 
                 let help = did_you_mean(&k.name, types.iter().map(|(n, _)| *n));
                 cx.err_help(
                     k.span.clone(),
-                    format!("unknown key `{}` in `{name}`; expected one of {}", k.name, types.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "unknown key `{}` in `{name}`; expected one of {}",
+                        k.name,
+                        types
+                            .iter()
+                            .map(|(n, _)| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                     help,
                 );
                 ok = false;
@@ -327,7 +348,10 @@ pub(crate) fn convert_command(cx: &mut Cx, name: &str, node: &Node) -> Option<Pa
         );
         return None;
     };
-    command_from_entries(cx, entries.iter().map(|(k, v)| (k.name.as_str(), &k.span, v)))
+    command_from_entries(
+        cx,
+        entries.iter().map(|(k, v)| (k.name.as_str(), &k.span, v)),
+    )
 }
 
 /// Validate flag-command key/value pairs (from a table or a flag file line).
@@ -347,7 +371,11 @@ where
             },
             None => {
                 let help = did_you_mean(key, FLAG_COMMAND_PARAMS.iter().map(|p| p.name));
-                cx.err_help(key_span.clone(), format!("unknown flag-command parameter `{key}`"), help);
+                cx.err_help(
+                    key_span.clone(),
+                    format!("unknown flag-command parameter `{key}`"),
+                    help,
+                );
                 ok = false;
             }
         }

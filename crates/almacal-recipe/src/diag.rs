@@ -88,7 +88,11 @@ impl fmt::Display for Diagnostic {
             )?;
         }
         if let Some(help) = &self.help {
-            writeln!(f, "{} = help: {help}", " ".repeat(self.pos.line.to_string().len()))?;
+            writeln!(
+                f,
+                "{} = help: {help}",
+                " ".repeat(self.pos.line.to_string().len())
+            )?;
         }
         Ok(())
     }
@@ -127,7 +131,8 @@ mod tests {
     #[test]
     fn renders_location_snippet_and_help() {
         let src = SourceFile::new("r.toml", "[stage.a]\nsoilnt = 1\n".to_string());
-        let d = Diagnostic::at(&src, 10..16, "unknown parameter `soilnt`").with_help("did you mean `solint`?");
+        let d = Diagnostic::at(&src, 10..16, "unknown parameter `soilnt`")
+            .with_help("did you mean `solint`?");
         let text = d.to_string();
         assert_eq!(
             text,

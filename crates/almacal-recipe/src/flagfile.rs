@@ -27,10 +27,14 @@ pub fn parse_flag_file(src: &SourceFile, diags: &mut Vec<Diagnostic>) -> Vec<Fil
             Ok(pairs) => {
                 let entries: Vec<(String, std::ops::Range<usize>, Node)> = pairs;
                 let mut cx = Cx { src, diags };
-                if let Some(ParamValue::Table(params)) =
-                    command_from_entries(&mut cx, entries.iter().map(|(k, s, n)| (k.as_str(), s, n)))
-                {
-                    out.push(FileFlagCommand { line: line_no, params });
+                if let Some(ParamValue::Table(params)) = command_from_entries(
+                    &mut cx,
+                    entries.iter().map(|(k, s, n)| (k.as_str(), s, n)),
+                ) {
+                    out.push(FileFlagCommand {
+                        line: line_no,
+                        params,
+                    });
                 }
             }
             Err((at, msg)) => diags.push(Diagnostic::at(src, at..at + 1, msg)),
@@ -66,8 +70,10 @@ fn tokenize(line: &str, base: usize) -> Result<Vec<Pair>, (usize, String)> {
                 "expected `key=value` in flag command (e.g. mode='manual' spw='20')".to_string(),
             ));
         }
-        let key = line[bytes[key_start].0..bytes.get(key_end).map(|b| b.0).unwrap_or(line.len())].to_string();
-        let key_span = base + bytes[key_start].0..base + bytes.get(key_end).map(|b| b.0).unwrap_or(line.len());
+        let key = line[bytes[key_start].0..bytes.get(key_end).map(|b| b.0).unwrap_or(line.len())]
+            .to_string();
+        let key_span =
+            base + bytes[key_start].0..base + bytes.get(key_end).map(|b| b.0).unwrap_or(line.len());
         i += 1; // '='
         let val_start = bytes.get(i).map(|b| b.0).unwrap_or(line.len());
         let value = if let Some(&(_, q)) = bytes.get(i).filter(|b| b.1 == '\'' || b.1 == '"') {
@@ -79,7 +85,8 @@ fn tokenize(line: &str, base: usize) -> Result<Vec<Pair>, (usize, String)> {
             if i >= bytes.len() {
                 return Err((base + val_start, "unterminated quoted value".to_string()));
             }
-            let text = line[bytes.get(s).map(|b| b.0).unwrap_or(line.len())..bytes[i].0].to_string();
+            let text =
+                line[bytes.get(s).map(|b| b.0).unwrap_or(line.len())..bytes[i].0].to_string();
             i += 1;
             RawValue::Str(text)
         } else {
@@ -87,7 +94,8 @@ fn tokenize(line: &str, base: usize) -> Result<Vec<Pair>, (usize, String)> {
             while i < bytes.len() && !bytes[i].1.is_whitespace() {
                 i += 1;
             }
-            let text = &line[bytes.get(s).map(|b| b.0).unwrap_or(line.len())..bytes.get(i).map(|b| b.0).unwrap_or(line.len())];
+            let text = &line[bytes.get(s).map(|b| b.0).unwrap_or(line.len())
+                ..bytes.get(i).map(|b| b.0).unwrap_or(line.len())];
             match text {
                 "True" | "true" => RawValue::Bool(true),
                 "False" | "false" => RawValue::Bool(false),

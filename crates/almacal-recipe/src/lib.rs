@@ -22,7 +22,9 @@ mod validate;
 pub mod value;
 
 pub use diag::{DiagKind, Diagnostic, RecipeErrors};
-pub use recipe::{CalRef, Dep, DepKind, FileFlagCommand, Input, ProductDecl, Recipe, Stage, TextFile, VisSource};
+pub use recipe::{
+    CalRef, Dep, DepKind, FileFlagCommand, Input, ProductDecl, Recipe, Stage, TextFile, VisSource,
+};
 pub use schema::ProductKind;
 pub use validate::{load, load_str, LoadOptions};
 pub use value::{canonical_json, ParamValue, Params};

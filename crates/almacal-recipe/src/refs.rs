@@ -21,9 +21,22 @@ use crate::validate::Draft;
 /// Names the workspace keeps for itself.
 const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json"];
 
-pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<Draft>, diags: &mut Vec<Diagnostic>) -> Vec<Stage> {
-    let index: HashMap<&str, usize> = drafts.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
-    let outputs: Vec<Option<Vec<ProductKind>>> = drafts.iter().map(|d| d.task.map(|t| (t.outputs)(&d.params))).collect();
+pub(crate) fn link(
+    src: &SourceFile,
+    dir: &Path,
+    inputs: &[Input],
+    drafts: Vec<Draft>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Stage> {
+    let index: HashMap<&str, usize> = drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.as_str(), i))
+        .collect();
+    let outputs: Vec<Option<Vec<ProductKind>>> = drafts
+        .iter()
+        .map(|d| d.task.map(|t| (t.outputs)(&d.params)))
+        .collect();
     let stage_names: Vec<&str> = drafts.iter().map(|d| d.name.as_str()).collect();
     let input_names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
 
@@ -35,7 +48,12 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
             continue;
         };
         let mut deps = Vec::new();
-        let value_span = |n: &str| d.spans.get(n).map(|(_, v)| v.clone()).unwrap_or_else(|| d.key.span.clone());
+        let value_span = |n: &str| {
+            d.spans
+                .get(n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| d.key.span.clone())
+        };
 
         // vis
         let vis = d.params.get("vis").and_then(|v| v.as_str()).and_then(|v| {
@@ -71,7 +89,11 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
             }
             if let Some(&j) = index.get(s.as_str()) {
                 if j == i {
-                    diags.push(Diagnostic::at(src, span.clone(), format!("stage `{s}` cannot apply its own caltable")));
+                    diags.push(Diagnostic::at(
+                        src,
+                        span.clone(),
+                        format!("stage `{s}` cannot apply its own caltable"),
+                    ));
                     continue;
                 }
                 if let Some(kinds) = &outputs[j] {
@@ -84,17 +106,30 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
                         continue;
                     }
                 }
-                deps.push(Dep { stage: s.clone(), kind: DepKind::Caltable });
+                deps.push(Dep {
+                    stage: s.clone(),
+                    kind: DepKind::Caltable,
+                });
                 caltables.push((s.clone(), CalRef::Stage { name: s.clone() }));
             } else {
                 let path = dir.join(s);
                 if !s.is_empty() && path.is_dir() {
-                    caltables.push((s.clone(), CalRef::Path { written: s.clone(), path }));
+                    caltables.push((
+                        s.clone(),
+                        CalRef::Path {
+                            written: s.clone(),
+                            path,
+                        },
+                    ));
                 } else {
                     let help = did_you_mean(s, stage_names.iter().copied());
                     let d = Diagnostic::at(src, span.clone(), format!("caltable {s:?} is neither a stage nor an existing caltable (looked for {})", path.display()))
                         .with_help_opt(help.clone());
-                    diags.push(if help.is_none() && (s.contains('/') || s.contains('.')) { d.input_data() } else { d });
+                    diags.push(if help.is_none() && (s.contains('/') || s.contains('.')) {
+                        d.input_data()
+                    } else {
+                        d
+                    });
                 }
             }
         }
@@ -113,15 +148,34 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
                         let fsrc = SourceFile::new(&path, content.clone());
                         file_commands = parse_flag_file(&fsrc, diags);
                     }
-                    files.push(TextFile { param: spec.name.to_string(), written: written.to_string(), path, content });
+                    files.push(TextFile {
+                        param: spec.name.to_string(),
+                        written: written.to_string(),
+                        path,
+                        content,
+                    });
                 }
-                Err(e) => diags.push(Diagnostic::at(src, value_span(spec.name), format!("`{} = {written:?}`: cannot read {}: {e}", spec.name, path.display())).input_data()),
+                Err(e) => diags.push(
+                    Diagnostic::at(
+                        src,
+                        value_span(spec.name),
+                        format!(
+                            "`{} = {written:?}`: cannot read {}: {e}",
+                            spec.name,
+                            path.display()
+                        ),
+                    )
+                    .input_data(),
+                ),
             }
         }
 
         // after
         for name in check_after(src, d, &index, &stage_names, diags) {
-            deps.push(Dep { stage: name, kind: DepKind::After });
+            deps.push(Dep {
+                stage: name,
+                kind: DepKind::After,
+            });
         }
 
         // implicit flag layers and models: earlier stages on the same vis
@@ -132,10 +186,16 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
                 }
                 let kinds = outputs[j].as_deref().unwrap_or(&[]);
                 if kinds.contains(&ProductKind::FlagLayer) {
-                    deps.push(Dep { stage: e.name.clone(), kind: DepKind::FlagLayer });
+                    deps.push(Dep {
+                        stage: e.name.clone(),
+                        kind: DepKind::FlagLayer,
+                    });
                 }
                 if kinds.contains(&ProductKind::Model) {
-                    deps.push(Dep { stage: e.name.clone(), kind: DepKind::Model });
+                    deps.push(Dep {
+                        stage: e.name.clone(),
+                        kind: DepKind::Model,
+                    });
                 }
             }
         }
@@ -161,17 +221,45 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
             };
             let (rel, span) = match custom {
                 Some((p, span)) => (PathBuf::from(p), span),
-                None => (PathBuf::from(kind.default_file_name(&d.name)), d.key.span.clone()),
+                None => (
+                    PathBuf::from(kind.default_file_name(&d.name)),
+                    d.key.span.clone(),
+                ),
             };
-            let norm: PathBuf = rel.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+            let norm: PathBuf = rel
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
             if RESERVED_OUTPUTS.iter().any(|r| norm.starts_with(r)) {
-                diags.push(Diagnostic::at(src, span.clone(), format!("stage `{}` would write {}, which the workspace reserves", d.name, norm.display())));
+                diags.push(Diagnostic::at(
+                    src,
+                    span.clone(),
+                    format!(
+                        "stage `{}` would write {}, which the workspace reserves",
+                        d.name,
+                        norm.display()
+                    ),
+                ));
             } else if let Some((other, _)) = owners.get(&norm) {
-                diags.push(Diagnostic::at(src, span.clone(), format!("stage `{}` writes {}, which stage `{other}` also writes", d.name, norm.display())).with_help("give one of them another output path"));
+                diags.push(
+                    Diagnostic::at(
+                        src,
+                        span.clone(),
+                        format!(
+                            "stage `{}` writes {}, which stage `{other}` also writes",
+                            d.name,
+                            norm.display()
+                        ),
+                    )
+                    .with_help("give one of them another output path"),
+                );
             } else {
                 owners.insert(norm.clone(), (d.name.clone(), span));
             }
-            decls.push(ProductDecl { kind, rel_path: norm });
+            decls.push(ProductDecl {
+                kind,
+                rel_path: norm,
+            });
         }
 
         stages.push(Stage {
@@ -190,16 +278,33 @@ pub(crate) fn link(src: &SourceFile, dir: &Path, inputs: &[Input], drafts: Vec<D
     stages
 }
 
-fn check_after(src: &SourceFile, d: &Draft, index: &HashMap<&str, usize>, stage_names: &[&str], diags: &mut Vec<Diagnostic>) -> Vec<String> {
+fn check_after(
+    src: &SourceFile,
+    d: &Draft,
+    index: &HashMap<&str, usize>,
+    stage_names: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for (name, span) in &d.after {
         if name == &d.name {
-            diags.push(Diagnostic::at(src, span.clone(), format!("stage `{name}` cannot run after itself")));
+            diags.push(Diagnostic::at(
+                src,
+                span.clone(),
+                format!("stage `{name}` cannot run after itself"),
+            ));
         } else if index.contains_key(name.as_str()) {
             out.push(name.clone());
         } else {
             let help = did_you_mean(name, stage_names.iter().copied());
-            diags.push(Diagnostic::at(src, span.clone(), format!("`after` names unknown stage `{name}`")).with_help_opt(help));
+            diags.push(
+                Diagnostic::at(
+                    src,
+                    span.clone(),
+                    format!("`after` names unknown stage `{name}`"),
+                )
+                .with_help_opt(help),
+            );
         }
     }
     out
@@ -208,20 +313,31 @@ fn check_after(src: &SourceFile, d: &Draft, index: &HashMap<&str, usize>, stage_
 /// Report every dependency cycle once, at its first-declared stage.
 fn check_cycles(src: &SourceFile, drafts: &[Draft], stages: &[Stage], diags: &mut Vec<Diagnostic>) {
     let mut g: DiGraph<&str, ()> = DiGraph::new();
-    let nodes: HashMap<&str, NodeIndex> = stages.iter().map(|s| (s.name.as_str(), g.add_node(s.name.as_str()))).collect();
+    let nodes: HashMap<&str, NodeIndex> = stages
+        .iter()
+        .map(|s| (s.name.as_str(), g.add_node(s.name.as_str())))
+        .collect();
     for s in stages {
         for d in &s.deps {
-            if let (Some(&a), Some(&b)) = (nodes.get(d.stage.as_str()), nodes.get(s.name.as_str())) {
+            if let (Some(&a), Some(&b)) = (nodes.get(d.stage.as_str()), nodes.get(s.name.as_str()))
+            {
                 g.update_edge(a, b, ());
             }
         }
     }
-    let order: HashMap<&str, usize> = drafts.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
+    let order: HashMap<&str, usize> = drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.as_str(), i))
+        .collect();
     for scc in petgraph::algo::tarjan_scc(&g) {
         if scc.len() < 2 {
             continue;
         }
-        let Some(&first) = scc.iter().min_by_key(|n| order.get(g[**n]).copied().unwrap_or(usize::MAX)) else {
+        let Some(&first) = scc
+            .iter()
+            .min_by_key(|n| order.get(g[**n]).copied().unwrap_or(usize::MAX))
+        else {
             continue;
         };
         // Walk the cycle in dependency direction (downstream) from `first`.
@@ -243,7 +359,11 @@ fn check_cycles(src: &SourceFile, drafts: &[Draft], stages: &[Stage], diags: &mu
         }
         let names: Vec<&str> = path.iter().map(|n| g[*n]).collect();
         let cycle = format!("{} -> {}", names.join(" -> "), g[first]);
-        let span = drafts.iter().find(|d| d.name == g[first]).map(|d| d.key.span.clone()).unwrap_or(0..0);
+        let span = drafts
+            .iter()
+            .find(|d| d.name == g[first])
+            .map(|d| d.key.span.clone())
+            .unwrap_or(0..0);
         diags.push(
             Diagnostic::at(src, span, format!("dependency cycle: {cycle}"))
                 .with_help("each arrow is a `vis`, `gaintable`, flag-layer/model or `after` dependency; remove one to break the cycle"),

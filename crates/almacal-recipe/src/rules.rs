@@ -20,7 +20,14 @@ pub(crate) fn params_without_defaults(task: &TaskSpec) -> Vec<&'static str> {
     }
 }
 
-const GROUP_KEYS: &[&str] = &["field", "gaintable", "gainfield", "interp", "spwmap", "calwt"];
+const GROUP_KEYS: &[&str] = &[
+    "field",
+    "gaintable",
+    "gainfield",
+    "interp",
+    "spwmap",
+    "calwt",
+];
 
 pub(crate) fn apply(
     src: &SourceFile,
@@ -52,9 +59,16 @@ pub(crate) fn apply(
                         );
                     }
                 }
-                if has_cmds && !has_file && given["commands"].as_list().is_some_and(|l| l.is_empty()) {
+                if has_cmds
+                    && !has_file
+                    && given["commands"].as_list().is_some_and(|l| l.is_empty())
+                {
                     if let Some(span) = value_span("commands") {
-                        diags.push(Diagnostic::at(src, span, format!("stage `{stage}` has an empty `commands` list")));
+                        diags.push(Diagnostic::at(
+                            src,
+                            span,
+                            format!("stage `{stage}` has an empty `commands` list"),
+                        ));
                     }
                 }
             } else if cmd_keys.is_empty() {
@@ -71,7 +85,10 @@ pub(crate) fn apply(
                 }
                 cmd.entry("mode".to_string())
                     .or_insert_with(|| ParamValue::Str("manual".into()));
-                params.insert("commands".into(), ParamValue::List(vec![ParamValue::Table(cmd)]));
+                params.insert(
+                    "commands".into(),
+                    ParamValue::List(vec![ParamValue::Table(cmd)]),
+                );
             }
         }
         "applycal" => {
@@ -97,7 +114,8 @@ pub(crate) fn apply(
                                 t.entry(k.clone()).or_insert_with(|| v.clone());
                             }
                         }
-                        t.entry("field".into()).or_insert_with(|| ParamValue::Str(String::new()));
+                        t.entry("field".into())
+                            .or_insert_with(|| ParamValue::Str(String::new()));
                         ParamValue::Table(t)
                     })
                     .collect(),
@@ -106,7 +124,11 @@ pub(crate) fn apply(
             let span = value_span("groups").unwrap_or_else(|| draft.key.span.clone());
             for (i, g) in groups.iter().enumerate() {
                 if let Some(t) = g.as_table() {
-                    let what = if given.contains_key("groups") { format!("group {}", i + 1) } else { format!("stage `{stage}`") };
+                    let what = if given.contains_key("groups") {
+                        format!("group {}", i + 1)
+                    } else {
+                        format!("stage `{stage}`")
+                    };
                     check_lengths(src, &what, t, span.clone(), diags);
                 }
             }
@@ -130,22 +152,38 @@ pub(crate) fn apply(
         }
         "setjy" => {
             let manual = params.get("standard").and_then(|s| s.as_str()) == Some("manual");
-            let unset = params.get("fluxdensity").and_then(|f| f.as_list()).map_or(true, |l| l.first().and_then(|v| v.as_f64()).map_or(true, |v| v < 0.0));
+            let unset = params
+                .get("fluxdensity")
+                .and_then(|f| f.as_list())
+                .map_or(true, |l| {
+                    l.first().and_then(|v| v.as_f64()).map_or(true, |v| v < 0.0)
+                });
             if manual && unset {
                 let span = value_span("standard").unwrap_or_else(|| draft.key.span.clone());
                 diags.push(
-                    Diagnostic::at(src, span, format!("stage `{stage}`: standard = \"manual\" needs `fluxdensity`"))
-                        .with_help("add fluxdensity = [I, Q, U, V] in Jy, and optionally spix and reffreq"),
+                    Diagnostic::at(
+                        src,
+                        span,
+                        format!("stage `{stage}`: standard = \"manual\" needs `fluxdensity`"),
+                    )
+                    .with_help(
+                        "add fluxdensity = [I, Q, U, V] in Jy, and optionally spix and reffreq",
+                    ),
                 );
             }
-            if let (Some(f), Some(span)) = (params.get("fluxdensity").and_then(|f| f.as_list()), value_span("fluxdensity")) {
+            if let (Some(f), Some(span)) = (
+                params.get("fluxdensity").and_then(|f| f.as_list()),
+                value_span("fluxdensity"),
+            ) {
                 if f.len() > 4 {
                     diags.push(Diagnostic::at(src, span, format!("stage `{stage}`: fluxdensity has {} values; expected at most 4 (I, Q, U, V)", f.len())));
                 }
             }
         }
         "gencal" => {
-            if params.get("caltype").and_then(|c| c.as_str()) == Some("antpos") && !params.contains_key("infile") {
+            if params.get("caltype").and_then(|c| c.as_str()) == Some("antpos")
+                && !params.contains_key("infile")
+            {
                 let span = value_span("caltype").unwrap_or_else(|| draft.key.span.clone());
                 diags.push(
                     Diagnostic::at(src, span, format!("stage `{stage}`: caltype = \"antpos\" needs `infile`"))
@@ -158,8 +196,17 @@ pub(crate) fn apply(
 }
 
 /// gainfield/interp/spwmap/calwt may not list more entries than gaintable.
-fn check_lengths(src: &SourceFile, what: &str, t: &BTreeMap<String, ParamValue>, span: std::ops::Range<usize>, diags: &mut Vec<Diagnostic>) {
-    let n = t.get("gaintable").and_then(|g| g.as_list()).map_or(0, |l| l.len());
+fn check_lengths(
+    src: &SourceFile,
+    what: &str,
+    t: &BTreeMap<String, ParamValue>,
+    span: std::ops::Range<usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let n = t
+        .get("gaintable")
+        .and_then(|g| g.as_list())
+        .map_or(0, |l| l.len());
     for k in ["gainfield", "interp", "spwmap", "calwt"] {
         let m = t.get(k).and_then(|g| g.as_list()).map_or(0, |l| l.len());
         let limit = if k == "calwt" { n.max(1) } else { n };

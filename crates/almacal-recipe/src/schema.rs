@@ -22,7 +22,9 @@ pub enum Ty {
     /// One of a fixed set of strings.
     Choice(&'static [&'static str]),
     /// A CASA solint; `freq` allows a `,20ch` / `,7.8MHz` part.
-    Solint { freq: bool },
+    Solint {
+        freq: bool,
+    },
     /// A quantity string with one of these units (`"340.93GHz"`).
     Quantity(&'static [&'static str]),
     /// A string or a list of strings (normalised to a list).
@@ -67,11 +69,18 @@ impl Ty {
             Ty::FloatList => "a number or a list of numbers".into(),
             Ty::BoolList => "a boolean or a list of booleans".into(),
             Ty::Interp => "a string or a list of strings such as \"linear,linear\"".into(),
-            Ty::SpwMap => "a list with one entry per gaintable: a list of spw ids, \"auto\" or \"\"".into(),
+            Ty::SpwMap => {
+                "a list with one entry per gaintable: a list of spw ids, \"auto\" or \"\"".into()
+            }
             Ty::StrMap => "a table of strings".into(),
             Ty::Commands => "a list of inline tables of flag-command parameters".into(),
-            Ty::Groups => "a list of inline tables {field, gaintable, gainfield, interp, spwmap, calwt}".into(),
-            Ty::Output => "an inline table {split, spw, field, datacolumn, keepflags, reindex}".into(),
+            Ty::Groups => {
+                "a list of inline tables {field, gaintable, gainfield, interp, spwmap, calwt}"
+                    .into()
+            }
+            Ty::Output => {
+                "an inline table {split, spw, field, datacolumn, keepflags, reindex}".into()
+            }
             Ty::OutPath => "a relative path inside the workdir".into(),
         }
     }

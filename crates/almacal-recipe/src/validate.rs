@@ -81,7 +81,11 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
     let root = match raw::parse(&src.text) {
         Ok(r) => r,
         Err(e) => {
-            diags.push(Diagnostic::at(src, e.span.clone(), format!("TOML syntax error: {}", e.message)));
+            diags.push(Diagnostic::at(
+                src,
+                e.span.clone(),
+                format!("TOML syntax error: {}", e.message),
+            ));
             return None;
         }
     };
@@ -113,7 +117,10 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
             let help = if SECTIONS.contains(&key.name.as_str()) {
                 Some(format!("write it as a section: [{}]", key.name))
             } else if is_any_param(&key.name) {
-                Some(format!("task parameters go in a stage or in [defaults]: move `{}` under [defaults]", key.name))
+                Some(format!(
+                    "task parameters go in a stage or in [defaults]: move `{}` under [defaults]",
+                    key.name
+                ))
             } else {
                 did_you_mean(&key.name, SECTIONS.iter().copied())
             };
@@ -133,11 +140,16 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
                         (n, None) if RECIPE_KEYS.contains(&n) => diags.push(Diagnostic::at(
                             src,
                             v.span.clone(),
-                            format!("`recipe.{n}` must be a string, found {}", v.value.type_name()),
+                            format!(
+                                "`recipe.{n}` must be a string, found {}",
+                                v.value.type_name()
+                            ),
                         )),
                         (n, _) => {
                             let help = if is_any_param(n) {
-                                Some(format!("defaults for stages go in [defaults]: move `{n}` there"))
+                                Some(format!(
+                                    "defaults for stages go in [defaults]: move `{n}` there"
+                                ))
                             } else {
                                 did_you_mean(n, RECIPE_KEYS.iter().copied())
                             };
@@ -157,15 +169,45 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
                         continue;
                     }
                     let Some(written) = v.as_str() else {
-                        diags.push(Diagnostic::at(src, v.span.clone(), format!("input `{}` must be a path string, found {}", k.name, v.value.type_name())));
+                        diags.push(Diagnostic::at(
+                            src,
+                            v.span.clone(),
+                            format!(
+                                "input `{}` must be a path string, found {}",
+                                k.name,
+                                v.value.type_name()
+                            ),
+                        ));
                         continue;
                     };
                     let path = dir.join(written);
                     if !opts.skip_input_checks {
                         if !path.exists() {
-                            diags.push(Diagnostic::at(src, v.span.clone(), format!("input `{}`: no such MeasurementSet: {}", k.name, path.display())).input_data());
+                            diags.push(
+                                Diagnostic::at(
+                                    src,
+                                    v.span.clone(),
+                                    format!(
+                                        "input `{}`: no such MeasurementSet: {}",
+                                        k.name,
+                                        path.display()
+                                    ),
+                                )
+                                .input_data(),
+                            );
                         } else if !path.join("table.dat").is_file() {
-                            diags.push(Diagnostic::at(src, v.span.clone(), format!("input `{}`: {} is not a MeasurementSet (no table.dat)", k.name, path.display())).input_data());
+                            diags.push(
+                                Diagnostic::at(
+                                    src,
+                                    v.span.clone(),
+                                    format!(
+                                        "input `{}`: {} is not a MeasurementSet (no table.dat)",
+                                        k.name,
+                                        path.display()
+                                    ),
+                                )
+                                .input_data(),
+                            );
                         }
                     }
                     inputs.push((
@@ -202,7 +244,11 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
         }
     }
     if stage_nodes.is_empty() && diags.is_empty() {
-        diags.push(Diagnostic::at(src, 0..0, "the recipe has no stages: add a [stage.NAME] section with a `task`"));
+        diags.push(Diagnostic::at(
+            src,
+            0..0,
+            "the recipe has no stages: add a [stage.NAME] section with a `task`",
+        ));
     }
 
     let inputs: Vec<Input> = inputs.into_iter().map(|(i, _)| i).collect();
@@ -236,25 +282,44 @@ fn all_param_names() -> Vec<&'static str> {
 
 /// `[defaults]`: every key must be a parameter of some task, type-checked
 /// once against the first task that has it.
-fn check_defaults(src: &SourceFile, defaults: &[(&Key, &Node)], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) {
+fn check_defaults(
+    src: &SourceFile,
+    defaults: &[(&Key, &Node)],
+    opts: &LoadOptions,
+    diags: &mut Vec<Diagnostic>,
+) {
     for (k, v) in defaults {
         let spec = tasks::TASKS
             .iter()
-            .chain(if opts.allow_test_tasks { tasks::TEST_TASKS.iter() } else { [].iter() })
+            .chain(if opts.allow_test_tasks {
+                tasks::TEST_TASKS.iter()
+            } else {
+                [].iter()
+            })
             .find_map(|t| t.param(&k.name));
         match spec {
             None => {
                 let names = all_param_names();
                 let help = did_you_mean(&k.name, names.iter().copied());
                 diags.push(
-                    Diagnostic::at(src, k.span.clone(), format!("unknown parameter `{}` in [defaults]: no task has it", k.name))
-                        .with_help_opt(help),
+                    Diagnostic::at(
+                        src,
+                        k.span.clone(),
+                        format!(
+                            "unknown parameter `{}` in [defaults]: no task has it",
+                            k.name
+                        ),
+                    )
+                    .with_help_opt(help),
                 );
             }
             Some(spec) if spec.role != Role::Plain => diags.push(Diagnostic::at(
                 src,
                 k.span.clone(),
-                format!("`{}` cannot have a default: each stage names its own", k.name),
+                format!(
+                    "`{}` cannot have a default: each stage names its own",
+                    k.name
+                ),
             )),
             Some(spec) => {
                 let mut cx = Cx { src, diags };
@@ -282,8 +347,15 @@ fn stage_draft(
     }
     let Some(entries) = node.as_table() else {
         diags.push(
-            Diagnostic::at(src, node.span.clone(), format!("`stage.{name}` must be a table, found {}", node.value.type_name()))
-                .with_help(format!("write the stage as a section: [stage.{name}]")),
+            Diagnostic::at(
+                src,
+                node.span.clone(),
+                format!(
+                    "`stage.{name}` must be a table, found {}",
+                    node.value.type_name()
+                ),
+            )
+            .with_help(format!("write the stage as a section: [stage.{name}]")),
         );
         return None;
     };
@@ -300,22 +372,45 @@ fn stage_draft(
     let task = match task_entry {
         None => {
             diags.push(
-                Diagnostic::at(src, key.span.clone(), format!("stage `{name}` has no `task`"))
-                    .with_help(format!("add e.g. task = \"gaincal\" (one of {})", tasks::names(false).join(", "))),
+                Diagnostic::at(
+                    src,
+                    key.span.clone(),
+                    format!("stage `{name}` has no `task`"),
+                )
+                .with_help(format!(
+                    "add e.g. task = \"gaincal\" (one of {})",
+                    tasks::names(false).join(", ")
+                )),
             );
             None
         }
         Some((_, v)) => match v.as_str() {
             None => {
-                diags.push(Diagnostic::at(src, v.span.clone(), format!("`task` must be a string (a CASA task name), found {}", v.value.type_name())));
+                diags.push(Diagnostic::at(
+                    src,
+                    v.span.clone(),
+                    format!(
+                        "`task` must be a string (a CASA task name), found {}",
+                        v.value.type_name()
+                    ),
+                ));
                 None
             }
             Some(t) => match tasks::find(t, opts.allow_test_tasks) {
                 Some(spec) => Some(spec),
                 None => {
-                    let help = did_you_mean(t, tasks::names(opts.allow_test_tasks))
-                        .unwrap_or_else(|| format!("known tasks: {}", tasks::names(false).join(", ")));
-                    diags.push(Diagnostic::at(src, v.span.clone(), format!("unknown task {t:?} in stage `{name}`")).with_help(help));
+                    let help =
+                        did_you_mean(t, tasks::names(opts.allow_test_tasks)).unwrap_or_else(|| {
+                            format!("known tasks: {}", tasks::names(false).join(", "))
+                        });
+                    diags.push(
+                        Diagnostic::at(
+                            src,
+                            v.span.clone(),
+                            format!("unknown task {t:?} in stage `{name}`"),
+                        )
+                        .with_help(help),
+                    );
                     None
                 }
             },
@@ -337,14 +432,20 @@ fn stage_draft(
             continue;
         }
         if let Some((_, why)) = task.reserved.iter().find(|(n, _)| *n == k.name) {
-            diags.push(Diagnostic::at(src, k.span.clone(), format!("parameter `{}` is not set in recipes: {why}", k.name)));
+            diags.push(Diagnostic::at(
+                src,
+                k.span.clone(),
+                format!("parameter `{}` is not set in recipes: {why}", k.name),
+            ));
             continue;
         }
         let Some(spec) = task.param(&k.name) else {
             diags.push(unknown_param(src, k, task, opts));
             continue;
         };
-        draft.spans.insert(k.name.clone(), (k.span.clone(), v.span.clone()));
+        draft
+            .spans
+            .insert(k.name.clone(), (k.span.clone(), v.span.clone()));
         if spec.role == Role::Caltables {
             collect_strings(src, &k.name, v, &mut draft.cal_sites, diags);
         }
@@ -384,8 +485,15 @@ fn stage_draft(
             }
             Ok(None) => {}
             Err(()) => diags.push(
-                Diagnostic::at(src, key.span.clone(), format!("stage `{name}` ({}) is missing the required parameter `{}`", task.name, spec.name))
-                    .with_help(format!("add `{} = ...` to [stage.{name}]", spec.name)),
+                Diagnostic::at(
+                    src,
+                    key.span.clone(),
+                    format!(
+                        "stage `{name}` ({}) is missing the required parameter `{}`",
+                        task.name, spec.name
+                    ),
+                )
+                .with_help(format!("add `{} = ...` to [stage.{name}]", spec.name)),
             ),
         }
     }
@@ -401,34 +509,75 @@ fn unknown_param(src: &SourceFile, k: &Key, task: &TaskSpec, opts: &LoadOptions)
     let help = did_you_mean(&k.name, candidates).or_else(|| {
         let owners: Vec<&str> = tasks::TASKS
             .iter()
-            .chain(if opts.allow_test_tasks { tasks::TEST_TASKS.iter() } else { [].iter() })
+            .chain(if opts.allow_test_tasks {
+                tasks::TEST_TASKS.iter()
+            } else {
+                [].iter()
+            })
             .filter(|t| t.param(&k.name).is_some())
             .map(|t| t.name)
             .collect();
-        (!owners.is_empty()).then(|| format!("`{}` is a parameter of {}, not of {}", k.name, owners.join(", "), task.name))
+        (!owners.is_empty()).then(|| {
+            format!(
+                "`{}` is a parameter of {}, not of {}",
+                k.name,
+                owners.join(", "),
+                task.name
+            )
+        })
     });
-    Diagnostic::at(src, k.span.clone(), format!("unknown parameter `{}` for task {}", k.name, task.name)).with_help_opt(help)
+    Diagnostic::at(
+        src,
+        k.span.clone(),
+        format!("unknown parameter `{}` for task {}", k.name, task.name),
+    )
+    .with_help_opt(help)
 }
 
 /// A string or list of strings, kept with their spans (references).
-fn collect_strings(src: &SourceFile, name: &str, node: &Node, out: &mut Vec<(String, Range<usize>)>, diags: &mut Vec<Diagnostic>) {
+fn collect_strings(
+    src: &SourceFile,
+    name: &str,
+    node: &Node,
+    out: &mut Vec<(String, Range<usize>)>,
+    diags: &mut Vec<Diagnostic>,
+) {
     match &node.value {
         RawValue::Str(s) => out.push((s.clone(), node.span.clone())),
         RawValue::Array(items) => {
             for item in items {
                 match &item.value {
                     RawValue::Str(s) => out.push((s.clone(), item.span.clone())),
-                    _ if name == "after" => diags.push(Diagnostic::at(src, item.span.clone(), format!("`after` lists stage names (strings), found {}", item.value.type_name()))),
+                    _ if name == "after" => diags.push(Diagnostic::at(
+                        src,
+                        item.span.clone(),
+                        format!(
+                            "`after` lists stage names (strings), found {}",
+                            item.value.type_name()
+                        ),
+                    )),
                     _ => {}
                 }
             }
         }
-        _ if name == "after" => diags.push(Diagnostic::at(src, node.span.clone(), format!("`after` must be a list of stage names, found {}", node.value.type_name()))),
+        _ if name == "after" => diags.push(Diagnostic::at(
+            src,
+            node.span.clone(),
+            format!(
+                "`after` must be a list of stage names, found {}",
+                node.value.type_name()
+            ),
+        )),
         _ => {}
     }
 }
 
-fn collect_group_sites(src: &SourceFile, node: &Node, out: &mut Vec<(String, Range<usize>)>, diags: &mut Vec<Diagnostic>) {
+fn collect_group_sites(
+    src: &SourceFile,
+    node: &Node,
+    out: &mut Vec<(String, Range<usize>)>,
+    diags: &mut Vec<Diagnostic>,
+) {
     if let RawValue::Array(groups) = &node.value {
         for g in groups {
             if let Some(entries) = g.as_table() {
@@ -451,7 +600,9 @@ pub(crate) fn default_value(spec: &ParamSpec) -> Result<Option<ParamValue>, ()> 
         Def::Bool(b) => ParamValue::Bool(b),
         Def::Int(i) => ParamValue::Int(i),
         Def::Float(f) => ParamValue::Float(f),
-        Def::StrList(l) => ParamValue::List(l.iter().map(|s| ParamValue::Str((*s).into())).collect()),
+        Def::StrList(l) => {
+            ParamValue::List(l.iter().map(|s| ParamValue::Str((*s).into())).collect())
+        }
         Def::IntList(l) => ParamValue::List(l.iter().map(|i| ParamValue::Int(*i)).collect()),
         Def::FloatList(l) => ParamValue::List(l.iter().map(|f| ParamValue::Float(*f)).collect()),
         Def::BoolList(l) => ParamValue::List(l.iter().map(|b| ParamValue::Bool(*b)).collect()),

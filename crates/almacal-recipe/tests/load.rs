@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use almacal_recipe::{load, CalRef, DepKind, LoadOptions, ParamValue, ProductKind, RecipeErrors, VisSource};
+use almacal_recipe::{
+    load, CalRef, DepKind, LoadOptions, ParamValue, ProductKind, RecipeErrors, VisSource,
+};
 
 fn fake_ms(dir: &Path, name: &str) {
     std::fs::create_dir_all(dir.join(name)).expect("mkdir");
@@ -115,7 +117,11 @@ fn tutorial_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");
     fake_ms(dir.path(), "raw.ms");
     std::fs::write(dir.path().join("antpos.json"), "{}").expect("write");
-    std::fs::write(dir.path().join("flags.txt"), "mode='manual' antenna='CM03' spw='20'\n").expect("write");
+    std::fs::write(
+        dir.path().join("flags.txt"),
+        "mode='manual' antenna='CM03' spw='20'\n",
+    )
+    .expect("write");
     write(dir.path(), TUTORIAL);
     dir
 }
@@ -127,7 +133,21 @@ fn tutorial_recipe_resolves() {
     assert_eq!(r.name, "uid___A002_Xdf0444_X10bd");
     assert_eq!(r.workdir, dir.path().join("r.almacal"));
     let names: Vec<&str> = r.stages.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["initial_flags", "tsys", "antpos", "prep", "split_flags", "pre_bandpass_phase", "bandpass", "setjy", "phase", "apply"]);
+    assert_eq!(
+        names,
+        [
+            "initial_flags",
+            "tsys",
+            "antpos",
+            "prep",
+            "split_flags",
+            "pre_bandpass_phase",
+            "bandpass",
+            "setjy",
+            "phase",
+            "apply"
+        ]
+    );
 
     // [defaults] and CASA defaults
     let pbp = r.stage("pre_bandpass_phase").expect("stage");
@@ -135,27 +155,67 @@ fn tutorial_recipe_resolves() {
     assert_eq!(pbp.params["minsnr"], ParamValue::Float(3.0));
     assert_eq!(pbp.params["gaintype"], ParamValue::Str("G".into()));
     let phase = r.stage("phase").expect("stage");
-    assert_eq!(phase.params["refant"], ParamValue::Str("CM03".into()), "stage value beats [defaults]");
-    assert_eq!(phase.params["gaintable"], ParamValue::List(vec![ParamValue::Str("bandpass".into())]), "string normalised to list");
-    assert!(!r.stage("tsys").expect("stage").params.contains_key("refant"), "gencal has no refant");
+    assert_eq!(
+        phase.params["refant"],
+        ParamValue::Str("CM03".into()),
+        "stage value beats [defaults]"
+    );
+    assert_eq!(
+        phase.params["gaintable"],
+        ParamValue::List(vec![ParamValue::Str("bandpass".into())]),
+        "string normalised to list"
+    );
+    assert!(
+        !r.stage("tsys")
+            .expect("stage")
+            .params
+            .contains_key("refant"),
+        "gencal has no refant"
+    );
 
     // references and implicit dependencies
     let bp = r.stage("bandpass").expect("stage");
     assert_eq!(bp.vis, Some(VisSource::Stage("prep".into())));
     let deps: Vec<(&str, DepKind)> = bp.deps.iter().map(|d| (d.stage.as_str(), d.kind)).collect();
-    assert_eq!(deps, [("prep", DepKind::Vis), ("pre_bandpass_phase", DepKind::Caltable), ("split_flags", DepKind::FlagLayer)]);
+    assert_eq!(
+        deps,
+        [
+            ("prep", DepKind::Vis),
+            ("pre_bandpass_phase", DepKind::Caltable),
+            ("split_flags", DepKind::FlagLayer)
+        ]
+    );
     let tsys = r.stage("tsys").expect("stage");
-    assert_eq!(tsys.deps.iter().map(|d| (d.stage.as_str(), d.kind)).collect::<Vec<_>>(), [("initial_flags", DepKind::FlagLayer)]);
-    let phase_deps: Vec<(&str, DepKind)> = phase.deps.iter().map(|d| (d.stage.as_str(), d.kind)).collect();
-    assert!(phase_deps.contains(&("setjy", DepKind::Model)), "{phase_deps:?}");
-    assert!(!bp.deps.iter().any(|d| d.stage == "setjy"), "setjy is declared after bandpass");
+    assert_eq!(
+        tsys.deps
+            .iter()
+            .map(|d| (d.stage.as_str(), d.kind))
+            .collect::<Vec<_>>(),
+        [("initial_flags", DepKind::FlagLayer)]
+    );
+    let phase_deps: Vec<(&str, DepKind)> = phase
+        .deps
+        .iter()
+        .map(|d| (d.stage.as_str(), d.kind))
+        .collect();
+    assert!(
+        phase_deps.contains(&("setjy", DepKind::Model)),
+        "{phase_deps:?}"
+    );
+    assert!(
+        !bp.deps.iter().any(|d| d.stage == "setjy"),
+        "setjy is declared after bandpass"
+    );
 
     // outputs
     let prep = r.stage("prep").expect("stage");
     assert_eq!(prep.outputs[0].kind, ProductKind::Vis);
     assert_eq!(prep.outputs[0].rel_path, PathBuf::from("uid.ms.split"));
     assert_eq!(bp.outputs[0].rel_path, PathBuf::from("bandpass.cal"));
-    assert_eq!(r.stage("apply").expect("stage").outputs[0].rel_path, PathBuf::from("apply.ms"));
+    assert_eq!(
+        r.stage("apply").expect("stage").outputs[0].rel_path,
+        PathBuf::from("apply.ms")
+    );
 
     // applycal groups get stage-level defaults
     let apply = r.stage("apply").expect("stage");
@@ -169,14 +229,20 @@ fn tutorial_recipe_resolves() {
     assert_eq!(apply.caltables.len(), 2);
     let prep_groups = prep.params["groups"].as_list().expect("groups");
     assert_eq!(prep_groups.len(), 1);
-    assert_eq!(prep.params["output"].as_table().expect("t")["datacolumn"], ParamValue::Str("corrected".into()));
+    assert_eq!(
+        prep.params["output"].as_table().expect("t")["datacolumn"],
+        ParamValue::Str("corrected".into())
+    );
 
     // flag commands: inline and from a file
     let f = r.stage("initial_flags").expect("stage");
     assert_eq!(f.params["commands"].as_list().expect("list").len(), 2);
     let sf = r.stage("split_flags").expect("stage");
     assert_eq!(sf.file_commands.len(), 1);
-    assert_eq!(sf.files[0].content, "mode='manual' antenna='CM03' spw='20'\n");
+    assert_eq!(
+        sf.files[0].content,
+        "mode='manual' antenna='CM03' spw='20'\n"
+    );
 }
 
 #[test]
@@ -200,7 +266,10 @@ fn single_flag_command_form_becomes_commands() {
     let s = r.stage("shadow").expect("stage");
     let cmds = s.params["commands"].as_list().expect("list");
     assert_eq!(cmds.len(), 1);
-    assert_eq!(cmds[0].as_table().expect("t")["tolerance"], ParamValue::Float(0.5));
+    assert_eq!(
+        cmds[0].as_table().expect("t")["tolerance"],
+        ParamValue::Float(0.5)
+    );
     assert!(!s.params.contains_key("mode"));
 }
 
@@ -209,7 +278,10 @@ fn all_errors_are_collected_with_positions() {
     let e = errors(
         "[inputs]\nraw = \"raw.ms\"\n[stage.a]\ntask = \"gaincal\"\nvis = \"raw\"\nsoilnt = \"inf\"\ncalmode = \"pa\"\n[stage.b]\ntask = \"bandpas\"\n[stage.c]\ntask = \"gaincal\"\nvis = \"rwa\"\nsolint = \"fast\"\n",
     );
-    let got: Vec<(usize, usize, &str)> = e.0.iter().map(|d| (d.pos.line, d.pos.col, d.help.as_deref().unwrap_or(""))).collect();
+    let got: Vec<(usize, usize, &str)> =
+        e.0.iter()
+            .map(|d| (d.pos.line, d.pos.col, d.help.as_deref().unwrap_or("")))
+            .collect();
     assert_eq!(
         got,
         [
@@ -236,23 +308,42 @@ fn cycles_name_their_stages() {
     let p = write(dir.path(), "[inputs]\nraw = \"raw.ms\"\n[stage.a]\ntask = \"split\"\nvis = \"c\"\n[stage.b]\ntask = \"split\"\nvis = \"a\"\n[stage.c]\ntask = \"split\"\nvis = \"b\"\n[stage.d]\ntask = \"split\"\nvis = \"raw\"\nafter = [\"d2\"]\n[stage.d2]\ntask = \"split\"\nvis = \"raw\"\nafter = [\"d\"]\n");
     let e = load(&p, &opts()).expect_err("cycle");
     let msgs: Vec<&str> = e.0.iter().map(|d| d.message.as_str()).collect();
-    assert_eq!(msgs, ["dependency cycle: a -> b -> c -> a", "dependency cycle: d -> d2 -> d"], "{e}");
+    assert_eq!(
+        msgs,
+        [
+            "dependency cycle: a -> b -> c -> a",
+            "dependency cycle: d -> d2 -> d"
+        ],
+        "{e}"
+    );
 }
 
 #[test]
 fn duplicate_outputs_are_rejected() {
     let e = errors("[inputs]\nraw = \"raw.ms\"\n[stage.a]\ntask = \"split\"\nvis = \"raw\"\noutputvis = \"x.ms\"\n[stage.b]\ntask = \"mstransform\"\nvis = \"raw\"\noutputvis = \"./x.ms\"\n");
     assert_eq!(e.0.len(), 1, "{e}");
-    assert_eq!(e.0[0].message, "stage `b` writes x.ms, which stage `a` also writes");
+    assert_eq!(
+        e.0[0].message,
+        "stage `b` writes x.ms, which stage `a` also writes"
+    );
     assert_eq!((e.0[0].pos.line, e.0[0].pos.col), (10, 13));
 }
 
 #[test]
 fn missing_input_is_input_data_error() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = write(dir.path(), "[inputs]\nraw = \"nope.ms\"\n[stage.a]\ntask = \"listobs\"\nvis = \"raw\"\n");
+    let p = write(
+        dir.path(),
+        "[inputs]\nraw = \"nope.ms\"\n[stage.a]\ntask = \"listobs\"\nvis = \"raw\"\n",
+    );
     let e = load(&p, &opts()).expect_err("missing");
     assert!(e.only_input_data(), "{e}");
-    let ok = load(&p, &LoadOptions { skip_input_checks: true, ..opts() });
+    let ok = load(
+        &p,
+        &LoadOptions {
+            skip_input_checks: true,
+            ..opts()
+        },
+    );
     assert!(ok.is_ok());
 }

@@ -57,7 +57,10 @@ fn compare(ms: &Path, casa: &Value) {
         bad.push(format!("nrows {} vs CASA {}", us["nrows"], casa["nrows"]));
     }
     // Fields: ids, names, rows, directions.
-    let (uf, cf) = (us["fields"].as_array().unwrap(), casa["fields"].as_array().unwrap());
+    let (uf, cf) = (
+        us["fields"].as_array().unwrap(),
+        casa["fields"].as_array().unwrap(),
+    );
     if uf.len() != cf.len() {
         bad.push(format!("{} fields vs CASA {}", uf.len(), cf.len()));
     }
@@ -67,12 +70,16 @@ fn compare(ms: &Path, casa: &Value) {
                 bad.push(format!("field {}: {k} {} vs CASA {}", c["id"], u[k], c[k]));
             }
         }
-        if !close(&u["ra_rad"], &c["ra_rad"], 1e-12) || !close(&u["dec_rad"], &c["dec_rad"], 1e-12) {
+        if !close(&u["ra_rad"], &c["ra_rad"], 1e-12) || !close(&u["dec_rad"], &c["dec_rad"], 1e-12)
+        {
             bad.push(format!("field {}: direction differs", c["id"]));
         }
     }
     // Spectral windows: every SPECTRAL_WINDOW row, with signed widths.
-    let (us_, cs) = (us["spws"].as_array().unwrap(), casa["spws"].as_array().unwrap());
+    let (us_, cs) = (
+        us["spws"].as_array().unwrap(),
+        casa["spws"].as_array().unwrap(),
+    );
     if us_.len() != cs.len() {
         bad.push(format!("{} spws vs CASA {}", us_.len(), cs.len()));
     }
@@ -88,11 +95,17 @@ fn compare(ms: &Path, casa: &Value) {
             }
         }
         if !c["corrs"].as_array().unwrap().is_empty() && u["corrs"] != c["corrs"] {
-            bad.push(format!("spw {}: corrs {} vs CASA {}", c["id"], u["corrs"], c["corrs"]));
+            bad.push(format!(
+                "spw {}: corrs {} vs CASA {}",
+                c["id"], u["corrs"], c["corrs"]
+            ));
         }
     }
     // Scans: number, field, intents, rows, spws.
-    let (usc, csc) = (us["scans"].as_array().unwrap(), casa["scans"].as_array().unwrap());
+    let (usc, csc) = (
+        us["scans"].as_array().unwrap(),
+        casa["scans"].as_array().unwrap(),
+    );
     if usc.len() != csc.len() {
         bad.push(format!("{} scans vs CASA {}", usc.len(), csc.len()));
     }
@@ -104,14 +117,20 @@ fn compare(ms: &Path, casa: &Value) {
         }
     }
     // Antennas.
-    let (ua, ca) = (us["antennas"].as_array().unwrap(), casa["antennas"].as_array().unwrap());
+    let (ua, ca) = (
+        us["antennas"].as_array().unwrap(),
+        casa["antennas"].as_array().unwrap(),
+    );
     if ua.len() != ca.len() {
         bad.push(format!("{} antennas vs CASA {}", ua.len(), ca.len()));
     }
     for (u, c) in ua.iter().zip(ca) {
         for k in ["id", "name", "station", "diameter_m"] {
             if u[k] != c[k] {
-                bad.push(format!("antenna {}: {k} {} vs CASA {}", c["id"], u[k], c[k]));
+                bad.push(format!(
+                    "antenna {}: {k} {} vs CASA {}",
+                    c["id"], u[k], c[k]
+                ));
             }
         }
         for i in 0..3 {
@@ -120,7 +139,11 @@ fn compare(ms: &Path, casa: &Value) {
             }
         }
     }
-    assert!(bad.is_empty(), "listobs differs from CASA:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "listobs differs from CASA:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -146,7 +169,10 @@ fn sim_small_listobs_matches_casa() {
     let spws = us["spws"].as_array().unwrap();
     assert_eq!(spws.len(), 24);
     for id in [20, 22] {
-        assert!(spws[id]["chan_width_hz"].as_f64().unwrap() < 0.0, "spw {id} is LSB");
+        assert!(
+            spws[id]["chan_width_hz"].as_f64().unwrap() < 0.0,
+            "spw {id} is LSB"
+        );
     }
     let science: Vec<u64> = us["scans"][2]["spw_ids"]
         .as_array()

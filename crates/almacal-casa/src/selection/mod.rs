@@ -198,9 +198,18 @@ impl Selection {
             BaselineKind::CrossOnly if a1 == a2 => return false,
             _ => {}
         }
-        if self.fields.as_ref().is_some_and(|f| !f.contains(&idx.field[r]))
-            || self.scans.as_ref().is_some_and(|s| !s.contains(&idx.scan[r]))
-            || self.states.as_ref().is_some_and(|s| !s.contains(&idx.state[r]))
+        if self
+            .fields
+            .as_ref()
+            .is_some_and(|f| !f.contains(&idx.field[r]))
+            || self
+                .scans
+                .as_ref()
+                .is_some_and(|s| !s.contains(&idx.scan[r]))
+            || self
+                .states
+                .as_ref()
+                .is_some_and(|s| !s.contains(&idx.state[r]))
             || self
                 .observations
                 .as_ref()

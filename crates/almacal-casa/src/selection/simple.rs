@@ -49,7 +49,11 @@ pub fn resolve_scan(meta: &MsMeta, expr: &str) -> Result<BTreeSet<i32>, Selectio
     let mut out = BTreeSet::new();
     for tok in split_commas(expr) {
         let id = parse_id_token(tok).ok_or_else(|| {
-            SelectionError::new("scan", expr, format!("'{tok}' is not a scan number or range"))
+            SelectionError::new(
+                "scan",
+                expr,
+                format!("'{tok}' is not a scan number or range"),
+            )
         })?;
         let hits: Vec<i32> = existing
             .iter()
@@ -80,8 +84,7 @@ pub fn resolve_intent(meta: &MsMeta, expr: &str) -> Result<BTreeSet<i32>, Select
                 // A pattern may match the whole OBS_MODE or any one of its intents
                 // (CASA selects `CALIBRATE_FLUX*` in `CALIBRATE_BANDPASS#ON_SOURCE,CALIBRATE_FLUX#ON_SOURCE`).
                 if is_pattern(tok) {
-                    glob_match(tok, &st.obs_mode)
-                        || st.intents().iter().any(|i| glob_match(tok, i))
+                    glob_match(tok, &st.obs_mode) || st.intents().iter().any(|i| glob_match(tok, i))
                 } else {
                     st.obs_mode == tok || st.intents().iter().any(|i| i == tok)
                 }

@@ -114,8 +114,11 @@ mod tests {
     #[test]
     fn forms() {
         let day0 = from_calendar(2016, 4, 15, 0.0);
-        let r = resolve_timerange("2016/04/15/06:22:32.157~2016/04/15/06:23:32.637", day0 + 10.0)
-            .unwrap();
+        let r = resolve_timerange(
+            "2016/04/15/06:22:32.157~2016/04/15/06:23:32.637",
+            day0 + 10.0,
+        )
+        .unwrap();
         assert_eq!(
             r,
             vec![TimeSel::Range(day0 + 22_952.157, day0 + 23_012.637)]

@@ -27,9 +27,7 @@ impl UvSel {
 
 fn split_unit(s: &str) -> (&str, &str) {
     let s = s.trim();
-    let idx = s
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(s.len());
+    let idx = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
     (s[..idx].trim(), s[idx..].trim())
 }
 
@@ -48,9 +46,8 @@ fn unit_scale(unit: &str) -> Option<(f64, bool)> {
 
 /// Resolve a `uvrange` expression.
 pub fn resolve_uvrange(expr: &str) -> Result<Vec<UvSel>, SelectionError> {
-    let bad = |tok: &str, why: &str| {
-        SelectionError::new("uvrange", expr, format!("'{tok}': {why}"))
-    };
+    let bad =
+        |tok: &str, why: &str| SelectionError::new("uvrange", expr, format!("'{tok}': {why}"));
     let mut out = Vec::new();
     for tok in split_commas(expr) {
         let (body, unit) = split_unit(tok.trim_start_matches(['<', '>']));
@@ -92,7 +89,14 @@ mod tests {
     #[test]
     fn units_and_forms() {
         let r = resolve_uvrange("0~20m").unwrap();
-        assert_eq!(r[0], UvSel { lo: 0.0, hi: 20.0, in_wavelengths: false });
+        assert_eq!(
+            r[0],
+            UvSel {
+                lo: 0.0,
+                hi: 20.0,
+                in_wavelengths: false
+            }
+        );
         let r = resolve_uvrange("10~30klambda").unwrap();
         assert!(r[0].in_wavelengths && r[0].lo == 1e4 && r[0].hi == 3e4);
         // 10 m at 300 GHz is ~10 kλ.

@@ -4,14 +4,20 @@
 use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
 use crate::value::Params;
 
-use super::common::{NO_APPEND, NO_CALLIB, NO_CALLIB2, OUT_CALTABLE, PREAPPLY, SELECTDATA, SELECTION, VIS};
+use super::common::{
+    NO_APPEND, NO_CALLIB, NO_CALLIB2, OUT_CALTABLE, PREAPPLY, SELECTDATA, SELECTION, VIS,
+};
 
 const OWN: &[ParamSpec] = &[
     VIS,
     p("solint", Ty::Solint { freq: true }, Def::Str("inf")),
     p("combine", Ty::StrList, Def::StrList(&["scan"])),
     p("refant", Ty::Str, Def::Str("")),
-    p("refantmode", Ty::Choice(&["flex", "strict"]), Def::Str("flex")),
+    p(
+        "refantmode",
+        Ty::Choice(&["flex", "strict"]),
+        Def::Str("flex"),
+    ),
     p("minblperant", Ty::Int, Def::Int(4)),
     p("minsnr", Ty::Float, Def::Float(3.0)),
     p("solnorm", Ty::Bool, Def::Bool(false)),

@@ -9,8 +9,19 @@ use super::common::{NO_FLAGBACKUP, VIS};
 
 /// flagdata modes.
 pub const MODES: &[&str] = &[
-    "manual", "list", "clip", "quack", "shadow", "elevation", "tfcrop", "rflag", "extend",
-    "unflag", "summary", "flagcmd", "table",
+    "manual",
+    "list",
+    "clip",
+    "quack",
+    "shadow",
+    "elevation",
+    "tfcrop",
+    "rflag",
+    "extend",
+    "unflag",
+    "summary",
+    "flagcmd",
+    "table",
 ];
 
 /// Parameters of one flag command (CASA flagdata's, minus vis).
@@ -30,14 +41,22 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     p("autocorr", Ty::Bool, Def::Bool(false)),
     p("reason", Ty::Str, Def::Str("any")),
     // clip
-    p("datacolumn", Ty::Choice(&["data", "corrected", "model", "residual"]), Def::Str("data")),
+    p(
+        "datacolumn",
+        Ty::Choice(&["data", "corrected", "model", "residual"]),
+        Def::Str("data"),
+    ),
     p("clipminmax", Ty::FloatList, Def::FloatList(&[])),
     p("clipoutside", Ty::Bool, Def::Bool(true)),
     p("channelavg", Ty::Bool, Def::Bool(false)),
     p("clipzeros", Ty::Bool, Def::Bool(false)),
     // quack
     p("quackinterval", Ty::Float, Def::Float(1.0)),
-    p("quackmode", Ty::Choice(&["beg", "endb", "end", "tail"]), Def::Str("beg")),
+    p(
+        "quackmode",
+        Ty::Choice(&["beg", "endb", "end", "tail"]),
+        Def::Str("beg"),
+    ),
     p("quackincrement", Ty::Bool, Def::Bool(false)),
     // shadow
     p("tolerance", Ty::Float, Def::Float(0.0)),
@@ -61,7 +80,10 @@ pub const FLAGDATA: TaskSpec = TaskSpec {
     reserved: &[
         NO_FLAGBACKUP,
         ("savepars", "the recipe is the record of flag commands"),
-        ("action", "flag stages always apply their commands (use mode = \"summary\" for counts)"),
+        (
+            "action",
+            "flag stages always apply their commands (use mode = \"summary\" for counts)",
+        ),
         ("display", "flagdata's GUI is not available"),
     ],
     outputs,

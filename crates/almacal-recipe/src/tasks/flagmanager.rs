@@ -16,7 +16,11 @@ const OWN: &[ParamSpec] = &[
     p("versionname", Ty::Str, Def::Str("")),
     p("oldname", Ty::Str, Def::Str("")),
     p("comment", Ty::Str, Def::Str("")),
-    p("merge", Ty::Choice(&["replace", "and", "or"]), Def::Str("replace")),
+    p(
+        "merge",
+        Ty::Choice(&["replace", "and", "or"]),
+        Def::Str("replace"),
+    ),
 ];
 
 pub const FLAGMANAGER: TaskSpec = TaskSpec {

@@ -25,8 +25,14 @@ pub const FLUXSCALE: TaskSpec = TaskSpec {
     name: "fluxscale",
     params: &[OWN],
     reserved: &[
-        ("fluxtable", "almacal names the output itself: <workdir>/<stage>.cal"),
-        ("listfile", "the results are written to <workdir>/<stage>.json"),
+        (
+            "fluxtable",
+            "almacal names the output itself: <workdir>/<stage>.cal",
+        ),
+        (
+            "listfile",
+            "the results are written to <workdir>/<stage>.json",
+        ),
         NO_APPEND,
         ("display", "use the run report's plots"),
     ],

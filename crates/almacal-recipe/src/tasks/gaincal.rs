@@ -3,7 +3,9 @@
 use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
 use crate::value::Params;
 
-use super::common::{NO_APPEND, NO_CALLIB, NO_CALLIB2, OUT_CALTABLE, PREAPPLY, SELECTDATA, SELECTION, VIS};
+use super::common::{
+    NO_APPEND, NO_CALLIB, NO_CALLIB2, OUT_CALTABLE, PREAPPLY, SELECTDATA, SELECTION, VIS,
+};
 
 const OWN: &[ParamSpec] = &[
     VIS,
@@ -11,12 +13,24 @@ const OWN: &[ParamSpec] = &[
     p("combine", Ty::StrList, Def::StrList(&[])),
     p("preavg", Ty::Float, Def::Float(-1.0)),
     p("refant", Ty::Str, Def::Str("")),
-    p("refantmode", Ty::Choice(&["flex", "strict"]), Def::Str("flex")),
+    p(
+        "refantmode",
+        Ty::Choice(&["flex", "strict"]),
+        Def::Str("flex"),
+    ),
     p("minblperant", Ty::Int, Def::Int(4)),
     p("minsnr", Ty::Float, Def::Float(3.0)),
     p("solnorm", Ty::Bool, Def::Bool(false)),
-    p("normtype", Ty::Choice(&["mean", "median"]), Def::Str("mean")),
-    p("gaintype", Ty::Choice(&["G", "T", "K", "KCROSS", "XY", "XYf", "GSPLINE"]), Def::Str("G")),
+    p(
+        "normtype",
+        Ty::Choice(&["mean", "median"]),
+        Def::Str("mean"),
+    ),
+    p(
+        "gaintype",
+        Ty::Choice(&["G", "T", "K", "KCROSS", "XY", "XYf", "GSPLINE"]),
+        Def::Str("G"),
+    ),
     p("smodel", Ty::FloatList, Def::FloatList(&[])),
     p("calmode", Ty::Choice(&["ap", "p", "a"]), Def::Str("ap")),
     p("solmode", Ty::Choice(&["", "L1", "R", "L1R"]), Def::Str("")),

@@ -10,7 +10,9 @@ const OWN: &[ParamSpec] = &[
     VIS,
     p(
         "caltype",
-        Ty::Choice(&["tsys", "antpos", "amp", "ph", "sbd", "mbd", "opac", "gc", "eff", "gceff"]),
+        Ty::Choice(&[
+            "tsys", "antpos", "amp", "ph", "sbd", "mbd", "opac", "gc", "eff", "gceff",
+        ]),
         Def::Required,
     ),
     r("infile", Ty::Str, Def::Absent, Role::TextFile),

@@ -16,7 +16,10 @@ pub const LISTOBS: TaskSpec = TaskSpec {
     name: "listobs",
     params: &[OWN, SELECTION],
     reserved: &[
-        ("listfile", "the listing is written to <workdir>/<stage>.json"),
+        (
+            "listfile",
+            "the listing is written to <workdir>/<stage>.json",
+        ),
         ("overwrite", "products are always replaced atomically"),
     ],
     outputs,

@@ -45,7 +45,11 @@ pub const TEST_TASKS: &[&TaskSpec] = testing::TEST_TASKS;
 pub fn find(name: &str, allow_test: bool) -> Option<&'static TaskSpec> {
     TASKS
         .iter()
-        .chain(if allow_test { TEST_TASKS.iter() } else { [].iter() })
+        .chain(if allow_test {
+            TEST_TASKS.iter()
+        } else {
+            [].iter()
+        })
         .find(|t| t.name == name)
         .copied()
 }
@@ -54,7 +58,11 @@ pub fn find(name: &str, allow_test: bool) -> Option<&'static TaskSpec> {
 pub fn names(allow_test: bool) -> Vec<&'static str> {
     TASKS
         .iter()
-        .chain(if allow_test { TEST_TASKS.iter() } else { [].iter() })
+        .chain(if allow_test {
+            TEST_TASKS.iter()
+        } else {
+            [].iter()
+        })
         .map(|t| t.name)
         .collect()
 }
@@ -78,7 +86,11 @@ mod tests {
                 assert!(matches!(vis.default, Def::Required), "{}", t.name);
             }
             for (res, _) in t.reserved {
-                assert!(t.param(res).is_none(), "{} reserves its own param {res}", t.name);
+                assert!(
+                    t.param(res).is_none(),
+                    "{} reserves its own param {res}",
+                    t.name
+                );
             }
         }
     }
@@ -86,12 +98,24 @@ mod tests {
     #[test]
     fn casa_defaults_spot_checks() {
         let g = find("gaincal", false).expect("gaincal");
-        assert!(matches!(g.param("solint").map(|p| p.default), Some(Def::Str("inf"))));
+        assert!(matches!(
+            g.param("solint").map(|p| p.default),
+            Some(Def::Str("inf"))
+        ));
         assert!(matches!(g.param("minsnr").map(|p| p.default), Some(Def::Float(v)) if v == 3.0));
-        assert!(matches!(g.param("minblperant").map(|p| p.default), Some(Def::Int(4))));
-        assert!(matches!(g.param("calmode").map(|p| p.default), Some(Def::Str("ap"))));
+        assert!(matches!(
+            g.param("minblperant").map(|p| p.default),
+            Some(Def::Int(4))
+        ));
+        assert!(matches!(
+            g.param("calmode").map(|p| p.default),
+            Some(Def::Str("ap"))
+        ));
         let b = find("bandpass", false).expect("bandpass");
-        assert!(matches!(b.param("combine").map(|p| p.default), Some(Def::StrList(["scan"]))));
+        assert!(matches!(
+            b.param("combine").map(|p| p.default),
+            Some(Def::StrList(["scan"]))
+        ));
         assert!(find("_test_cal", false).is_none());
         assert!(find("_test_cal", true).is_some());
     }

@@ -26,7 +26,11 @@ const OWN: &[ParamSpec] = &[
     p("chanaverage", Ty::Bool, Def::Bool(false)),
     p("chanbin", Ty::IntList, Def::IntList(&[1])),
     p("timeaverage", Ty::Bool, Def::Bool(false)),
-    p("timebin", Ty::Quantity(crate::checks::TIME_UNITS), Def::Str("0s")),
+    p(
+        "timebin",
+        Ty::Quantity(crate::checks::TIME_UNITS),
+        Def::Str("0s"),
+    ),
 ];
 
 pub const MSTRANSFORM: TaskSpec = TaskSpec {

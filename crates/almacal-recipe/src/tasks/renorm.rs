@@ -15,7 +15,11 @@ const OWN: &[ParamSpec] = &[
     p("spw", Ty::Sel, Def::Str("")),
     p("field", Ty::Sel, Def::Str("")),
     p("fill_table", Ty::Bool, Def::Bool(true)),
-    p("datacolumn", Ty::Choice(&["data", "corrected"]), Def::Str("data")),
+    p(
+        "datacolumn",
+        Ty::Choice(&["data", "corrected"]),
+        Def::Str("data"),
+    ),
 ];
 
 pub const RENORM: TaskSpec = TaskSpec {

@@ -25,10 +25,18 @@ const OWN: &[ParamSpec] = &[
     p("intent", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
     p("scalebychan", Ty::Bool, Def::Bool(true)),
-    p("standard", Ty::Choice(STANDARDS), Def::Str("Perley-Butler 2017")),
+    p(
+        "standard",
+        Ty::Choice(STANDARDS),
+        Def::Str("Perley-Butler 2017"),
+    ),
     p("fluxdensity", Ty::FloatList, Def::FloatList(&[-1.0])),
     p("spix", Ty::FloatList, Def::FloatList(&[])),
-    p("reffreq", Ty::Quantity(crate::checks::FREQ_UNITS), Def::Str("1GHz")),
+    p(
+        "reffreq",
+        Ty::Quantity(crate::checks::FREQ_UNITS),
+        Def::Str("1GHz"),
+    ),
     p("polindex", Ty::FloatList, Def::FloatList(&[])),
     p("polangle", Ty::FloatList, Def::FloatList(&[])),
     p("rotmeas", Ty::Float, Def::Float(0.0)),
@@ -39,8 +47,14 @@ pub const SETJY: TaskSpec = TaskSpec {
     name: "setjy",
     params: &[OWN],
     reserved: &[
-        ("model", "source models (images) are not supported; point-source models only"),
-        ("listmodels", "use `almacal` documentation for the available standards"),
+        (
+            "model",
+            "source models (images) are not supported; point-source models only",
+        ),
+        (
+            "listmodels",
+            "use `almacal` documentation for the available standards",
+        ),
     ],
     outputs,
     test_only: false,

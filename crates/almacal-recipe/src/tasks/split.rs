@@ -5,7 +5,14 @@ use crate::value::Params;
 
 use super::common::VIS;
 
-pub const DATACOLUMNS: &[&str] = &["corrected", "data", "model", "data,model,corrected", "float_data", "all"];
+pub const DATACOLUMNS: &[&str] = &[
+    "corrected",
+    "data",
+    "model",
+    "data,model,corrected",
+    "float_data",
+    "all",
+];
 
 const OWN: &[ParamSpec] = &[
     VIS,
@@ -24,7 +31,11 @@ const OWN: &[ParamSpec] = &[
     p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected")),
     p("keepflags", Ty::Bool, Def::Bool(true)),
     p("width", Ty::IntList, Def::IntList(&[1])),
-    p("timebin", Ty::Quantity(crate::checks::TIME_UNITS), Def::Str("0s")),
+    p(
+        "timebin",
+        Ty::Quantity(crate::checks::TIME_UNITS),
+        Def::Str("0s"),
+    ),
     p("combine", Ty::StrList, Def::StrList(&[])),
 ];
 

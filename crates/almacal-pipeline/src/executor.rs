@@ -1,0 +1,134 @@
+//! The stage-execution interface: what a task implementation receives (its
+//! resolved parameters, input vis with flag layers and models, caltable
+//! paths, where to write each product) and returns; and the registry mapping
+//! task names to implementations.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use almacal_recipe::{ParamValue, ProductKind, Recipe, Stage, VisSource};
+
+/// A task implementation.
+pub trait StageExecutor: Send + Sync {
+    /// Bump whenever the numerics change: it is part of every fingerprint,
+    /// so cached products of older versions rerun.
+    fn algorithm_version(&self) -> u32;
+
+    /// Run one stage. Write each declared product at `ctx.output(kind)`
+    /// (paths inside a temporary directory; the engine renames them into the
+    /// workspace after success). Never write anywhere else, never modify
+    /// inputs.
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError>;
+}
+
+/// A product of an upstream stage that applies to this stage's vis.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub stage: String,
+    pub task: String,
+    pub path: PathBuf,
+}
+
+/// The vis a stage reads.
+#[derive(Debug, Clone)]
+pub struct VisInput {
+    /// The input MS or the upstream vis product. Open read-only.
+    pub path: PathBuf,
+    pub source: VisSource,
+    /// Flag layers to OR with the base FLAG column, in declaration order.
+    pub flag_layers: Vec<Layer>,
+    /// setjy models (per field), in declaration order.
+    pub models: Vec<Layer>,
+}
+
+/// Everything a stage needs.
+pub struct StageContext<'a> {
+    pub recipe: &'a Recipe,
+    /// Name, task, resolved params, `file_commands`, `files`.
+    pub stage: &'a Stage,
+    pub vis: Option<VisInput>,
+    /// Every caltable reference (as the recipe wrote it) → path to read.
+    pub caltables: BTreeMap<String, PathBuf>,
+    /// Where each declared product must be written.
+    pub outputs: BTreeMap<ProductKind, PathBuf>,
+    /// A private scratch folder, removed after the stage.
+    pub scratch: PathBuf,
+    /// Threads this stage may use (rayon pool size hint).
+    pub threads: usize,
+    pub(crate) progress: &'a (dyn Fn(u64, u64) + Sync),
+}
+
+impl StageContext<'_> {
+    /// A resolved parameter (defaults applied).
+    pub fn param(&self, name: &str) -> Option<&ParamValue> {
+        self.stage.params.get(name)
+    }
+    /// A string parameter.
+    pub fn param_str(&self, name: &str) -> Option<&str> {
+        self.param(name).and_then(|v| v.as_str())
+    }
+    /// The path of a caltable reference (stage name or written path).
+    pub fn caltable(&self, written: &str) -> Option<&Path> {
+        self.caltables.get(written).map(PathBuf::as_path)
+    }
+    /// Where to write the product of `kind`.
+    pub fn output(&self, kind: ProductKind) -> Result<&Path, StageError> {
+        self.outputs
+            .get(&kind)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| StageError::Failed(format!("stage {} does not declare {}", self.stage.name, kind.a_noun())))
+    }
+    /// Report progress in chunks (or any unit): `done` of `total`.
+    pub fn progress(&self, done: u64, total: u64) {
+        (self.progress)(done, total);
+    }
+}
+
+/// What a stage returns besides its product files.
+#[derive(Debug, Clone, Default)]
+pub struct StageOutput {
+    /// A small JSON summary recorded in run.json (e.g. QA numbers).
+    pub summary: Option<serde_json::Value>,
+}
+
+/// A stage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("{0}")]
+    Failed(String),
+    /// The data is unusable (missing columns, wrong shapes, ...).
+    #[error("invalid input data: {0}")]
+    InvalidInput(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Task name → implementation.
+#[derive(Clone, Default)]
+pub struct TaskRegistry {
+    executors: HashMap<String, Arc<dyn StageExecutor>>,
+}
+
+impl TaskRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The registry with every built-in task (see `stages`).
+    pub fn builtin() -> Self {
+        let mut r = Self::new();
+        crate::stages::register_builtin(&mut r);
+        r
+    }
+    pub fn register(&mut self, task: &str, exec: Arc<dyn StageExecutor>) {
+        self.executors.insert(task.to_string(), exec);
+    }
+    pub fn get(&self, task: &str) -> Option<&Arc<dyn StageExecutor>> {
+        self.executors.get(task)
+    }
+    /// The version that goes into fingerprints (0 for unimplemented tasks).
+    pub fn version(&self, task: &str) -> u32 {
+        self.get(task).map_or(0, |e| e.algorithm_version())
+    }
+}
