@@ -6,6 +6,7 @@
 //! casacore is not thread-safe: every open table lives on exactly one thread.
 
 pub mod error;
+pub mod flagging;
 pub mod listobs;
 pub mod meta_read;
 pub mod reader;

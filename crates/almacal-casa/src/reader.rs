@@ -9,13 +9,14 @@ use crate::meta_read::{read_meta_with_index, MainIndex};
 use crate::selection::{Selection, SelectionError, SelectionParams};
 use crate::table::RoTable;
 use almacal_core::chunk::VisChunk;
+use almacal_core::flaglayer::FlagLayer;
 use almacal_core::ids::{AntennaId, DataDescId, FieldId};
 use almacal_core::meta::MsMeta;
 use ndarray::{Array1, Array2, Array3};
 use num_complex::Complex32;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 /// What to read.
 #[derive(Debug, Clone)]
@@ -27,6 +28,10 @@ pub struct ReadRequest {
     /// Upper bound on rows per chunk (a timestamp is never split unless it alone exceeds it).
     pub chunk_rows: usize,
     pub with_weight_spectrum: bool,
+    /// Read the data column (false: `data_rcf` is empty, for flag-only work).
+    pub read_data: bool,
+    /// Flag layers OR'ed into FLAG as chunks are read (upstream flag stages).
+    pub flag_layers: Vec<Arc<FlagLayer>>,
 }
 
 impl ReadRequest {
@@ -37,6 +42,8 @@ impl ReadRequest {
             selection: SelectionParams::default(),
             chunk_rows: 20_000,
             with_weight_spectrum: false,
+            read_data: true,
+            flag_layers: Vec::new(),
         }
     }
 }
@@ -102,6 +109,8 @@ pub struct ChunkReader {
     plans: std::vec::IntoIter<ChunkPlan>,
     column: String,
     with_ws: bool,
+    read_data: bool,
+    layers: Vec<Arc<FlagLayer>>,
 }
 
 impl ChunkReader {
@@ -146,6 +155,18 @@ impl ChunkReader {
         }
         let plans = plan_chunks(&idx, &rows, req.chunk_rows).into_iter();
         let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
+        for layer in &req.flag_layers {
+            if layer.nrows() != idx.nrows() as u64 {
+                return Err(CasaError::Invalid {
+                    path: req.ms.display().to_string(),
+                    msg: format!(
+                        "a flag layer made for an MS of {} rows cannot apply to this MS of {} rows",
+                        layer.nrows(),
+                        idx.nrows()
+                    ),
+                });
+            }
+        }
         Ok(Self {
             main,
             meta,
@@ -154,6 +175,8 @@ impl ChunkReader {
             plans,
             column: req.column.clone(),
             with_ws,
+            read_data: req.read_data,
+            layers: req.flag_layers.clone(),
         })
     }
 
@@ -184,7 +207,11 @@ impl ChunkReader {
         let corrs = self.sel.corrs_of(&self.meta, dd);
         let ncorr_all = self.meta.corrs_of(dd).len();
         let (n, nc, np) = (plan.rows.len(), chans.len(), corrs.len());
-        let mut data = Array3::<Complex32>::zeros((n, nc, np));
+        let mut data = if self.read_data {
+            Array3::<Complex32>::zeros((n, nc, np))
+        } else {
+            Array3::<Complex32>::zeros((n, 0, 0))
+        };
         let mut flag = Array3::<bool>::from_elem((n, nc, np), false);
         let mut weight = Array2::<f32>::zeros((n, np));
         let mut sigma = Array2::<f32>::zeros((n, np));
@@ -209,24 +236,31 @@ impl ChunkReader {
                 uvw[[k, j]] = *v;
             }
             // Cells are [ncorr, nchan] with the correlation axis fastest.
-            let cell = self.main.cell_vec::<Complex32>(&self.column, row)?;
             let fcell = self.main.cell_vec::<bool>("FLAG", row)?;
-            if cell.len() < ncorr_all * chans.last().map_or(0, |c| c + 1)
-                || fcell.len() != cell.len()
-            {
-                return Err(CasaError::Invalid {
-                    path: self.meta.path.clone(),
-                    msg: format!(
-                        "row {row}: {} has {} values, FLAG {}, for {ncorr_all} correlations",
-                        self.column,
-                        cell.len(),
-                        fcell.len()
-                    ),
-                });
+            let need = ncorr_all * chans.last().map_or(0, |c| c + 1);
+            let bad_shape = |what: &str, len: usize| CasaError::Invalid {
+                path: self.meta.path.clone(),
+                msg: format!(
+                    "row {row}: {what} has {len} values, expected at least {need} \
+                     ({ncorr_all} correlations)"
+                ),
+            };
+            if fcell.len() < need {
+                return Err(bad_shape("FLAG", fcell.len()));
+            }
+            if self.read_data {
+                let cell = self.main.cell_vec::<Complex32>(&self.column, row)?;
+                if cell.len() < need {
+                    return Err(bad_shape(&self.column, cell.len()));
+                }
+                for (ci, &c) in chans.iter().enumerate() {
+                    for (pi, &p) in corrs.iter().enumerate() {
+                        data[[k, ci, pi]] = cell[c * ncorr_all + p];
+                    }
+                }
             }
             for (ci, &c) in chans.iter().enumerate() {
                 for (pi, &p) in corrs.iter().enumerate() {
-                    data[[k, ci, pi]] = cell[c * ncorr_all + p];
                     flag[[k, ci, pi]] = fcell[c * ncorr_all + p];
                 }
             }
@@ -245,7 +279,7 @@ impl ChunkReader {
                 }
             }
         }
-        Ok(VisChunk {
+        let mut chunk = VisChunk {
             dd,
             spw,
             field: FieldId(plan.field.max(0) as u32),
@@ -264,7 +298,20 @@ impl ChunkReader {
             sigma_rc: sigma,
             weight_spectrum_rcf: ws,
             flag_row,
-        })
+        };
+        // FLAG_ROW flags the whole row.
+        for (k, &fr) in chunk.flag_row.iter().enumerate() {
+            if fr {
+                chunk
+                    .flag_rcf
+                    .index_axis_mut(ndarray::Axis(0), k)
+                    .fill(true);
+            }
+        }
+        for layer in &self.layers {
+            layer.apply(&mut chunk);
+        }
+        Ok(chunk)
     }
 }
 

@@ -6,7 +6,9 @@
 //! the I/O thread and the solvers. It never does I/O and never links casacore.
 
 pub mod chunk;
+pub mod cmdline;
 pub mod corr;
+pub mod flaglayer;
 pub mod ids;
 pub mod meta;
 pub mod time;

@@ -16,7 +16,7 @@ pub struct FileStat {
     /// Path relative to the product root ("" for a single-file product).
     pub rel: String,
     pub size: u64,
-    pub mtime_ns: u128,
+    pub mtime_ns: u64,
 }
 
 /// A product's content digest plus the stat manifest it was computed from.
@@ -54,11 +54,11 @@ fn walk(root: &Path) -> io::Result<Vec<(String, std::path::PathBuf, fs::Metadata
     Ok(out)
 }
 
-fn mtime_ns(meta: &fs::Metadata) -> u128 {
+fn mtime_ns(meta: &fs::Metadata) -> u64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Hash every file's relative path, size and content.
@@ -96,9 +96,12 @@ pub fn manifest_matches(root: &Path, expected: &ProductDigest) -> bool {
         return false;
     };
     files.len() == expected.files.len()
-        && files.iter().zip(&expected.files).all(|((rel, _, meta), e)| {
-            *rel == e.rel && meta.len() == e.size && mtime_ns(meta) == e.mtime_ns
-        })
+        && files
+            .iter()
+            .zip(&expected.files)
+            .all(|((rel, _, meta), e)| {
+                *rel == e.rel && meta.len() == e.size && mtime_ns(meta) == e.mtime_ns
+            })
 }
 
 /// Is the product intact? Trusts an unchanged manifest; otherwise rehashes.
@@ -154,7 +157,10 @@ mod tests {
         assert_eq!(da.files.len(), 2);
         assert!(verify_product(&a.path().join("t"), &da));
         fs::write(b.path().join("t/sub/x"), "124").expect("w");
-        assert_ne!(digest_product(&b.path().join("t")).expect("d").digest, da.digest);
+        assert_ne!(
+            digest_product(&b.path().join("t")).expect("d").digest,
+            da.digest
+        );
         assert!(!verify_product(&b.path().join("t"), &da));
         assert!(!verify_product(&b.path().join("missing"), &da));
     }
@@ -168,7 +174,11 @@ mod tests {
         fs::write(t.join("table.f0"), "aaaa").expect("w");
         let id1 = table_identity(&t).expect("id");
         fs::write(t.join("table.f0"), "bbbb").expect("w");
-        assert_eq!(table_identity(&t).expect("id"), id1, "same size: cheap identity unchanged");
+        assert_eq!(
+            table_identity(&t).expect("id"),
+            id1,
+            "same size: cheap identity unchanged"
+        );
         fs::write(t.join("table.dat"), "rows=11").expect("w");
         assert_ne!(table_identity(&t).expect("id"), id1);
     }

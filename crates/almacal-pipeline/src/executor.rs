@@ -77,7 +77,13 @@ impl StageContext<'_> {
         self.outputs
             .get(&kind)
             .map(PathBuf::as_path)
-            .ok_or_else(|| StageError::Failed(format!("stage {} does not declare {}", self.stage.name, kind.a_noun())))
+            .ok_or_else(|| {
+                StageError::Failed(format!(
+                    "stage {} does not declare {}",
+                    self.stage.name,
+                    kind.a_noun()
+                ))
+            })
     }
     /// Report progress in chunks (or any unit): `done` of `total`.
     pub fn progress(&self, done: u64, total: u64) {

@@ -50,16 +50,43 @@ impl Components {
 pub enum Reason {
     NeverRun,
     Forced,
-    TaskChanged { old: String, new: String },
-    VersionChanged { old: u32, new: u32 },
-    ParamChanged { name: String, old: Option<ParamValue>, new: Option<ParamValue> },
-    UpstreamChanged { stage: String },
-    UpstreamWillRun { stage: String },
-    InputChanged { name: String },
-    CaltableChanged { written: String },
-    FileChanged { param: String, written: String, flag_commands: bool, summary: String },
-    ProductMissing { path: String },
-    ProductModified { path: String },
+    TaskChanged {
+        old: String,
+        new: String,
+    },
+    VersionChanged {
+        old: u32,
+        new: u32,
+    },
+    ParamChanged {
+        name: String,
+        old: Option<ParamValue>,
+        new: Option<ParamValue>,
+    },
+    UpstreamChanged {
+        stage: String,
+    },
+    UpstreamWillRun {
+        stage: String,
+    },
+    InputChanged {
+        name: String,
+    },
+    CaltableChanged {
+        written: String,
+    },
+    FileChanged {
+        param: String,
+        written: String,
+        flag_commands: bool,
+        summary: String,
+    },
+    ProductMissing {
+        path: String,
+    },
+    ProductModified {
+        path: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -68,10 +95,14 @@ impl fmt::Display for Reason {
             Reason::NeverRun => write!(f, "never run"),
             Reason::Forced => write!(f, "forced (--force)"),
             Reason::TaskChanged { old, new } => write!(f, "task changed {old} -> {new}"),
-            Reason::VersionChanged { old, new } => write!(f, "algorithm version changed {old} -> {new}"),
+            Reason::VersionChanged { old, new } => {
+                write!(f, "algorithm version changed {old} -> {new}")
+            }
             Reason::ParamChanged { name, old, new } => match (old, new) {
                 (Some(o), Some(n)) => match (o, n) {
-                    (ParamValue::List(a), ParamValue::List(b)) if a.iter().chain(b).any(|v| v.as_table().is_some()) => {
+                    (ParamValue::List(a), ParamValue::List(b))
+                        if a.iter().chain(b).any(|v| v.as_table().is_some()) =>
+                    {
                         let a: Vec<String> = a.iter().map(|v| v.to_compact()).collect();
                         let b: Vec<String> = b.iter().map(|v| v.to_compact()).collect();
                         let s = summarize(&diff_lines(&a, &b)).replace("line", "item");
@@ -87,7 +118,12 @@ impl fmt::Display for Reason {
             Reason::UpstreamWillRun { stage } => write!(f, "upstream {stage} will rerun"),
             Reason::InputChanged { name } => write!(f, "input {name} changed"),
             Reason::CaltableChanged { written } => write!(f, "caltable {written} changed"),
-            Reason::FileChanged { param, written, flag_commands, summary } => {
+            Reason::FileChanged {
+                param,
+                written,
+                flag_commands,
+                summary,
+            } => {
                 if *flag_commands {
                     write!(f, "flag commands changed ({summary})")
                 } else {
@@ -104,44 +140,69 @@ impl fmt::Display for Reason {
 pub fn diff(old: &Components, new: &Components) -> Vec<Reason> {
     let mut out = Vec::new();
     if old.task != new.task {
-        out.push(Reason::TaskChanged { old: old.task.clone(), new: new.task.clone() });
+        out.push(Reason::TaskChanged {
+            old: old.task.clone(),
+            new: new.task.clone(),
+        });
     }
     if old.algorithm_version != new.algorithm_version {
-        out.push(Reason::VersionChanged { old: old.algorithm_version, new: new.algorithm_version });
+        out.push(Reason::VersionChanged {
+            old: old.algorithm_version,
+            new: new.algorithm_version,
+        });
     }
-    let names: std::collections::BTreeSet<&String> = old.params.keys().chain(new.params.keys()).collect();
+    let names: std::collections::BTreeSet<&String> =
+        old.params.keys().chain(new.params.keys()).collect();
     for name in names {
         let (o, n) = (old.params.get(name), new.params.get(name));
         if o != n {
-            out.push(Reason::ParamChanged { name: name.clone(), old: o.cloned(), new: n.cloned() });
+            out.push(Reason::ParamChanged {
+                name: name.clone(),
+                old: o.cloned(),
+                new: n.cloned(),
+            });
         }
     }
-    let ups: std::collections::BTreeSet<&String> = old.upstream.keys().chain(new.upstream.keys()).collect();
+    let ups: std::collections::BTreeSet<&String> =
+        old.upstream.keys().chain(new.upstream.keys()).collect();
     for stage in ups {
         if old.upstream.get(stage) != new.upstream.get(stage) {
-            out.push(Reason::UpstreamChanged { stage: stage.clone() });
+            out.push(Reason::UpstreamChanged {
+                stage: stage.clone(),
+            });
         }
     }
-    let ins: std::collections::BTreeSet<&String> = old.inputs.keys().chain(new.inputs.keys()).collect();
+    let ins: std::collections::BTreeSet<&String> =
+        old.inputs.keys().chain(new.inputs.keys()).collect();
     for name in ins {
         if old.inputs.get(name) != new.inputs.get(name) {
             out.push(Reason::InputChanged { name: name.clone() });
         }
     }
-    let cals: std::collections::BTreeSet<&String> = old.caltable_paths.keys().chain(new.caltable_paths.keys()).collect();
+    let cals: std::collections::BTreeSet<&String> = old
+        .caltable_paths
+        .keys()
+        .chain(new.caltable_paths.keys())
+        .collect();
     for written in cals {
         if old.caltable_paths.get(written) != new.caltable_paths.get(written) {
-            out.push(Reason::CaltableChanged { written: written.clone() });
+            out.push(Reason::CaltableChanged {
+                written: written.clone(),
+            });
         }
     }
-    let files: std::collections::BTreeSet<&String> = old.files.keys().chain(new.files.keys()).collect();
+    let files: std::collections::BTreeSet<&String> =
+        old.files.keys().chain(new.files.keys()).collect();
     for param in files {
         let (o, n) = (old.files.get(param), new.files.get(param));
         if o.map(|f| &f.digest) == n.map(|f| &f.digest) {
             continue;
         }
         let empty = Vec::new();
-        let summary = summarize(&diff_lines(o.map_or(&empty, |f| &f.lines), n.map_or(&empty, |f| &f.lines)));
+        let summary = summarize(&diff_lines(
+            o.map_or(&empty, |f| &f.lines),
+            n.map_or(&empty, |f| &f.lines),
+        ));
         out.push(Reason::FileChanged {
             param: param.clone(),
             written: n.or(o).map(|f| f.written.clone()).unwrap_or_default(),
@@ -176,17 +237,38 @@ mod tests {
         let mut b = comps();
         assert!(diff(&a, &b).is_empty());
         assert_eq!(a.fingerprint(), b.fingerprint());
-        b.params.insert("solint".into(), ParamValue::Str("inf,20ch".into()));
+        b.params
+            .insert("solint".into(), ParamValue::Str("inf,20ch".into()));
         let r = diff(&a, &b);
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].to_string(), "parameter solint changed \"inf\" -> \"inf,20ch\"");
+        assert_eq!(
+            r[0].to_string(),
+            "parameter solint changed \"inf\" -> \"inf,20ch\""
+        );
         assert_ne!(a.fingerprint(), b.fingerprint());
 
         let mut c = comps();
         c.task = "flagdata".into();
         let mut d = c.clone();
-        c.files.insert("inpfile".into(), FileComponent { written: "f.txt".into(), digest: "1".into(), lines: vec!["a".into()] });
-        d.files.insert("inpfile".into(), FileComponent { written: "f.txt".into(), digest: "2".into(), lines: vec!["a".into(), "b".into()] });
-        assert_eq!(diff(&c, &d)[0].to_string(), "flag commands changed (line 2 added)");
+        c.files.insert(
+            "inpfile".into(),
+            FileComponent {
+                written: "f.txt".into(),
+                digest: "1".into(),
+                lines: vec!["a".into()],
+            },
+        );
+        d.files.insert(
+            "inpfile".into(),
+            FileComponent {
+                written: "f.txt".into(),
+                digest: "2".into(),
+                lines: vec!["a".into(), "b".into()],
+            },
+        );
+        assert_eq!(
+            diff(&c, &d)[0].to_string(),
+            "flag commands changed (line 2 added)"
+        );
     }
 }

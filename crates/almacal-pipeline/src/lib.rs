@@ -1,1 +1,33 @@
-//! placeholder
+//! almacal-pipeline: the engine. Owns the plan (petgraph DAG), fingerprints
+//! and product digests, the workspace cache (crash-safe commits, lock), the
+//! run loop with concurrent stages and events, plan/explain reasons, DOT
+//! graphs, status and clean; and the [`StageExecutor`] interface through
+//! which task implementations (in `stages`) plug in. Never prints.
+
+pub mod admin;
+pub mod assess;
+pub mod dag;
+pub mod digest;
+pub mod events;
+pub mod executor;
+pub mod fingerprint;
+pub mod graph;
+pub mod linediff;
+pub mod lock;
+pub mod plan;
+pub mod run;
+pub mod stages;
+#[doc(hidden)]
+pub mod testing;
+pub mod workspace;
+
+pub use admin::{clean, status, CleanError, StageStatus};
+pub use events::{Event, Observer};
+pub use executor::{
+    Layer, StageContext, StageError, StageExecutor, StageOutput, TaskRegistry, VisInput,
+};
+pub use fingerprint::Reason;
+pub use graph::dot;
+pub use lock::LockError;
+pub use plan::{explain, plan, PlanEntry};
+pub use run::{run, RunError, RunOptions, RunReport, StageReport, Status};

@@ -31,12 +31,12 @@ pub fn diff_lines<S: AsRef<str>>(old: &[S], new: &[S]) -> Vec<Change> {
         if i < n && j < m && old[i].as_ref() == new[j].as_ref() {
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j]) {
-            raw.push(Change::Added(j + 1));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
             raw.push(Change::Removed(i + 1));
             i += 1;
+        } else {
+            raw.push(Change::Added(j + 1));
+            j += 1;
         }
     }
     // Pair Removed(k) + Added(l) that replace each other.
@@ -60,15 +60,13 @@ pub fn diff_lines<S: AsRef<str>>(old: &[S], new: &[S]) -> Vec<Change> {
 /// "line 42 added", "lines 3, 7 changed; line 9 removed".
 pub fn summarize(changes: &[Change]) -> String {
     let mut parts = Vec::new();
-    for (label, pick) in [
-        ("added", 0u8),
-        ("removed", 1u8),
-        ("changed", 2u8),
-    ] {
+    for (label, pick) in [("added", 0u8), ("removed", 1u8), ("changed", 2u8)] {
         let lines: Vec<usize> = changes
             .iter()
             .filter_map(|c| match (c, pick) {
-                (Change::Added(l), 0) | (Change::Removed(l), 1) | (Change::Changed(l), 2) => Some(*l),
+                (Change::Added(l), 0) | (Change::Removed(l), 1) | (Change::Changed(l), 2) => {
+                    Some(*l)
+                }
                 _ => None,
             })
             .collect();
@@ -76,7 +74,11 @@ pub fn summarize(changes: &[Change]) -> String {
             continue;
         }
         let shown: Vec<String> = lines.iter().take(5).map(|l| l.to_string()).collect();
-        let more = if lines.len() > 5 { format!(" and {} more", lines.len() - 5) } else { String::new() };
+        let more = if lines.len() > 5 {
+            format!(" and {} more", lines.len() - 5)
+        } else {
+            String::new()
+        };
         let noun = if lines.len() == 1 { "line" } else { "lines" };
         parts.push(format!("{noun} {}{more} {label}", shown.join(", ")));
     }
@@ -98,7 +100,10 @@ mod tests {
         assert_eq!(diff_lines(&old, &["a", "c"]), [Change::Removed(2)]);
         assert_eq!(diff_lines(&old, &["a", "B", "c"]), [Change::Changed(2)]);
         assert_eq!(diff_lines(&old, &["x", "a", "b", "c"]), [Change::Added(1)]);
-        assert_eq!(summarize(&diff_lines(&old, &["a", "b", "c", "d"])), "line 4 added");
+        assert_eq!(
+            summarize(&diff_lines(&old, &["a", "b", "c", "d"])),
+            "line 4 added"
+        );
         assert_eq!(
             summarize(&[Change::Changed(3), Change::Changed(7), Change::Removed(9)]),
             "line 9 removed; lines 3, 7 changed"

@@ -1,0 +1,179 @@
+//! Deciding whether a stage is up to date: build its fingerprint components
+//! from the current upstream digests, input identities and referenced files,
+//! compare with its record, and check its products on disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use almacal_recipe::{CalRef, DepKind, ProductKind, Recipe, Stage, VisSource};
+
+use crate::digest::{hash_bytes, table_identity, verify_product};
+use crate::executor::TaskRegistry;
+use crate::fingerprint::{diff, Components, FileComponent, Reason};
+use crate::workspace::{Record, Workspace};
+
+/// Known product digests: stage → kind → digest.
+pub type Digests = BTreeMap<String, BTreeMap<ProductKind, String>>;
+
+/// The product kind a dependency reads (`None` for pure ordering).
+pub fn dep_product(kind: DepKind) -> Option<ProductKind> {
+    match kind {
+        DepKind::Vis => Some(ProductKind::Vis),
+        DepKind::Caltable => Some(ProductKind::Caltable),
+        DepKind::FlagLayer => Some(ProductKind::FlagLayer),
+        DepKind::Model => Some(ProductKind::Model),
+        DepKind::After => None,
+    }
+}
+
+/// Shared state for assessing stages of one recipe.
+pub struct Assessor<'a> {
+    pub recipe: &'a Recipe,
+    pub registry: &'a TaskRegistry,
+    pub ws: Workspace,
+    identities: Mutex<HashMap<PathBuf, String>>,
+}
+
+impl<'a> Assessor<'a> {
+    pub fn new(recipe: &'a Recipe, registry: &'a TaskRegistry) -> Self {
+        Self {
+            recipe,
+            registry,
+            ws: Workspace::new(&recipe.workdir),
+            identities: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn identity(&self, path: &PathBuf) -> Result<String, String> {
+        if let Some(id) = self
+            .identities
+            .lock()
+            .ok()
+            .and_then(|m| m.get(path).cloned())
+        {
+            return Ok(id);
+        }
+        let id =
+            table_identity(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if let Ok(mut m) = self.identities.lock() {
+            m.insert(path.clone(), id.clone());
+        }
+        Ok(id)
+    }
+
+    /// Fingerprint components of `stage`. Upstream products missing from
+    /// `digests` are left out (the caller knows they will run).
+    pub fn components(&self, stage: &Stage, digests: &Digests) -> Result<Components, String> {
+        let mut upstream: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for d in &stage.deps {
+            let Some(kind) = dep_product(d.kind) else {
+                continue;
+            };
+            if let Some(digest) = digests.get(&d.stage).and_then(|m| m.get(&kind)) {
+                upstream
+                    .entry(d.stage.clone())
+                    .or_default()
+                    .insert(kind.to_string(), digest.clone());
+            }
+        }
+        let mut inputs = BTreeMap::new();
+        if let Some(VisSource::Input(name)) = &stage.vis {
+            if let Some(input) = self.recipe.input(name) {
+                inputs.insert(
+                    name.clone(),
+                    self.identity(&input.path)
+                        .map_err(|e| format!("input {name}: {e}"))?,
+                );
+            }
+        }
+        let mut caltable_paths = BTreeMap::new();
+        for (written, r) in &stage.caltables {
+            if let CalRef::Path { path, .. } = r {
+                caltable_paths.insert(written.clone(), self.identity(path)?);
+            }
+        }
+        let files = stage
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.param.clone(),
+                    FileComponent {
+                        written: f.written.clone(),
+                        digest: hash_bytes(f.content.as_bytes()),
+                        lines: f.content.lines().map(str::to_string).collect(),
+                    },
+                )
+            })
+            .collect();
+        Ok(Components {
+            task: stage.task.clone(),
+            algorithm_version: self.registry.version(&stage.task),
+            params: stage.params.clone(),
+            upstream,
+            inputs,
+            caltable_paths,
+            files,
+        })
+    }
+
+    /// Why `stage` must run (empty: its record and products are current).
+    pub fn reasons(
+        &self,
+        stage: &Stage,
+        comps: &Components,
+        record: Option<&Record>,
+        forced: bool,
+    ) -> Vec<Reason> {
+        let Some(record) = record else {
+            return vec![Reason::NeverRun];
+        };
+        let mut out = Vec::new();
+        if forced {
+            out.push(Reason::Forced);
+        }
+        out.extend(diff(&record.components, comps));
+        out.extend(self.product_problems(stage, record));
+        out
+    }
+
+    /// Missing or modified products of a recorded stage.
+    pub fn product_problems(&self, stage: &Stage, record: &Record) -> Vec<Reason> {
+        let mut out = Vec::new();
+        for decl in &stage.outputs {
+            let path = decl.rel_path.display().to_string();
+            match record.product(decl.kind) {
+                Some(p) if p.rel_path == decl.rel_path => {
+                    let full = self.ws.product_path(&decl.rel_path);
+                    if !full.exists() {
+                        out.push(Reason::ProductMissing { path });
+                    } else if !verify_product(&full, &p.digest) {
+                        out.push(Reason::ProductModified { path });
+                    }
+                }
+                _ => out.push(Reason::ProductMissing { path }),
+            }
+        }
+        out
+    }
+
+    /// Digests of every stage's recorded products (the current workspace).
+    pub fn recorded_digests(&self) -> (Digests, BTreeMap<String, Record>) {
+        let mut digests = Digests::new();
+        let mut records = BTreeMap::new();
+        for s in &self.recipe.stages {
+            if let Some(r) = self.ws.read_record(&s.name) {
+                digests.insert(
+                    s.name.clone(),
+                    r.products
+                        .iter()
+                        .map(|p| (p.kind, p.digest.digest.clone()))
+                        .collect(),
+                );
+                records.insert(s.name.clone(), r);
+            }
+        }
+        (digests, records)
+    }
+}

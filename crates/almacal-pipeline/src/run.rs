@@ -1,0 +1,570 @@
+//! The run loop: take the workspace lock, walk the DAG, skip stages whose
+//! fingerprint and products are current, run the others (independent stages
+//! concurrently, up to `jobs`), commit products crash-safely, propagate
+//! failures as skips, and write `<workdir>/run.json`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use almacal_recipe::{CalRef, DepKind, ProductKind, Recipe, Stage, VisSource};
+use serde::{Deserialize, Serialize};
+
+use crate::assess::{dep_product, Assessor, Digests};
+use crate::dag::Dag;
+use crate::digest::digest_product;
+use crate::events::{Event, Observer};
+use crate::executor::{Layer, StageContext, StageError, TaskRegistry, VisInput};
+use crate::fingerprint::{Components, Reason};
+use crate::lock::{LockError, WorkspaceLock};
+use crate::workspace::{write_atomic, ProductRecord, Record, RECORD_FORMAT};
+
+/// Options of `almacal run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Concurrent stages.
+    pub jobs: usize,
+    /// Run only these stages (others are used from the cache if current).
+    pub only: Vec<String>,
+    /// Run only this stage and its downstream closure.
+    pub from: Option<String>,
+    /// Rerun these stages even if cached.
+    pub force: Vec<String>,
+    /// Wait for the workspace lock instead of failing.
+    pub wait: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            only: Vec::new(),
+            from: None,
+            force: Vec::new(),
+            wait: false,
+        }
+    }
+}
+
+/// Final status of a stage in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ran,
+    Cached,
+    Failed,
+    Skipped,
+}
+
+/// One product in run.json.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductReport {
+    pub kind: ProductKind,
+    pub path: PathBuf,
+}
+
+/// One stage in run.json.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageReport {
+    pub name: String,
+    pub task: String,
+    pub status: Status,
+    /// Why it ran, was cached, was skipped; or the error.
+    pub reason: String,
+    pub wall_s: f64,
+    pub products: Vec<ProductReport>,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// The products are identical to the previous run's (early cutoff).
+    #[serde(default)]
+    pub unchanged: bool,
+    /// Set for failures caused by unusable input data.
+    #[serde(default)]
+    pub invalid_input: bool,
+    #[serde(default)]
+    pub summary: Option<serde_json::Value>,
+}
+
+/// The content of run.json.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub recipe: String,
+    pub almacal_version: String,
+    pub wall_s: f64,
+    pub stages: Vec<StageReport>,
+}
+
+impl RunReport {
+    pub fn count(&self, s: Status) -> usize {
+        self.stages.iter().filter(|r| r.status == s).count()
+    }
+    pub fn ok(&self) -> bool {
+        self.count(Status::Failed) == 0
+    }
+}
+
+/// Errors that stop a run before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("workspace I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("unknown stage `{0}` in --only/--from/--force")]
+    UnknownStage(String),
+}
+
+enum Done {
+    Ok {
+        products: Vec<ProductRecord>,
+        unchanged: bool,
+        wall_s: f64,
+        summary: Option<serde_json::Value>,
+    },
+    Err {
+        error: StageError,
+        wall_s: f64,
+    },
+}
+
+/// Run the recipe.
+pub fn run(
+    recipe: &Recipe,
+    registry: &TaskRegistry,
+    opts: &RunOptions,
+    obs: &dyn Observer,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let dag = Dag::build(recipe);
+    for name in opts.only.iter().chain(&opts.force).chain(opts.from.iter()) {
+        if recipe.stage(name).is_none() {
+            return Err(RunError::UnknownStage(name.clone()));
+        }
+    }
+    let a = Assessor::new(recipe, registry);
+    a.ws.ensure()?;
+    let _lock = WorkspaceLock::acquire(&a.ws.lock_path(), opts.wait)?;
+    a.ws.clean_tmp()?;
+
+    let mut selected: HashSet<usize> = (0..recipe.stages.len()).collect();
+    if !opts.only.is_empty() {
+        selected.retain(|i| opts.only.contains(&recipe.stages[*i].name));
+    }
+    if let Some(from) = &opts.from {
+        let closure = dag
+            .index_of(from)
+            .map(|i| dag.downstream_closure(i))
+            .unwrap_or_default();
+        selected.retain(|i| closure.contains(i));
+    }
+
+    let jobs = opts.jobs.max(1);
+    obs.event(&Event::RunStarted {
+        recipe: recipe.name.clone(),
+        stages: recipe.stages.len(),
+        jobs,
+    });
+    let (_, records) = a.recorded_digests();
+    let mut digests = Digests::new();
+    let mut reports: BTreeMap<usize, StageReport> = BTreeMap::new();
+    let mut started_set: HashSet<usize> = HashSet::new();
+    let (tx, rx) = mpsc::channel::<(usize, Done, Components, Vec<Reason>)>();
+
+    std::thread::scope(|scope| {
+        let mut running = 0usize;
+        loop {
+            // Start or settle every stage whose upstream is resolved.
+            let mut progressed = true;
+            while progressed {
+                progressed = false;
+                for &i in &dag.order {
+                    if started_set.contains(&i) || reports.contains_key(&i) {
+                        continue;
+                    }
+                    let ups = dag.upstream(i);
+                    if ups.iter().any(|(u, _)| !reports.contains_key(u)) {
+                        continue;
+                    }
+                    let stage = &recipe.stages[i];
+                    let mut report = StageReport {
+                        name: stage.name.clone(),
+                        task: stage.task.clone(),
+                        status: Status::Skipped,
+                        reason: String::new(),
+                        wall_s: 0.0,
+                        products: Vec::new(),
+                        fingerprint: None,
+                        unchanged: false,
+                        invalid_input: false,
+                        summary: None,
+                    };
+                    if let Some((u, _)) = ups.iter().find(|(u, k)| {
+                        *k != DepKind::After
+                            && !matches!(reports[u].status, Status::Ran | Status::Cached)
+                    }) {
+                        let up = &recipe.stages[*u].name;
+                        report.reason = format!(
+                            "upstream {up} {}",
+                            if reports[u].status == Status::Failed {
+                                "failed"
+                            } else {
+                                "was not run"
+                            }
+                        );
+                        obs.event(&Event::StageSkipped {
+                            stage: stage.name.clone(),
+                            reason: report.reason.clone(),
+                        });
+                        reports.insert(i, report);
+                        progressed = true;
+                        continue;
+                    }
+                    let comps = match a.components(stage, &digests) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            report.status = Status::Failed;
+                            report.invalid_input = true;
+                            report.reason = format!("invalid input data: {e}");
+                            obs.event(&Event::StageFailed {
+                                stage: stage.name.clone(),
+                                error: report.reason.clone(),
+                                wall_s: 0.0,
+                            });
+                            reports.insert(i, report);
+                            progressed = true;
+                            continue;
+                        }
+                    };
+                    let record = records.get(&stage.name);
+                    let reasons =
+                        a.reasons(stage, &comps, record, opts.force.contains(&stage.name));
+                    if reasons.is_empty() || !selected.contains(&i) {
+                        if reasons.is_empty() {
+                            if let Some(r) = record {
+                                report.status = Status::Cached;
+                                report.reason = "fingerprint unchanged".into();
+                                report.fingerprint = Some(r.fingerprint.clone());
+                                report.products = product_reports(&r.products);
+                                report.summary = r.summary.clone();
+                                digests.insert(
+                                    stage.name.clone(),
+                                    r.products
+                                        .iter()
+                                        .map(|p| (p.kind, p.digest.digest.clone()))
+                                        .collect(),
+                                );
+                                obs.event(&Event::StageCached {
+                                    stage: stage.name.clone(),
+                                    reason: report.reason.clone(),
+                                });
+                            }
+                        } else {
+                            report.reason =
+                                format!("not selected (out of date: {})", join(&reasons));
+                            obs.event(&Event::StageSkipped {
+                                stage: stage.name.clone(),
+                                reason: report.reason.clone(),
+                            });
+                        }
+                        reports.insert(i, report);
+                        progressed = true;
+                        continue;
+                    }
+                    if running >= jobs {
+                        continue;
+                    }
+                    running += 1;
+                    started_set.insert(i);
+                    progressed = true;
+                    obs.event(&Event::StageStarted {
+                        stage: stage.name.clone(),
+                        task: stage.task.clone(),
+                        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+                    });
+                    let tx = tx.clone();
+                    let a = &a;
+                    let old = record.cloned();
+                    let threads =
+                        (std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs).max(1);
+                    scope.spawn(move || {
+                        let done = execute(a, stage, &comps, old.as_ref(), threads, obs);
+                        let _ = tx.send((i, done, comps, reasons));
+                    });
+                }
+            }
+            if running == 0 {
+                break;
+            }
+            let Ok((i, done, comps, reasons)) = rx.recv() else {
+                break;
+            };
+            running -= 1;
+            started_set.remove(&i);
+            let stage = &recipe.stages[i];
+            let mut report = StageReport {
+                name: stage.name.clone(),
+                task: stage.task.clone(),
+                status: Status::Ran,
+                reason: join(&reasons),
+                wall_s: 0.0,
+                products: Vec::new(),
+                fingerprint: Some(comps.fingerprint()),
+                unchanged: false,
+                invalid_input: false,
+                summary: None,
+            };
+            match done {
+                Done::Ok {
+                    products,
+                    unchanged,
+                    wall_s,
+                    summary,
+                } => {
+                    report.wall_s = wall_s;
+                    report.unchanged = unchanged;
+                    report.products = product_reports(&products);
+                    report.summary = summary;
+                    digests.insert(
+                        stage.name.clone(),
+                        products
+                            .iter()
+                            .map(|p| (p.kind, p.digest.digest.clone()))
+                            .collect(),
+                    );
+                    obs.event(&Event::StageFinished {
+                        stage: stage.name.clone(),
+                        wall_s,
+                        products: report
+                            .products
+                            .iter()
+                            .map(|p| p.path.display().to_string())
+                            .collect(),
+                        unchanged,
+                    });
+                }
+                Done::Err { error, wall_s } => {
+                    report.status = Status::Failed;
+                    report.wall_s = wall_s;
+                    report.fingerprint = None;
+                    report.invalid_input = matches!(error, StageError::InvalidInput(_));
+                    report.reason = error.to_string();
+                    obs.event(&Event::StageFailed {
+                        stage: stage.name.clone(),
+                        error: report.reason.clone(),
+                        wall_s,
+                    });
+                }
+            }
+            reports.insert(i, report);
+        }
+    });
+
+    let report = RunReport {
+        recipe: recipe.name.clone(),
+        almacal_version: env!("CARGO_PKG_VERSION").to_string(),
+        wall_s: started.elapsed().as_secs_f64(),
+        stages: dag.order.iter().filter_map(|i| reports.remove(i)).collect(),
+    };
+    let json = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;
+    write_atomic(&a.ws.run_json(), &json)?;
+    let _ = a.ws.clean_tmp();
+    obs.event(&Event::RunFinished {
+        ok: report.ok(),
+        ran: report.count(Status::Ran),
+        cached: report.count(Status::Cached),
+        failed: report.count(Status::Failed),
+        skipped: report.count(Status::Skipped),
+        wall_s: report.wall_s,
+    });
+    Ok(report)
+}
+
+fn join(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn product_reports(p: &[ProductRecord]) -> Vec<ProductReport> {
+    p.iter()
+        .map(|p| ProductReport {
+            kind: p.kind,
+            path: p.rel_path.clone(),
+        })
+        .collect()
+}
+
+/// Run one stage in a temp dir and commit its products.
+fn execute(
+    a: &Assessor,
+    stage: &Stage,
+    comps: &Components,
+    old: Option<&Record>,
+    threads: usize,
+    obs: &dyn Observer,
+) -> Done {
+    let t0 = Instant::now();
+    let fail = |error: StageError| Done::Err {
+        error,
+        wall_s: t0.elapsed().as_secs_f64(),
+    };
+    let Some(exec) = a.registry.get(&stage.task) else {
+        return fail(StageError::Failed(format!(
+            "task {} is not implemented in this build",
+            stage.task
+        )));
+    };
+    let tmp = match a.ws.new_tmp_dir(&stage.name) {
+        Ok(t) => t,
+        Err(e) => return fail(e.into()),
+    };
+    let scratch = tmp.join("scratch");
+    let outdir = tmp.join("out");
+    if let Err(e) = std::fs::create_dir_all(&scratch).and_then(|_| std::fs::create_dir_all(&outdir))
+    {
+        return fail(e.into());
+    }
+    let outputs: BTreeMap<ProductKind, PathBuf> = stage
+        .outputs
+        .iter()
+        .map(|o| {
+            (
+                o.kind,
+                outdir.join(o.rel_path.file_name().unwrap_or(o.rel_path.as_os_str())),
+            )
+        })
+        .collect();
+    let progress = |done: u64, total: u64| {
+        obs.event(&Event::StageProgress {
+            stage: stage.name.clone(),
+            done,
+            total,
+        })
+    };
+    let ctx = StageContext {
+        recipe: a.recipe,
+        stage,
+        vis: vis_input(a, stage),
+        caltables: stage
+            .caltables
+            .iter()
+            .filter_map(|(w, r)| match r {
+                CalRef::Stage { name } => a
+                    .recipe
+                    .stage(name)
+                    .and_then(|s| s.output(ProductKind::Caltable))
+                    .map(|o| (w.clone(), a.ws.product_path(&o.rel_path))),
+                CalRef::Path { path, .. } => Some((w.clone(), path.clone())),
+            })
+            .collect(),
+        outputs: outputs.clone(),
+        scratch,
+        threads,
+        progress: &progress,
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| exec.run(&ctx)));
+    let output = match result {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return fail(e);
+        }
+        Err(panic) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            return fail(StageError::Failed(format!("stage panicked: {msg}")));
+        }
+    };
+    let mut staged = Vec::new();
+    for o in &stage.outputs {
+        let path = &outputs[&o.kind];
+        if !path.exists() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return fail(StageError::Failed(format!(
+                "stage {} did not write its {} ({})",
+                stage.name,
+                o.kind,
+                o.rel_path.display()
+            )));
+        }
+        match digest_product(path) {
+            Ok(d) => staged.push((
+                ProductRecord {
+                    kind: o.kind,
+                    rel_path: o.rel_path.clone(),
+                    digest: d,
+                },
+                path.clone(),
+            )),
+            Err(e) => return fail(e.into()),
+        }
+    }
+    let unchanged = old.is_some_and(|old| {
+        staged.len() == old.products.len()
+            && staged.iter().all(|(p, _)| {
+                old.product(p.kind)
+                    .is_some_and(|q| q.digest.digest == p.digest.digest && q.rel_path == p.rel_path)
+            })
+    });
+    let wall_s = t0.elapsed().as_secs_f64();
+    let record = Record {
+        format: RECORD_FORMAT,
+        stage: stage.name.clone(),
+        fingerprint: comps.fingerprint(),
+        components: comps.clone(),
+        products: staged.iter().map(|(p, _)| p.clone()).collect(),
+        wall_s,
+        summary: output.summary.clone(),
+    };
+    if let Err(e) = a.ws.commit(&record, &staged) {
+        return fail(e.into());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Done::Ok {
+        products: record.products,
+        unchanged,
+        wall_s,
+        summary: output.summary,
+    }
+}
+
+/// The vis a stage reads, with the flag layers and models upstream of it.
+fn vis_input(a: &Assessor, stage: &Stage) -> Option<VisInput> {
+    let source = stage.vis.clone()?;
+    let path = match &source {
+        VisSource::Input(name) => a.recipe.input(name)?.path.clone(),
+        VisSource::Stage(name) => {
+            a.ws.product_path(&a.recipe.stage(name)?.output(ProductKind::Vis)?.rel_path)
+        }
+    };
+    let layer = |kind: DepKind| -> Vec<Layer> {
+        stage
+            .deps
+            .iter()
+            .filter(|d| d.kind == kind)
+            .filter_map(|d| {
+                let up = a.recipe.stage(&d.stage)?;
+                let out = up.output(dep_product(kind)?)?;
+                Some(Layer {
+                    stage: up.name.clone(),
+                    task: up.task.clone(),
+                    path: a.ws.product_path(&out.rel_path),
+                })
+            })
+            .collect()
+    };
+    Some(VisInput {
+        path,
+        source,
+        flag_layers: layer(DepKind::FlagLayer),
+        models: layer(DepKind::Model),
+    })
+}
