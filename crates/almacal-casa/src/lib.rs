@@ -9,6 +9,7 @@ pub mod error;
 pub mod flagging;
 pub mod listobs;
 pub mod meta_read;
+pub mod ms_write;
 pub mod reader;
 pub mod selection;
 pub mod table;

@@ -154,7 +154,9 @@ pub const TILED_MAIN: &[ColumnSpec] = &[
 
 pub const ANTENNA: &[ColumnSpec] = &[
     fixed("OFFSET", Double, &[3]).units(M3).meas(Meas::Position),
-    fixed("POSITION", Double, &[3]).units(M3).meas(Meas::Position),
+    fixed("POSITION", Double, &[3])
+        .units(M3)
+        .meas(Meas::Position),
     col("TYPE", String),
     col("DISH_DIAMETER", Double).units(&["m"]),
     col("FLAG_ROW", Bool),
@@ -170,7 +172,9 @@ pub const DATA_DESCRIPTION: &[ColumnSpec] = &[
 ];
 
 pub const FEED: &[ColumnSpec] = &[
-    fixed("POSITION", Double, &[3]).units(M3).meas(Meas::Position),
+    fixed("POSITION", Double, &[3])
+        .units(M3)
+        .meas(Meas::Position),
     arr("BEAM_OFFSET", Double, 2)
         .units(RAD2)
         .meas(Meas::Direction),
@@ -400,7 +404,8 @@ pub fn measinfo(meas: Meas) -> Result<TableRecord, rubbl_casatables::TableError>
         Some(rf) => r.put_field("Ref", &rf.to_string())?,
         None => {
             r.put_field("VarRefCol", &"MEAS_FREQ_REF".to_string())?;
-            let types: Vec<String> = FREQ_REF_TYPES.iter().map(|s| s.to_string()).collect();
+            let types: Vec<std::string::String> =
+                FREQ_REF_TYPES.iter().map(|s| s.to_string()).collect();
             r.put_field("TabRefTypes", &types)?;
             r.put_field("TabRefCodes", &FREQ_REF_CODES.to_vec())?;
         }
@@ -427,14 +432,14 @@ pub fn add_columns(
             }
         }
         if !c.units.is_empty() {
-            let units: Vec<String> = c.units.iter().map(|s| s.to_string()).collect();
+            let units: Vec<std::string::String> = c.units.iter().map(|s| s.to_string()).collect();
             desc.put_column_keyword(c.name, "QuantumUnits", &units)?;
         }
         if let Some(m) = c.meas {
             desc.put_column_keyword(c.name, "MEASINFO", &measinfo(m)?)?;
         }
         if c.name == "FLAG_CATEGORY" {
-            desc.put_column_keyword(c.name, "CATEGORY", &Vec::<String>::new())?;
+            desc.put_column_keyword(c.name, "CATEGORY", &Vec::<std::string::String>::new())?;
         }
     }
     Ok(())

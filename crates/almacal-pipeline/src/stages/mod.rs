@@ -2,7 +2,7 @@
 //! one module per task, tying `almacal-casa` (I/O) and `almacal-solve`
 //! (numerics) together, and are registered in [`register_builtin`]:
 //!
-//! ```ignore
+//! ```text
 //! r.register("gaincal", Arc::new(gaincal::Gaincal));
 //! ```
 //!

@@ -1,0 +1,376 @@
+//! The engine's commands: `run`, `plan`, `explain`, `graph`, `status`,
+//! `clean`, `check`. Parses arguments, loads the recipe, calls
+//! `almacal-pipeline`, prints, and maps outcomes to documented exit codes.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use almacal_pipeline::events::{Event, Observer};
+use almacal_pipeline::{RunError, RunOptions, RunReport, Status, TaskRegistry};
+use almacal_recipe::{LoadOptions, Recipe};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Success.
+pub const EXIT_OK: i32 = 0;
+/// Unexpected error (I/O in the workspace, ...).
+pub const EXIT_ERROR: i32 = 1;
+/// The recipe is invalid (syntax, schema, values, references, cycles).
+pub const EXIT_INVALID_RECIPE: i32 = 3;
+/// The data the recipe names is missing or unusable.
+pub const EXIT_INVALID_INPUT: i32 = 4;
+/// A stage failed (its dependants were skipped).
+pub const EXIT_STAGE_FAILED: i32 = 5;
+/// Another run holds the workspace lock.
+pub const EXIT_LOCKED: i32 = 6;
+
+/// Environment variable enabling the hidden test tasks.
+const TEST_TASKS_ENV: &str = "ALMACAL_TEST_TASKS";
+
+#[derive(clap::Subcommand, Debug)]
+pub enum EngineCommand {
+    /// Run a recipe: only the stages whose inputs or parameters changed.
+    Run(RunArgs),
+    /// Show what `run` would do, and why.
+    Plan(RecipeArg),
+    /// Show the full fingerprint comparison of one stage.
+    Explain(ExplainArgs),
+    /// Print the stage graph as Graphviz DOT (coloured by status).
+    Graph(RecipeArg),
+    /// Show the state of every stage in the workspace.
+    Status(RecipeArg),
+    /// Remove the products of one stage, or the whole workspace.
+    Clean(CleanArgs),
+    /// Validate a recipe without running anything.
+    Check(RecipeArg),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RecipeArg {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+    /// Run only these stages (comma-separated); others are used if cached.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Run only this stage and the stages downstream of it.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Rerun these stages even if cached (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub force: Vec<String>,
+    /// Stages to run concurrently (default: number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Hide progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Write JSON-lines events (started, cached, finished, failed) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Wait for another run on the same workspace to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+    /// The stage to explain.
+    pub stage: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CleanArgs {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+    /// Only this stage (default: the whole workspace).
+    pub stage: Option<String>,
+    /// Wait for a running `almacal run` instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Run an engine command; returns the process exit code.
+pub fn dispatch(cmd: EngineCommand) -> i32 {
+    match cmd {
+        EngineCommand::Run(a) => cmd_run(&a),
+        EngineCommand::Plan(a) => with_recipe(&a.recipe, cmd_plan),
+        EngineCommand::Explain(a) => with_recipe(&a.recipe, |r, reg| cmd_explain(r, reg, &a.stage)),
+        EngineCommand::Graph(a) => with_recipe(&a.recipe, |r, reg| {
+            print!("{}", almacal_pipeline::dot(r, reg));
+            EXIT_OK
+        }),
+        EngineCommand::Status(a) => with_recipe(&a.recipe, cmd_status),
+        EngineCommand::Clean(a) => with_recipe(&a.recipe, |r, _| cmd_clean(r, a.stage.as_deref(), a.wait)),
+        EngineCommand::Check(a) => with_recipe(&a.recipe, |r, _| {
+            println!("{}: ok ({} inputs, {} stages)", r.path.display(), r.inputs.len(), r.stages.len());
+            EXIT_OK
+        }),
+    }
+}
+
+fn test_tasks_enabled() -> bool {
+    std::env::var(TEST_TASKS_ENV).is_ok_and(|v| v == "1")
+}
+
+fn registry() -> TaskRegistry {
+    let mut r = TaskRegistry::builtin();
+    if test_tasks_enabled() {
+        almacal_pipeline::testing::register(&mut r);
+    }
+    r
+}
+
+/// Load the recipe (printing every error) and call `f`.
+fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) -> i32) -> i32 {
+    let opts = LoadOptions { allow_test_tasks: test_tasks_enabled(), ..Default::default() };
+    match almacal_recipe::load(path, &opts) {
+        Ok(r) => f(&r, &registry()),
+        Err(e) => {
+            eprintln!("{e}");
+            if e.only_input_data() {
+                EXIT_INVALID_INPUT
+            } else {
+                EXIT_INVALID_RECIPE
+            }
+        }
+    }
+}
+
+fn cmd_run(a: &RunArgs) -> i32 {
+    with_recipe(&a.recipe, |recipe, reg| {
+        let events = match &a.events {
+            None => None,
+            Some(p) => match std::fs::File::create(p) {
+                Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
+                Err(e) => {
+                    eprintln!("error: cannot write events to {}: {e}", p.display());
+                    return EXIT_ERROR;
+                }
+            },
+        };
+        let show = !a.no_progress && std::io::stderr().is_terminal();
+        let obs = CliObserver::new(show, events);
+        let opts = RunOptions {
+            jobs: a.jobs.unwrap_or_else(|| RunOptions::default().jobs),
+            only: a.only.clone(),
+            from: a.from.clone(),
+            force: a.force.clone(),
+            wait: a.wait,
+        };
+        let result = almacal_pipeline::run(recipe, reg, &opts, &obs);
+        obs.finish();
+        match result {
+            Ok(report) => {
+                print_report(&report);
+                if report.ok() {
+                    EXIT_OK
+                } else if report.stages.iter().any(|s| s.status == Status::Failed && s.invalid_input) {
+                    EXIT_INVALID_INPUT
+                } else {
+                    EXIT_STAGE_FAILED
+                }
+            }
+            Err(RunError::Lock(e @ almacal_pipeline::LockError::Held { .. })) => {
+                eprintln!("error: {e}");
+                EXIT_LOCKED
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_ERROR
+            }
+        }
+    })
+}
+
+fn print_report(r: &RunReport) {
+    let w = r.stages.iter().map(|s| s.name.len()).max().unwrap_or(5).max(5);
+    let tw = r.stages.iter().map(|s| s.task.len()).max().unwrap_or(4).max(4);
+    println!("{:<w$}  {:<tw$}  {:<7}  {:>8}  reason", "stage", "task", "status", "time");
+    for s in &r.stages {
+        let status = match s.status {
+            Status::Ran => "ran",
+            Status::Cached => "cached",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        };
+        let mut reason = s.reason.clone();
+        if s.unchanged {
+            reason.push_str(" (products unchanged)");
+        }
+        println!("{:<w$}  {:<tw$}  {:<7}  {:>7.2}s  {reason}", s.name, s.task, status, s.wall_s);
+    }
+    println!(
+        "{} ran, {} cached, {} failed, {} skipped in {:.2}s",
+        r.count(Status::Ran),
+        r.count(Status::Cached),
+        r.count(Status::Failed),
+        r.count(Status::Skipped),
+        r.wall_s
+    );
+}
+
+fn cmd_plan(recipe: &Recipe, reg: &TaskRegistry) -> i32 {
+    let entries = almacal_pipeline::plan(recipe, reg, &[]);
+    let mut runs = 0;
+    let mut bad_input = false;
+    for e in &entries {
+        if let Some(err) = &e.error {
+            bad_input = true;
+            println!("{}: cannot assess: {err}", e.stage);
+        } else if e.run {
+            runs += 1;
+            let r: Vec<String> = e.reasons.iter().map(|r| r.to_string()).collect();
+            println!("{}: {}", e.stage, r.join("; "));
+        } else {
+            println!("{}: cached", e.stage);
+        }
+    }
+    println!("{runs} of {} stages would run", entries.len());
+    if bad_input {
+        EXIT_INVALID_INPUT
+    } else {
+        EXIT_OK
+    }
+}
+
+fn cmd_explain(recipe: &Recipe, reg: &TaskRegistry, stage: &str) -> i32 {
+    match almacal_pipeline::explain(recipe, reg, stage) {
+        Some(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        None => {
+            let names: Vec<&str> = recipe.stages.iter().map(|s| s.name.as_str()).collect();
+            eprintln!("error: no stage `{stage}` in {}", recipe.path.display());
+            if let Some(h) = almacal_recipe::suggest::did_you_mean(stage, names) {
+                eprintln!("  = help: {h}");
+            }
+            EXIT_INVALID_RECIPE
+        }
+    }
+}
+
+fn cmd_status(recipe: &Recipe, reg: &TaskRegistry) -> i32 {
+    let rows = almacal_pipeline::status(recipe, reg);
+    let w = rows.iter().map(|s| s.stage.len()).max().unwrap_or(5).max(5);
+    let tw = rows.iter().map(|s| s.task.len()).max().unwrap_or(4).max(4);
+    println!("workspace {}", recipe.workdir.display());
+    println!("{:<w$}  {:<tw$}  {:<9}  state", "stage", "task", "last run");
+    for s in rows {
+        let last = match s.last_run {
+            Some(Status::Ran) => "ran",
+            Some(Status::Cached) => "cached",
+            Some(Status::Failed) => "failed",
+            Some(Status::Skipped) => "skipped",
+            None => "-",
+        };
+        println!("{:<w$}  {:<tw$}  {:<9}  {}", s.stage, s.task, last, s.state);
+    }
+    EXIT_OK
+}
+
+fn cmd_clean(recipe: &Recipe, stage: Option<&str>, wait: bool) -> i32 {
+    match almacal_pipeline::clean(recipe, stage, wait) {
+        Ok(removed) => {
+            for p in &removed {
+                println!("removed {}", p.display());
+            }
+            if removed.is_empty() {
+                println!("nothing to remove");
+            }
+            EXIT_OK
+        }
+        Err(almacal_pipeline::CleanError::Lock(e @ almacal_pipeline::LockError::Held { .. })) => {
+            eprintln!("error: {e}");
+            EXIT_LOCKED
+        }
+        Err(almacal_pipeline::CleanError::UnknownStage(s)) => {
+            eprintln!("error: no stage `{s}` in {}", recipe.path.display());
+            EXIT_INVALID_RECIPE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Progress bars (one per running stage) and the JSON-lines event file.
+struct CliObserver {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    events: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
+    show: bool,
+}
+
+impl CliObserver {
+    fn new(show: bool, events: Option<Mutex<std::io::BufWriter<std::fs::File>>>) -> Self {
+        let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()), events, show }
+    }
+
+    fn finish(&self) {
+        if let Some(ev) = &self.events {
+            if let Ok(mut f) = ev.lock() {
+                let _ = f.flush();
+            }
+        }
+    }
+
+    fn bar(&self, stage: &str, f: impl FnOnce(&ProgressBar)) {
+        if let Ok(bars) = self.bars.lock() {
+            if let Some(b) = bars.get(stage) {
+                f(b);
+            }
+        }
+    }
+}
+
+impl Observer for CliObserver {
+    fn event(&self, e: &Event) {
+        if let Some(ev) = &self.events {
+            if let (Ok(mut f), Ok(line)) = (ev.lock(), serde_json::to_string(e)) {
+                let _ = writeln!(f, "{line}");
+                let _ = f.flush();
+            }
+        }
+        if !self.show {
+            return;
+        }
+        match e {
+            Event::StageStarted { stage, task, .. } => {
+                let bar = self.multi.add(ProgressBar::new(0));
+                let style = ProgressStyle::with_template("{spinner} {prefix:24} {wide_bar} {pos}/{len} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+                bar.set_style(style);
+                bar.set_prefix(format!("{stage} ({task})"));
+                bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                if let Ok(mut bars) = self.bars.lock() {
+                    bars.insert(stage.clone(), bar);
+                }
+            }
+            Event::StageProgress { stage, done, total } => self.bar(stage, |b| {
+                b.set_length(*total);
+                b.set_position(*done);
+            }),
+            Event::StageFinished { stage, wall_s, .. } => {
+                self.bar(stage, |b| b.finish_and_clear());
+                let _ = self.multi.println(format!("  done   {stage} ({wall_s:.2}s)"));
+            }
+            Event::StageFailed { stage, error, .. } => {
+                self.bar(stage, |b| b.finish_and_clear());
+                let _ = self.multi.println(format!("  FAILED {stage}: {error}"));
+            }
+            _ => {}
+        }
+    }
+}
