@@ -94,7 +94,7 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+        .unwrap_or_default();
     let stem = src
         .path
         .file_stem()
