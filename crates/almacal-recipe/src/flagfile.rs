@@ -76,7 +76,34 @@ fn tokenize(line: &str, base: usize) -> Result<Vec<Pair>, (usize, String)> {
             base + bytes[key_start].0..base + bytes.get(key_end).map(|b| b.0).unwrap_or(line.len());
         i += 1; // '='
         let val_start = bytes.get(i).map(|b| b.0).unwrap_or(line.len());
-        let value = if let Some(&(_, q)) = bytes.get(i).filter(|b| b.1 == '\'' || b.1 == '"') {
+        let value = if bytes.get(i).is_some_and(|b| b.1 == '[') {
+            // A list: [0,50] or ['a','b']
+            let s = i + 1;
+            while i < bytes.len() && bytes[i].1 != ']' {
+                i += 1;
+            }
+            if i >= bytes.len() {
+                return Err((
+                    base + val_start,
+                    "unterminated list value (missing `]`)".to_string(),
+                ));
+            }
+            let inner = &line[bytes.get(s).map(|b| b.0).unwrap_or(line.len())..bytes[i].0];
+            i += 1;
+            let mut items = Vec::new();
+            let mut offset = bytes.get(s).map(|b| b.0).unwrap_or(line.len());
+            for part in inner.split(',') {
+                let lead = part.len() - part.trim_start().len();
+                let t = part.trim();
+                let start = base + offset + lead;
+                items.push(Node {
+                    span: start..start + t.len(),
+                    value: scalar(t),
+                });
+                offset += part.len() + 1;
+            }
+            RawValue::Array(items)
+        } else if let Some(&(_, q)) = bytes.get(i).filter(|b| b.1 == '\'' || b.1 == '"') {
             i += 1;
             let s = i;
             while i < bytes.len() && bytes[i].1 != q {
@@ -96,15 +123,7 @@ fn tokenize(line: &str, base: usize) -> Result<Vec<Pair>, (usize, String)> {
             }
             let text = &line[bytes.get(s).map(|b| b.0).unwrap_or(line.len())
                 ..bytes.get(i).map(|b| b.0).unwrap_or(line.len())];
-            match text {
-                "True" | "true" => RawValue::Bool(true),
-                "False" | "false" => RawValue::Bool(false),
-                t => t
-                    .parse::<i64>()
-                    .map(RawValue::Int)
-                    .or_else(|_| t.parse::<f64>().map(RawValue::Float))
-                    .unwrap_or_else(|_| RawValue::Str(t.to_string())),
-            }
+            scalar(text)
         };
         let val_end = bytes.get(i).map(|b| b.0).unwrap_or(line.len());
         pairs.push((
@@ -119,6 +138,26 @@ fn tokenize(line: &str, base: usize) -> Result<Vec<Pair>, (usize, String)> {
     Ok(pairs)
 }
 
+/// An unquoted or quoted scalar: booleans, numbers, else a string.
+fn scalar(t: &str) -> RawValue {
+    let unquoted = t
+        .strip_prefix('\'')
+        .and_then(|x| x.strip_suffix('\''))
+        .or_else(|| t.strip_prefix('"').and_then(|x| x.strip_suffix('"')));
+    if let Some(s) = unquoted {
+        return RawValue::Str(s.to_string());
+    }
+    match t {
+        "True" | "true" => RawValue::Bool(true),
+        "False" | "false" => RawValue::Bool(false),
+        t => t
+            .parse::<i64>()
+            .map(RawValue::Int)
+            .or_else(|_| t.parse::<f64>().map(RawValue::Float))
+            .unwrap_or_else(|_| RawValue::Str(t.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,12 +166,16 @@ mod tests {
     fn parses_casa_flag_commands() {
         let src = SourceFile::new(
             "flags.txt",
-            "# online flags\nmode='manual' antenna='CM03' spw='20'\n\nmode='shadow' tolerance=0.5\nmode=\"manual\" autocorr=True\n".to_string(),
+            "# online flags\nmode='manual' antenna='CM03' spw='20'\n\nmode='shadow' tolerance=0.5\nmode=\"manual\" autocorr=True\nmode='clip' clipminmax=[0, 50.5]\n".to_string(),
         );
         let mut diags = Vec::new();
         let cmds = parse_flag_file(&src, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
-        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds.len(), 4);
+        assert_eq!(
+            cmds[3].params["clipminmax"],
+            ParamValue::List(vec![ParamValue::Float(0.0), ParamValue::Float(50.5)])
+        );
         assert_eq!(cmds[0].line, 2);
         assert_eq!(cmds[0].params["antenna"], ParamValue::Str("CM03".into()));
         assert_eq!(cmds[1].params["tolerance"], ParamValue::Float(0.5));

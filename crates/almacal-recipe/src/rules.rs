@@ -47,8 +47,9 @@ pub(crate) fn apply(
                 .map(String::as_str)
                 .filter(|k| FLAG_COMMAND_PARAMS.iter().any(|p| p.name == *k))
                 .collect();
-            let has_cmds = given.contains_key("commands");
-            let has_file = given.contains_key("inpfile");
+            // Written in the recipe (even if the value itself was invalid).
+            let has_cmds = draft.spans.contains_key("commands");
+            let has_file = draft.spans.contains_key("inpfile");
             if has_cmds || has_file {
                 let form = if has_cmds { "commands" } else { "inpfile" };
                 for k in &cmd_keys {
@@ -61,7 +62,10 @@ pub(crate) fn apply(
                 }
                 if has_cmds
                     && !has_file
-                    && given["commands"].as_list().is_some_and(|l| l.is_empty())
+                    && given
+                        .get("commands")
+                        .and_then(|c| c.as_list())
+                        .is_some_and(|l| l.is_empty())
                 {
                     if let Some(span) = value_span("commands") {
                         diags.push(Diagnostic::at(
@@ -92,7 +96,7 @@ pub(crate) fn apply(
             }
         }
         "applycal" => {
-            if given.contains_key("groups") {
+            if draft.spans.contains_key("groups") {
                 if let Some(span) = key_span("field") {
                     diags.push(
                         Diagnostic::at(src, span, format!("stage `{stage}` has `groups`: give each group its own `field`"))

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::convert::{convert, Cx};
 use crate::diag::{Diagnostic, RecipeErrors};

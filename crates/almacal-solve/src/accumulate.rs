@@ -80,7 +80,8 @@ impl Accumulator {
             self.ant1.push(a1);
             self.ant2.push(a2);
             let n = self.nbins * self.ncorr;
-            self.sum_vw.extend(std::iter::repeat(Complex64::new(0.0, 0.0)).take(n));
+            self.sum_vw
+                .extend(std::iter::repeat(Complex64::new(0.0, 0.0)).take(n));
             self.sum_w.extend(std::iter::repeat(0.0).take(n));
         }
         self.bl_index[k] as usize
@@ -219,10 +220,28 @@ mod tests {
         let data = model.mapv(|m| m * 2.0);
         let flags = Array2::from_elem((2, 2), false);
         let w = Array2::from_elem((2, 2), 1.0f32);
-        acc.add_row(0, 1, 10.0, data.view(), flags.view(), w.view(), Some(model.view()), &bins);
+        acc.add_row(
+            0,
+            1,
+            10.0,
+            data.view(),
+            flags.view(),
+            w.view(),
+            Some(model.view()),
+            &bins,
+        );
         // A flagged row contributes no weight, and autocorrelations are ignored.
         let allf = Array2::from_elem((2, 2), true);
-        acc.add_row(0, 1, 20.0, data.view(), allf.view(), w.view(), Some(model.view()), &bins);
+        acc.add_row(
+            0,
+            1,
+            20.0,
+            data.view(),
+            allf.view(),
+            w.view(),
+            Some(model.view()),
+            &bins,
+        );
         acc.add_row(1, 1, 30.0, data.view(), flags.view(), w.view(), None, &bins);
         let avg = acc.finish();
         assert_eq!(avg.nbl(), 1);
@@ -238,7 +257,16 @@ mod tests {
         let data = Array2::from_elem((1, 2), Complex32::new(0.5, 0.5));
         let flags = Array2::from_elem((1, 2), false);
         let w = Array2::from_elem((1, 2), 4.0f32);
-        acc.add_row(0, 1, 1.0, data.view(), flags.view(), w.view(), None, &[Some(0)]);
+        acc.add_row(
+            0,
+            1,
+            1.0,
+            data.view(),
+            flags.view(),
+            w.view(),
+            None,
+            &[Some(0)],
+        );
         let avg = acc.finish();
         assert_eq!(avg.weight_bfc[[0, 0, 1]], 0.0);
         assert_eq!(avg.weight_bfc[[0, 0, 0]], 4.0);

@@ -11,7 +11,11 @@ use std::f64::consts::PI;
 use std::ops::Range;
 
 /// Bins of the selected channels and, for each selected channel, its bin.
-pub fn channel_bins(nchan: usize, freq: FreqSolint, chan_width0_hz: f64) -> (Vec<Range<usize>>, Vec<Option<usize>>) {
+pub fn channel_bins(
+    nchan: usize,
+    freq: FreqSolint,
+    chan_width0_hz: f64,
+) -> (Vec<Range<usize>>, Vec<Option<usize>>) {
     let bins = freq_bins(nchan, chans_per_bin(freq, chan_width0_hz));
     let mut map = vec![None; nchan];
     for (b, r) in bins.iter().enumerate() {
@@ -51,7 +55,11 @@ pub fn bandpass_normalize(cell: &mut SolutionCell, norm: NormType) {
             if !(a2 > 0.0) {
                 continue;
             }
-            let phase = if ph.norm() > 0.0 { ph / ph.norm() } else { Complex64::new(1.0, 0.0) };
+            let phase = if ph.norm() > 0.0 {
+                ph / ph.norm()
+            } else {
+                Complex64::new(1.0, 0.0)
+            };
             let f = phase * a2.sqrt();
             for ch in 0..nchan {
                 cell.params[[a, p, ch]] /= f;

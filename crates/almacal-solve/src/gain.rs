@@ -264,7 +264,13 @@ fn initial_guess(
     for p in 0..npar {
         g[[ga, p]] = Complex64::new(norm, 0.0);
     }
-    g.mapv_inplace(|z| if z.norm_sqr() == 0.0 { Complex64::new(norm, 0.0) } else { z });
+    g.mapv_inplace(|z| {
+        if z.norm_sqr() == 0.0 {
+            Complex64::new(norm, 0.0)
+        } else {
+            z
+        }
+    });
     g
 }
 
@@ -411,7 +417,11 @@ pub fn solve_channel(
             if h > 0.0 {
                 let e = (2.0 * k2 / h).sqrt();
                 paramerr[[a, p]] = e;
-                snr[[a, p]] = if e > 0.0 { g[[a, p]].norm() / e } else { 9_999_999.0 };
+                snr[[a, p]] = if e > 0.0 {
+                    g[[a, p]].norm() / e
+                } else {
+                    9_999_999.0
+                };
                 flag[[a, p]] = !(converged && snr[[a, p]] > opts.minsnr);
             }
         }

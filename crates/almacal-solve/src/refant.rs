@@ -35,7 +35,9 @@ impl RefantPlan {
             return Err(SolveError::Refant("empty refant list".into()));
         }
         if let Some(bad) = user.iter().find(|&&a| a >= nant) {
-            return Err(SolveError::Refant(format!("antenna index {bad} out of range")));
+            return Err(SolveError::Refant(format!(
+                "antenna index {bad} out of range"
+            )));
         }
         let last = positions_m[*user.last().unwrap_or(&0)];
         let mut others: Vec<usize> = (0..nant).filter(|a| !user.contains(a)).collect();
@@ -97,9 +99,8 @@ pub fn apply_refant(cells: &mut [&mut SolutionCell], plan: &RefantPlan) {
         let mut chosen_any: Vec<usize> = Vec::new();
         for ch in 0..nchan {
             let pt = prev[ch];
-            let ok_at = |c: &SolutionCell, a: usize| {
-                (0..npar).all(|p| !live[p] || !c.flag[[a, p, ch]])
-            };
+            let ok_at =
+                |c: &SolutionCell, a: usize| (0..npar).all(|p| !live[p] || !c.flag[[a, p, ch]]);
             let choice = plan
                 .candidates(last_used[ch])
                 .into_iter()
@@ -137,14 +138,11 @@ pub fn apply_refant(cells: &mut [&mut SolutionCell], plan: &RefantPlan) {
             }
         }
         // ANTENNA2: the refant used for most channels (first such on ties).
-        cells[t].refant = chosen_any
-            .iter()
-            .copied()
-            .max_by_key(|&r| {
-                (
-                    chosen_any.iter().filter(|&&x| x == r).count(),
-                    std::cmp::Reverse(chosen_any.iter().position(|&x| x == r)),
-                )
-            });
+        cells[t].refant = chosen_any.iter().copied().max_by_key(|&r| {
+            (
+                chosen_any.iter().filter(|&&x| x == r).count(),
+                std::cmp::Reverse(chosen_any.iter().position(|&x| x == r)),
+            )
+        });
     }
 }

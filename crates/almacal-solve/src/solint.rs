@@ -40,7 +40,9 @@ pub struct Solint {
 fn parse_number_unit(s: &str) -> Option<(f64, String)> {
     let s = s.trim();
     let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
+        .find(|c: char| {
+            !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
+        })
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let v: f64 = num.parse().ok()?;
@@ -72,7 +74,10 @@ fn parse_time_part(full: &str, t: &str) -> Result<TimeSolint> {
     };
     let secs = v * scale;
     if !(secs > 0.0) || !secs.is_finite() {
-        return Err(SolveError::Solint(full.into(), "interval must be positive".into()));
+        return Err(SolveError::Solint(
+            full.into(),
+            "interval must be positive".into(),
+        ));
     }
     Ok(TimeSolint::Seconds(secs))
 }
@@ -82,15 +87,22 @@ fn parse_freq_part(full: &str, f: &str) -> Result<FreqSolint> {
     if f.is_empty() {
         return Ok(FreqSolint::PerChannel);
     }
-    let (v, unit) = parse_number_unit(f)
-        .ok_or_else(|| SolveError::Solint(full.into(), format!("cannot parse frequency part '{f}'")))?;
+    let (v, unit) = parse_number_unit(f).ok_or_else(|| {
+        SolveError::Solint(full.into(), format!("cannot parse frequency part '{f}'"))
+    })?;
     if !(v > 0.0) {
-        return Err(SolveError::Solint(full.into(), "frequency solint must be positive".into()));
+        return Err(SolveError::Solint(
+            full.into(),
+            "frequency solint must be positive".into(),
+        ));
     }
     let hz = match unit.as_str() {
         "" | "ch" | "chan" | "chans" => {
             if v.fract() != 0.0 {
-                return Err(SolveError::Solint(full.into(), "channel count must be an integer".into()));
+                return Err(SolveError::Solint(
+                    full.into(),
+                    "channel count must be an integer".into(),
+                ));
             }
             return Ok(FreqSolint::Chans(v as usize));
         }
@@ -180,7 +192,11 @@ type GroupKey = (Option<i32>, Option<i32>, Option<i32>, Option<i32>);
 /// time, and a finite solint a regular grid anchored 0.01 s before the first time of the
 /// scan (a new anchor at each field change, and with combined scans at a scan change whose
 /// gap exceeds the solint). Intervals are returned in group order, then time order.
-pub fn grid_intervals(samples: &[TimeSample], solint: TimeSolint, combine: Combine) -> Vec<Interval> {
+pub fn grid_intervals(
+    samples: &[TimeSample],
+    solint: TimeSolint,
+    combine: Combine,
+) -> Vec<Interval> {
     let key = |s: &TimeSample| -> GroupKey {
         (
             (!combine.obs).then_some(s.obs),
@@ -226,7 +242,8 @@ pub fn grid_intervals(samples: &[TimeSample], solint: TimeSolint, combine: Combi
                         None => true,
                         Some(p) => {
                             p.field != s.field
-                                || (p.scan != s.scan && (!combine.scan || s.time_s - p.time_s > sol))
+                                || (p.scan != s.scan
+                                    && (!combine.scan || s.time_s - p.time_s > sol))
                                 || p.obs != s.obs
                         }
                     };
@@ -287,7 +304,10 @@ pub fn chans_per_bin(freq: FreqSolint, chan_width0_hz: f64) -> usize {
 /// the last bin may be partial and is kept (§2.3).
 pub fn freq_bins(nchan: usize, per_bin: usize) -> Vec<Range<usize>> {
     let n = per_bin.max(1);
-    (0..nchan).step_by(n).map(|s| s..(s + n).min(nchan)).collect()
+    (0..nchan)
+        .step_by(n)
+        .map(|s| s..(s + n).min(nchan))
+        .collect()
 }
 
 /// Frequency axis of a solution channel as written to the caltable SPECTRAL_WINDOW.
@@ -354,8 +374,14 @@ mod tests {
         assert_eq!(Solint::parse("inf").unwrap().time, TimeSolint::Inf);
         assert_eq!(Solint::parse("").unwrap().time, TimeSolint::Inf);
         assert_eq!(Solint::parse("int").unwrap().time, TimeSolint::Int);
-        assert_eq!(Solint::parse("30s").unwrap().time, TimeSolint::Seconds(30.0));
-        assert_eq!(Solint::parse("2min").unwrap().time, TimeSolint::Seconds(120.0));
+        assert_eq!(
+            Solint::parse("30s").unwrap().time,
+            TimeSolint::Seconds(30.0)
+        );
+        assert_eq!(
+            Solint::parse("2min").unwrap().time,
+            TimeSolint::Seconds(120.0)
+        );
         assert_eq!(Solint::parse("45").unwrap().time, TimeSolint::Seconds(45.0));
         let s = Solint::parse("inf,20ch").unwrap();
         assert_eq!((s.time, s.freq), (TimeSolint::Inf, FreqSolint::Chans(20)));
@@ -388,8 +414,14 @@ mod tests {
         let mut s = samples(&[0., 10., 20.], 1, 0);
         s.extend(samples(&[300., 310.], 2, 0));
         s.extend(samples(&[600., 610.], 3, 0));
-        assert_eq!(grid_intervals(&s, TimeSolint::Inf, Combine::default()).len(), 3);
-        assert_eq!(grid_intervals(&s, TimeSolint::Int, Combine::default()).len(), 7);
+        assert_eq!(
+            grid_intervals(&s, TimeSolint::Inf, Combine::default()).len(),
+            3
+        );
+        assert_eq!(
+            grid_intervals(&s, TimeSolint::Int, Combine::default()).len(),
+            7
+        );
         let cs = Combine::parse("scan").unwrap();
         let one = grid_intervals(&s, TimeSolint::Inf, cs);
         assert_eq!(one.len(), 1);
@@ -407,7 +439,10 @@ mod tests {
         let iv = grid_intervals(&s, TimeSolint::Inf, Combine::parse("spw").unwrap());
         assert_eq!(iv.len(), 1);
         assert_eq!(iv[0].spws, vec![0, 3]);
-        assert_eq!(grid_intervals(&s, TimeSolint::Inf, Combine::default()).len(), 2);
+        assert_eq!(
+            grid_intervals(&s, TimeSolint::Inf, Combine::default()).len(),
+            2
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ pub struct CellInput {
 }
 
 /// Solve all solution channels of one cell.
-pub fn solve_cell(input: &CellInput, opts: &SolverOptions, pref_ant: Option<usize>) -> SolutionCell {
+pub fn solve_cell(
+    input: &CellInput,
+    opts: &SolverOptions,
+    pref_ant: Option<usize>,
+) -> SolutionCell {
     let nant = input.avg.nant;
     let npar = opts.kind.npar();
     let nchan = input.avg.nchan();
@@ -86,7 +90,9 @@ pub fn solve_cell(input: &CellInput, opts: &SolverOptions, pref_ant: Option<usiz
         };
         let sol = solve_channel(&ci, opts, pref_ant, prev.as_ref().map(|p| p.view()));
         cell.params.slice_mut(s![.., .., ch]).assign(&sol.params);
-        cell.paramerr.slice_mut(s![.., .., ch]).assign(&sol.paramerr);
+        cell.paramerr
+            .slice_mut(s![.., .., ch])
+            .assign(&sol.paramerr);
         cell.snr.slice_mut(s![.., .., ch]).assign(&sol.snr);
         cell.flag.slice_mut(s![.., .., ch]).assign(&sol.flag);
         if sol.flag.iter().any(|f| !f) {
@@ -100,7 +106,11 @@ pub fn solve_cell(input: &CellInput, opts: &SolverOptions, pref_ant: Option<usiz
 
 /// Solve independent cells in parallel (rayon); output order = input order, and each cell's
 /// result does not depend on the thread count.
-pub fn solve_cells(inputs: &[CellInput], opts: &SolverOptions, pref_ant: Option<usize>) -> Vec<SolutionCell> {
+pub fn solve_cells(
+    inputs: &[CellInput],
+    opts: &SolverOptions,
+    pref_ant: Option<usize>,
+) -> Vec<SolutionCell> {
     inputs
         .par_iter()
         .map(|c| solve_cell(c, opts, pref_ant))

@@ -109,9 +109,16 @@ pub fn dispatch(cmd: EngineCommand) -> i32 {
             EXIT_OK
         }),
         EngineCommand::Status(a) => with_recipe(&a.recipe, cmd_status),
-        EngineCommand::Clean(a) => with_recipe(&a.recipe, |r, _| cmd_clean(r, a.stage.as_deref(), a.wait)),
+        EngineCommand::Clean(a) => {
+            with_recipe(&a.recipe, |r, _| cmd_clean(r, a.stage.as_deref(), a.wait))
+        }
         EngineCommand::Check(a) => with_recipe(&a.recipe, |r, _| {
-            println!("{}: ok ({} inputs, {} stages)", r.path.display(), r.inputs.len(), r.stages.len());
+            println!(
+                "{}: ok ({} inputs, {} stages)",
+                r.path.display(),
+                r.inputs.len(),
+                r.stages.len()
+            );
             EXIT_OK
         }),
     }
@@ -131,7 +138,10 @@ fn registry() -> TaskRegistry {
 
 /// Load the recipe (printing every error) and call `f`.
 fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) -> i32) -> i32 {
-    let opts = LoadOptions { allow_test_tasks: test_tasks_enabled(), ..Default::default() };
+    let opts = LoadOptions {
+        allow_test_tasks: test_tasks_enabled(),
+        ..Default::default()
+    };
     match almacal_recipe::load(path, &opts) {
         Ok(r) => f(&r, &registry()),
         Err(e) => {
@@ -173,7 +183,11 @@ fn cmd_run(a: &RunArgs) -> i32 {
                 print_report(&report);
                 if report.ok() {
                     EXIT_OK
-                } else if report.stages.iter().any(|s| s.status == Status::Failed && s.invalid_input) {
+                } else if report
+                    .stages
+                    .iter()
+                    .any(|s| s.status == Status::Failed && s.invalid_input)
+                {
                     EXIT_INVALID_INPUT
                 } else {
                     EXIT_STAGE_FAILED
@@ -192,9 +206,24 @@ fn cmd_run(a: &RunArgs) -> i32 {
 }
 
 fn print_report(r: &RunReport) {
-    let w = r.stages.iter().map(|s| s.name.len()).max().unwrap_or(5).max(5);
-    let tw = r.stages.iter().map(|s| s.task.len()).max().unwrap_or(4).max(4);
-    println!("{:<w$}  {:<tw$}  {:<7}  {:>8}  reason", "stage", "task", "status", "time");
+    let w = r
+        .stages
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let tw = r
+        .stages
+        .iter()
+        .map(|s| s.task.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<w$}  {:<tw$}  {:<7}  {:>8}  reason",
+        "stage", "task", "status", "time"
+    );
     for s in &r.stages {
         let status = match s.status {
             Status::Ran => "ran",
@@ -206,7 +235,10 @@ fn print_report(r: &RunReport) {
         if s.unchanged {
             reason.push_str(" (products unchanged)");
         }
-        println!("{:<w$}  {:<tw$}  {:<7}  {:>7.2}s  {reason}", s.name, s.task, status, s.wall_s);
+        println!(
+            "{:<w$}  {:<tw$}  {:<7}  {:>7.2}s  {reason}",
+            s.name, s.task, status, s.wall_s
+        );
     }
     println!(
         "{} ran, {} cached, {} failed, {} skipped in {:.2}s",
@@ -314,8 +346,17 @@ struct CliObserver {
 
 impl CliObserver {
     fn new(show: bool, events: Option<Mutex<std::io::BufWriter<std::fs::File>>>) -> Self {
-        let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()), events, show }
+        let target = if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            bars: Mutex::new(HashMap::new()),
+            events,
+            show,
+        }
     }
 
     fn finish(&self) {
@@ -349,8 +390,10 @@ impl Observer for CliObserver {
         match e {
             Event::StageStarted { stage, task, .. } => {
                 let bar = self.multi.add(ProgressBar::new(0));
-                let style = ProgressStyle::with_template("{spinner} {prefix:24} {wide_bar} {pos}/{len} {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+                let style = ProgressStyle::with_template(
+                    "{spinner} {prefix:24} {wide_bar} {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
                 bar.set_style(style);
                 bar.set_prefix(format!("{stage} ({task})"));
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -364,7 +407,9 @@ impl Observer for CliObserver {
             }),
             Event::StageFinished { stage, wall_s, .. } => {
                 self.bar(stage, |b| b.finish_and_clear());
-                let _ = self.multi.println(format!("  done   {stage} ({wall_s:.2}s)"));
+                let _ = self
+                    .multi
+                    .println(format!("  done   {stage} ({wall_s:.2}s)"));
             }
             Event::StageFailed { stage, error, .. } => {
                 self.bar(stage, |b| b.finish_and_clear());

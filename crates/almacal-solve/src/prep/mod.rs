@@ -2,5 +2,7 @@
 //! its science-spw map (`tsysspwmap`). Antenna-position phases and shadowing geometry live
 //! beside them as they are added.
 
+pub mod antpos;
+pub mod geometry;
 pub mod tsys;
 pub mod tsysspwmap;

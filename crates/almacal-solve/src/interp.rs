@@ -1,0 +1,345 @@
+//! Caltable interpolation as applycal does it (algorithms.md §7.2): in time (nearest or
+//! linear; complex values as amplitude and phase separately with the phase unwrapped between
+//! the bracketing rows; flags propagate, never skipped) and in frequency (flagged solution
+//! channels dropped, nearest-end extrapolation, optional `...flag` modes, exact copy when the
+//! grids coincide). Real parameters (Tsys) interpolate directly.
+
+use crate::error::{Result, SolveError};
+use num_complex::Complex64;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// Time interpolation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeInterp {
+    Nearest,
+    Linear,
+}
+
+/// Frequency interpolation; `flag` variants propagate solution-channel flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreqInterp {
+    pub linear: bool,
+    pub flag: bool,
+}
+
+/// A parsed applycal `interp` entry, e.g. `'linear,linearflag'`, `'nearest'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interp {
+    pub time: TimeInterp,
+    pub freq: FreqInterp,
+}
+
+impl Interp {
+    /// Parse; empty parts default to linear. `cubic`/`spline` are not supported (error).
+    /// `perobs`/`perscan` suffixes on the time part are returned stripped in `per`.
+    pub fn parse(s: &str) -> Result<(Self, Vec<String>)> {
+        let mut parts = s.splitn(2, ',');
+        let t = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let f = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut per = Vec::new();
+        let mut t = t.as_str();
+        for suffix in ["perobs", "perscan"] {
+            if let Some(x) = t.strip_suffix(suffix) {
+                per.push(suffix.to_string());
+                t = x;
+            }
+        }
+        let time = match t {
+            "" | "linear" => TimeInterp::Linear,
+            "nearest" => TimeInterp::Nearest,
+            other => {
+                return Err(SolveError::Interp(format!(
+                    "unsupported time interpolation '{other}' in '{s}'"
+                )))
+            }
+        };
+        let (base, flag) = match f.strip_suffix("flag") {
+            Some(b) => (b, true),
+            None => (f.as_str(), false),
+        };
+        let linear = match base {
+            "" | "linear" => true,
+            "nearest" => false,
+            other => {
+                return Err(SolveError::Interp(format!(
+                    "unsupported frequency interpolation '{other}' in '{s}'"
+                )))
+            }
+        };
+        Ok((
+            Self {
+                time,
+                freq: FreqInterp { linear, flag },
+            },
+            per,
+        ))
+    }
+}
+
+fn wrap(x: f64) -> f64 {
+    let y = (x + PI).rem_euclid(2.0 * PI) - PI;
+    if y == -PI {
+        PI
+    } else {
+        y
+    }
+}
+
+/// Amplitude/phase linear blend of a and b at fraction x ∈ [0,1].
+pub fn blend_amp_phase(a: Complex64, b: Complex64, x: f64) -> Complex64 {
+    let (ra, pa) = (a.norm(), a.arg());
+    let rb = b.norm();
+    let dp = wrap(b.arg() - pa);
+    Complex64::from_polar(ra + (rb - ra) * x, pa + dp * x)
+}
+
+/// Which rows and weights a time `t` uses: (k, k+1, fraction) or a single row.
+fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
+    let n = times.len();
+    if n == 0 {
+        return None;
+    }
+    if t <= times[0] {
+        return Some((0, 0, 0.0));
+    }
+    if t >= times[n - 1] {
+        return Some((n - 1, n - 1, 0.0));
+    }
+    let k = times.partition_point(|&x| x <= t) - 1;
+    if times[k] == t {
+        return Some((k, k, 0.0));
+    }
+    let x = (t - times[k]) / (times[k + 1] - times[k]);
+    match mode {
+        TimeInterp::Linear => Some((k, k + 1, x)),
+        TimeInterp::Nearest => {
+            let j = if x <= 0.5 { k } else { k + 1 };
+            Some((j, j, 0.0))
+        }
+    }
+}
+
+/// Interpolate complex solutions in time. `values[r]`/`flags[r]` are the parameters of row
+/// r (all rows of one spw/antenna slice, sorted by `times`). Output flags are the OR of the
+/// rows used.
+pub fn interp_time_complex(
+    times: &[f64],
+    values: &[Vec<Complex64>],
+    flags: &[Vec<bool>],
+    t: f64,
+    mode: TimeInterp,
+) -> Option<(Vec<Complex64>, Vec<bool>)> {
+    let (a, b, x) = bracket(times, t, mode)?;
+    let v = values[a]
+        .iter()
+        .zip(&values[b])
+        .map(|(&p, &q)| if a == b { p } else { blend_amp_phase(p, q, x) })
+        .collect();
+    let f = flags[a]
+        .iter()
+        .zip(&flags[b])
+        .map(|(p, q)| *p || *q)
+        .collect();
+    Some((v, f))
+}
+
+/// Interpolate real parameters (e.g. Tsys) in time.
+pub fn interp_time_real(
+    times: &[f64],
+    values: &[Vec<f64>],
+    flags: &[Vec<bool>],
+    t: f64,
+    mode: TimeInterp,
+) -> Option<(Vec<f64>, Vec<bool>)> {
+    let (a, b, x) = bracket(times, t, mode)?;
+    let v = values[a]
+        .iter()
+        .zip(&values[b])
+        .map(|(&p, &q)| p + (q - p) * x)
+        .collect();
+    let f = flags[a]
+        .iter()
+        .zip(&flags[b])
+        .map(|(p, q)| *p || *q)
+        .collect();
+    Some((v, f))
+}
+
+fn grids_coincide(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-10 * x.abs().max(y.abs()))
+}
+
+/// Registration of `f` on an ascending grid `g`: (lo, hi, fraction), clamped at the ends.
+fn register(g: &[f64], f: f64) -> (usize, usize, f64) {
+    let n = g.len();
+    if f <= g[0] {
+        return (0, 0, 0.0);
+    }
+    if f >= g[n - 1] {
+        return (n - 1, n - 1, 0.0);
+    }
+    let k = g.partition_point(|&x| x <= f) - 1;
+    if g[k] == f {
+        return (k, k, 0.0);
+    }
+    (k, k + 1, (f - g[k]) / (g[k + 1] - g[k]))
+}
+
+fn freq_core<T: Copy>(
+    src_freq: &[f64],
+    vals: &[T],
+    flags: &[bool],
+    dst_freq: &[f64],
+    mode: FreqInterp,
+    blend: impl Fn(T, T, f64) -> T,
+) -> Option<(Vec<T>, Vec<bool>)> {
+    if src_freq.is_empty() || flags.iter().all(|&f| f) {
+        return None;
+    }
+    if grids_coincide(src_freq, dst_freq) {
+        return Some((vals.to_vec(), flags.to_vec()));
+    }
+    // Ascending order of the full and of the unflagged grids.
+    let mut order: Vec<usize> = (0..src_freq.len()).collect();
+    order.sort_by(|&a, &b| src_freq[a].total_cmp(&src_freq[b]));
+    let good: Vec<usize> = order.iter().copied().filter(|&i| !flags[i]).collect();
+    let gfreq: Vec<f64> = good.iter().map(|&i| src_freq[i]).collect();
+    let afreq: Vec<f64> = order.iter().map(|&i| src_freq[i]).collect();
+    let mut out = Vec::with_capacity(dst_freq.len());
+    let mut oflag = Vec::with_capacity(dst_freq.len());
+    for &f in dst_freq {
+        let (lo, hi, x) = register(&gfreq, f);
+        let v = if !mode.linear {
+            let j = if x <= 0.5 { lo } else { hi };
+            vals[good[j]]
+        } else if lo == hi {
+            vals[good[lo]]
+        } else {
+            blend(vals[good[lo]], vals[good[hi]], x)
+        };
+        out.push(v);
+        let fl = if mode.flag {
+            let (a, b, y) = register(&afreq, f);
+            if mode.linear {
+                flags[order[a]] || flags[order[b]]
+            } else {
+                flags[order[if y <= 0.5 { a } else { b }]]
+            }
+        } else {
+            false
+        };
+        oflag.push(fl);
+    }
+    Some((out, oflag))
+}
+
+/// Interpolate a complex spectrum (one antenna/par, time-interpolated) onto data channel
+/// frequencies. `None` when every solution channel is flagged (caller flags the data).
+pub fn interp_freq_complex(
+    src_freq: &[f64],
+    vals: &[Complex64],
+    flags: &[bool],
+    dst_freq: &[f64],
+    mode: FreqInterp,
+) -> Option<(Vec<Complex64>, Vec<bool>)> {
+    freq_core(src_freq, vals, flags, dst_freq, mode, blend_amp_phase)
+}
+
+/// Interpolate a real spectrum (Tsys) onto data channel frequencies.
+pub fn interp_freq_real(
+    src_freq: &[f64],
+    vals: &[f64],
+    flags: &[bool],
+    dst_freq: &[f64],
+    mode: FreqInterp,
+) -> Option<(Vec<f64>, Vec<bool>)> {
+    freq_core(src_freq, vals, flags, dst_freq, mode, |a, b, x| {
+        a + (b - a) * x
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(amp: f64, deg: f64) -> Complex64 {
+        Complex64::from_polar(amp, deg.to_radians())
+    }
+
+    #[test]
+    fn parses_interp_strings() {
+        let (i, _) = Interp::parse("linear,linearflag").unwrap();
+        assert_eq!(i.time, TimeInterp::Linear);
+        assert!(i.freq.linear && i.freq.flag);
+        let (i, per) = Interp::parse("nearestperscan").unwrap();
+        assert_eq!(i.time, TimeInterp::Nearest);
+        assert_eq!(per, vec!["perscan"]);
+        assert!(Interp::parse("cubic").is_err());
+        assert!(Interp::parse("linear,bogus").is_err());
+    }
+
+    #[test]
+    fn time_linear_in_amp_and_phase_with_unwrap_and_flags() {
+        let times = [0.0, 10.0, 20.0];
+        let vals = vec![vec![c(1.0, 170.0)], vec![c(2.0, -170.0)], vec![c(3.0, 0.0)]];
+        let flags = vec![vec![false], vec![false], vec![true]];
+        let (v, f) = interp_time_complex(&times, &vals, &flags, 5.0, TimeInterp::Linear).unwrap();
+        assert!((v[0].norm() - 1.5).abs() < 1e-12);
+        assert!((v[0].arg().to_degrees().abs() - 180.0).abs() < 1e-9);
+        assert!(!f[0]);
+        // Between an unflagged and a flagged row: flagged (not skipped).
+        let (_, f) = interp_time_complex(&times, &vals, &flags, 15.0, TimeInterp::Linear).unwrap();
+        assert!(f[0]);
+        // Nearest picks the closer row; ties go to the earlier.
+        let (v, f) = interp_time_complex(&times, &vals, &flags, 14.0, TimeInterp::Nearest).unwrap();
+        assert!((v[0].norm() - 2.0).abs() < 1e-12 && !f[0]);
+        let (v, _) = interp_time_complex(&times, &vals, &flags, 5.0, TimeInterp::Nearest).unwrap();
+        assert!((v[0].norm() - 1.0).abs() < 1e-12);
+        // Outside the range: nearest end value.
+        let (v, _) =
+            interp_time_complex(&times, &vals, &flags, -100.0, TimeInterp::Linear).unwrap();
+        assert!((v[0].norm() - 1.0).abs() < 1e-12);
+        let (r, _) = interp_time_real(
+            &times,
+            &[vec![100.0], vec![200.0], vec![0.0]],
+            &flags,
+            2.5,
+            TimeInterp::Linear,
+        )
+        .unwrap();
+        assert!((r[0] - 125.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn freq_drops_flagged_channels_and_extrapolates_nearest() {
+        // Descending (LSB) solution grid with its middle channel flagged.
+        let src = [4.0, 3.0, 2.0, 1.0];
+        let vals = [c(4.0, 40.0), c(3.0, 999.0), c(2.0, 20.0), c(1.0, 10.0)];
+        let flags = [false, true, false, false];
+        let dst = [0.5, 3.0, 4.5];
+        let lin = FreqInterp {
+            linear: true,
+            flag: false,
+        };
+        let (v, f) = interp_freq_complex(&src, &vals, &flags, &dst, lin).unwrap();
+        assert!((v[0].norm() - 1.0).abs() < 1e-12);
+        assert!((v[1].norm() - 3.0).abs() < 1e-12 && (v[1].arg().to_degrees() - 30.0).abs() < 1e-9);
+        assert!((v[2].norm() - 4.0).abs() < 1e-12);
+        assert!(f.iter().all(|x| !x));
+        let lf = FreqInterp {
+            linear: true,
+            flag: true,
+        };
+        let (_, f) = interp_freq_complex(&src, &vals, &flags, &[2.5, 1.5], lf).unwrap();
+        assert_eq!(f, vec![true, false]);
+        // Coinciding grids are copied with their flags.
+        let (v, f) = interp_freq_complex(&src, &vals, &flags, &src, lin).unwrap();
+        assert_eq!(v[1], vals[1]);
+        assert!(f[1]);
+        assert!(interp_freq_real(&[1.0], &[5.0], &[true], &[1.0], lin).is_none());
+    }
+}
