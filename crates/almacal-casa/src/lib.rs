@@ -5,6 +5,7 @@
 //! visibility reading on one I/O thread. It never does calibration numerics.
 //! casacore is not thread-safe: every open table lives on exactly one thread.
 
+pub mod caltable;
 pub mod error;
 pub mod flagging;
 pub mod listobs;

@@ -54,7 +54,7 @@ fn tutorial_flag_steps_match_casa_counts() {
     let (l1, reports) = compute_layer(&ms, &initial, &[]).unwrap();
     assert_eq!(reports.len(), 3);
     let l1 = Arc::new(l1);
-    let s = flag_summary(&ms, &[l1.clone()], &sci()).unwrap();
+    let s = flag_summary(&ms, std::slice::from_ref(&l1), &sci()).unwrap();
     assert_eq!(
         s.total as f64,
         flags["after_split"]["total"].as_f64().unwrap()
@@ -69,7 +69,7 @@ fn tutorial_flag_steps_match_casa_counts() {
     let (l2, _) = compute_layer(
         &ms,
         &[cmd(FlagMode::Shadow { tolerance_m: 0.0 }, sci(), false)],
-        &[l1.clone()],
+        std::slice::from_ref(&l1),
     )
     .unwrap();
     let l2 = Arc::new(l2);

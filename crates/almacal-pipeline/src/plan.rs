@@ -244,15 +244,15 @@ pub fn explain(recipe: &Recipe, registry: &TaskRegistry, stage_name: &str) -> Op
     }
     let _ = writeln!(out, "products:");
     for o in &stage.outputs {
-        let state = match record.and_then(|r| r.product(o.kind)) {
-            None => "not produced yet",
-            Some(_)
-                if a.product_problems(stage, record.expect("checked"))
-                    .is_empty() =>
-            {
-                "intact"
+        let state = match record {
+            Some(r) if r.product(o.kind).is_some() => {
+                if a.product_problems(stage, r).is_empty() {
+                    "intact"
+                } else {
+                    "missing or modified"
+                }
             }
-            Some(_) => "missing or modified",
+            _ => "not produced yet",
         };
         let _ = writeln!(
             out,
@@ -269,7 +269,7 @@ trait EmptyOpt {
 }
 impl EmptyOpt for Option<&BTreeMap<String, String>> {
     fn is_none_or_empty(&self) -> bool {
-        self.map_or(true, |m| m.is_empty())
+        self.is_none_or(|m| m.is_empty())
     }
 }
 

@@ -159,9 +159,7 @@ pub(crate) fn apply(
             let unset = params
                 .get("fluxdensity")
                 .and_then(|f| f.as_list())
-                .map_or(true, |l| {
-                    l.first().and_then(|v| v.as_f64()).map_or(true, |v| v < 0.0)
-                });
+                .is_none_or(|l| l.first().and_then(|v| v.as_f64()).is_none_or(|v| v < 0.0));
             if manual && unset {
                 let span = value_span("standard").unwrap_or_else(|| draft.key.span.clone());
                 diags.push(
@@ -184,16 +182,15 @@ pub(crate) fn apply(
                 }
             }
         }
-        "gencal" => {
+        "gencal"
             if params.get("caltype").and_then(|c| c.as_str()) == Some("antpos")
-                && !params.contains_key("infile")
-            {
-                let span = value_span("caltype").unwrap_or_else(|| draft.key.span.clone());
-                diags.push(
+                && !params.contains_key("infile") =>
+        {
+            let span = value_span("caltype").unwrap_or_else(|| draft.key.span.clone());
+            diags.push(
                     Diagnostic::at(src, span, format!("stage `{stage}`: caltype = \"antpos\" needs `infile`"))
                         .with_help("name an antenna-position file (CASA's JSON format); almacal never queries online services"),
                 );
-            }
         }
         _ => {}
     }

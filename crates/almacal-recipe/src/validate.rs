@@ -53,7 +53,7 @@ pub fn load_str(path: &Path, text: String, opts: &LoadOptions) -> Result<Recipe,
     // One bad `[defaults]` value is reported once, not once per stage.
     let mut seen = std::collections::HashSet::new();
     diags.retain(|d| seen.insert((d.file.clone(), d.pos, d.message.clone())));
-    diags.sort_by(|a, b| (&a.file != path, a.pos).cmp(&(&b.file != path, b.pos)));
+    diags.sort_by_key(|d| (d.file != path, d.pos));
     match recipe {
         Some(r) if diags.is_empty() => Ok(r),
         _ => Err(RecipeErrors(diags)),

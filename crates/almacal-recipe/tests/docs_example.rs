@@ -24,7 +24,7 @@ fn documented_example_validates() {
     std::fs::write(dir.path().join("recipe.toml"), &doc[start..end]).expect("w");
     let r = load(&dir.path().join("recipe.toml"), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.stages.len(), 17);
+    assert_eq!(r.stages.len(), 16);
     assert_eq!(r.workdir, dir.path().join("work"));
     let apply = r.stage("apply").expect("apply");
     assert_eq!(apply.params["groups"].as_list().map(|g| g.len()), Some(3));

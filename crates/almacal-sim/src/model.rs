@@ -10,6 +10,9 @@ use crate::schedule::{Schedule, FIELD_BANDPASS, FIELD_PHASE};
 use crate::spws::BB_CENTRES_HZ;
 use num_complex::Complex64;
 
+/// Nominal Jy per K of the correlator normalisation (`JYPERK0`): data = G G* S / JYPERK0 / Tsys,
+/// and the CASA-convention gain recorded in the truth is g = G / sqrt(JYPERK0).
+pub const JY_PER_K: f64 = 100.0;
 /// Reference frequency of the flux models (Hz).
 pub const FLUX_REF_HZ: f64 = 340.933e9;
 /// Physical temperature of the atmosphere (K).
@@ -192,7 +195,8 @@ impl Model {
         self.ph0_deg[a][p][bb] + 360.0 * BB_CENTRES_HZ[bb] / C_M_S * self.path_m[a][index]
     }
 
-    /// Complex gain g (CASA convention, Jy after Tsys) at integration `index`, `time_s`.
+    /// Complex antenna gain G (|G| ≈ 1) at integration `index`, `time_s`; the CASA-convention
+    /// gain is G / sqrt([`JY_PER_K`]).
     pub fn gain(&self, a: usize, p: usize, bb: usize, index: usize, time_s: f64) -> Complex64 {
         Complex64::from_polar(
             self.gain_amp(a, p, bb, time_s),

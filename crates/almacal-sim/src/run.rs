@@ -102,14 +102,20 @@ pub fn simulate(
     // Batches of about 64 MB of visibilities, at least one integration.
     let per_int = sim.baselines.len() * sim.cfg.nchan * 2 * 8 * 8;
     let batch = (64_000_000 / per_int.max(1)).clamp(1, 256);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(sim.cfg.threads)
+        .build()
+        .map_err(|e| SimError::Thread(e.to_string()))?;
     let (tx, rx) = mpsc::sync_channel::<Vec<Vec<RowBlock>>>(2);
     let sim_p = Arc::clone(&sim);
     let producer = std::thread::spawn(move || {
         for chunk in tasks.chunks(batch) {
-            let blocks: Vec<Vec<RowBlock>> = chunk
-                .par_iter()
-                .map(|(k, i)| vis::integration_blocks(&sim_p, &sim_p.schedule.scans[*k], i))
-                .collect();
+            let blocks: Vec<Vec<RowBlock>> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|(k, i)| vis::integration_blocks(&sim_p, &sim_p.schedule.scans[*k], i))
+                    .collect()
+            });
             if tx.send(blocks).is_err() {
                 return;
             }

@@ -235,7 +235,7 @@ impl Builder {
 
     fn atm(&mut self, field: usize) -> i32 {
         let ints: Vec<(f64, usize)> = (1..=3)
-            .flat_map(|state| std::iter::repeat((ATM_TINT_S, state)).take(ATM_INTS_PER_SUBSCAN))
+            .flat_map(|state| (0..ATM_INTS_PER_SUBSCAN).map(move |_| (ATM_TINT_S, state)))
             .collect();
         self.push(ScanKind::Atmosphere, field, TSYS_SPWS.to_vec(), &ints)
     }

@@ -98,11 +98,10 @@ pub fn spectral_windows(nchan: usize, nchan_tsys: usize) -> Vec<SimSpw> {
         (16, SpwRole::Science, nchan),
     ];
     for (g, &(first, role, n)) in groups.iter().enumerate() {
-        for bb in 0..4 {
+        for (bb, &c) in BB_CENTRES_HZ.iter().enumerate() {
             let id = first + 2 * bb as u32;
             let name = |kind: &str| format!("X{:010}#ALMA_RB_07#BB_{}#SW-01#{kind}", g, bb + 1);
             let lsb = is_lsb(bb);
-            let c = BB_CENTRES_HZ[bb];
             out.push(SimSpw {
                 spw: window(
                     id,
@@ -116,6 +115,11 @@ pub fn spectral_windows(nchan: usize, nchan_tsys: usize) -> Vec<SimSpw> {
                 role,
                 baseband: Some(bb),
             });
+            // Like real ALMA data (and the tutorial's spw ids), the last Tsys window has no
+            // CH_AVG partner, so the science windows start at id 16.
+            if role == SpwRole::Tsys && bb == 3 {
+                continue;
+            }
             let avg_role = if role == SpwRole::Science {
                 SpwRole::ChAvg
             } else {

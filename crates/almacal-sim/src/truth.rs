@@ -2,7 +2,8 @@
 //! simulation's) and the antenna-position file in `getantposalma` format.
 
 use crate::model::{
-    field_role_note, flux_jy, t_line_k, FLUXES, FLUX_REF_HZ, LINES, LINE_BASEBAND, T_ATM_K,
+    field_role_note, flux_jy, t_line_k, FLUXES, FLUX_REF_HZ, JY_PER_K, LINES, LINE_BASEBAND,
+    T_ATM_K,
 };
 use crate::schedule::{fields, ScanKind, FIELD_TARGET};
 use crate::sim::Sim;
@@ -46,7 +47,7 @@ pub fn truth(sim: &Sim, ms_name: &str, nrows: u64, syscal: &[SyscalTruth]) -> Va
                     .collect::<Vec<_>>())
                 .collect::<Vec<_>>())
         };
-        let amp = per(&|a, p, t| m.gain_amp(a, p, bb, sci[t].1.time_s));
+        let amp = per(&|a, p, t| m.gain_amp(a, p, bb, sci[t].1.time_s) / JY_PER_K.sqrt());
         let ph = per(&|a, p, t| m.gain_phase_deg(a, p, bb, sci[t].1.index));
         gains.insert(spw.to_string(), json!({"amp": amp, "phase_deg": ph}));
     }
@@ -223,7 +224,7 @@ pub fn truth(sim: &Sim, ms_name: &str, nrows: u64, syscal: &[SyscalTruth]) -> Va
         "time_start_mjd_s": sim.schedule.start_s(),
         "time_end_mjd_s": sim.schedule.end_s(),
         "time_start_utc": format_casa_timestamp(sim.schedule.start_s()),
-        "jy_per_k_nominal": 100.0,
+        "jy_per_k_nominal": JY_PER_K,
         "model_doc": MODEL_DOC,
         "antennas": sim.antennas.iter().enumerate().map(|(k, a)| json!({
             "id": k, "name": a.name, "station": a.station, "itrf_true": r3(a.itrf_true),

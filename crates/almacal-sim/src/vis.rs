@@ -3,14 +3,14 @@
 //! the [`Sim`] and the integration, so any thread can compute any integration.
 //!
 //! Cross-correlations follow the shared data model
-//! `V_ij = g_i g_j* B_i B_j* e^{-2πiν/c (dX_j − dX_i)·ŝ} S(ν) / sqrt(TsysOn_i TsysOn_j)`,
+//! `V_ij = G_i G_j* B_i B_j* e^{-2πiν/c (dX_j − dX_i)·ŝ} S(ν) / JYPERK0 / sqrt(TsysOn_i TsysOn_j)`,
 //! computed as `Z_i Z_j*` with the per-antenna factor
-//! `Z_a = g_a B_a e^{2πiν dX_a·ŝ/c} sqrt(S) / sqrt(TsysOn_a)`. Autocorrelations are
+//! `Z_a = G_a B_a e^{2πiν dX_a·ŝ/c} sqrt(S / JYPERK0) / sqrt(TsysOn_a)` (g = G/sqrt(JYPERK0)). Autocorrelations are
 //! `|B_a|² TsysOn_a / <Tsys_a>_ν`. Noise per real/imaginary part is
 //! `noise / sqrt(2 |Δν| t)`, the SIGMA written to the MS.
 
 use crate::geometry::{self, dot, sub, C_M_S};
-use crate::model::{airmass, flux_jy, t_line_k, FAULT_SPW, LINE_BASEBAND};
+use crate::model::{airmass, flux_jy, t_line_k, FAULT_SPW, JY_PER_K, LINE_BASEBAND};
 use crate::rng::{Rng, Tag};
 use crate::schedule::{Integration, Scan, ScanKind, FIELD_TARGET};
 use crate::sim::Sim;
@@ -59,7 +59,7 @@ fn spectra(
     let nchan = freqs.len();
     let sqrt_s: Vec<f64> = freqs
         .iter()
-        .map(|&nu| flux_jy(scan.field, nu).sqrt())
+        .map(|&nu| (flux_jy(scan.field, nu) / JY_PER_K).sqrt())
         .collect();
     let mut z = Vec::with_capacity(sim.antennas.len());
     let mut ac = Vec::with_capacity(sim.antennas.len());

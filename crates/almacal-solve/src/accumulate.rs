@@ -3,6 +3,7 @@
 //! solution interval (algorithms.md §1.2–1.3). Weights are whatever the caller derives from
 //! SIGMA (1/σ²) times pre-apply calwt factors; this module multiplies them by |model|².
 
+use crate::not_positive;
 use ndarray::{Array3, ArrayView2};
 use num_complex::{Complex32, Complex64};
 
@@ -81,8 +82,8 @@ impl Accumulator {
             self.ant2.push(a2);
             let n = self.nbins * self.ncorr;
             self.sum_vw
-                .extend(std::iter::repeat(Complex64::new(0.0, 0.0)).take(n));
-            self.sum_w.extend(std::iter::repeat(0.0).take(n));
+                .extend(std::iter::repeat_n(Complex64::new(0.0, 0.0), n));
+            self.sum_w.extend(std::iter::repeat_n(0.0, n));
         }
         self.bl_index[k] as usize
     }
@@ -122,7 +123,7 @@ impl Accumulator {
                     continue;
                 }
                 let w = f64::from(weight_fc[[ch, c]]);
-                if !(w > 0.0) {
+                if not_positive(w) {
                     continue;
                 }
                 let m = match &model_fc {
@@ -139,7 +140,7 @@ impl Accumulator {
                     }
                 };
                 let m2 = m.norm_sqr();
-                if !(m2 > 0.0) {
+                if not_positive(m2) {
                     continue;
                 }
                 let d = data_fc[[ch, c]];

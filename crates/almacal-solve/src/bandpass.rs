@@ -3,6 +3,7 @@
 //! rms amplitude), and fillgaps (linear amplitude/phase interpolation across short runs of
 //! flagged channels). The per-channel solve itself is [`crate::solution::solve_cell`].
 
+use crate::not_positive;
 use crate::postsolve::{median_even_mean, NormType};
 use crate::solint::{chans_per_bin, freq_bins, FreqSolint};
 use crate::solution::SolutionCell;
@@ -52,7 +53,7 @@ pub fn bandpass_normalize(cell: &mut SolutionCell, norm: NormType) {
                 NormType::Mean => amps.iter().sum::<f64>() / amps.len() as f64,
                 NormType::Median => median_even_mean(&mut amps).unwrap_or(0.0),
             };
-            if !(a2 > 0.0) {
+            if not_positive(a2) {
                 continue;
             }
             let phase = if ph.norm() > 0.0 {

@@ -4,6 +4,7 @@
 //! iteration to tight tolerance, then χ²-scaled PARAMERR, SNR and the minsnr cut.
 //! Deterministic and allocation-light; no I/O.
 
+use crate::not_positive;
 use almacal_core::CorrType;
 use ndarray::{Array2, ArrayView2};
 use num_complex::Complex64;
@@ -297,7 +298,7 @@ pub fn solve_channel(
                 continue;
             }
             let w0 = input.weight[[b, c]];
-            if !(w0 > 0.0) {
+            if not_positive(w0) {
                 continue;
             }
             let (v, w) = condition(opts.calmode, input.vis[[b, c]], w0);
@@ -343,7 +344,7 @@ pub fn solve_channel(
             let fallback = initial_guess(opts.kind, nant, npar, &samples, pref_ant, &has_data);
             for a in 0..nant {
                 for p in 0..npar {
-                    if !(g[[a, p]].norm_sqr() > 0.0) || !g[[a, p]].re.is_finite() {
+                    if not_positive(g[[a, p]].norm_sqr()) || !g[[a, p]].re.is_finite() {
                         g[[a, p]] = fallback[[a, p]];
                     }
                 }

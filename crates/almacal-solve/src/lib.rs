@@ -9,6 +9,7 @@
 //! solutions with convergence records. Parallelism (rayon) only across independent cells.
 
 pub mod accumulate;
+pub mod apply;
 pub mod bandpass;
 pub mod error;
 pub mod fluxscale;
@@ -22,3 +23,9 @@ pub mod solint;
 pub mod solution;
 
 pub use error::SolveError;
+
+/// `true` unless `x > 0` (so NaN counts as not positive).
+#[inline]
+pub(crate) fn not_positive(x: f64) -> bool {
+    x.is_nan() || x <= 0.0
+}

@@ -5,6 +5,7 @@
 
 use crate::bandpass::{bandpass_normalize, fill_gaps};
 use crate::gain::{CalMode, JonesKind};
+use crate::not_positive;
 use crate::refant::{apply_refant, RefantPlan};
 use crate::solution::SolutionCell;
 use num_complex::Complex64;
@@ -39,7 +40,7 @@ pub fn enforce_calmode(cell: &mut SolutionCell, calmode: CalMode) {
             continue;
         }
         let a = z.norm();
-        if !(a > 0.0) {
+        if not_positive(a) {
             continue;
         }
         match calmode {

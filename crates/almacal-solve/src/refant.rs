@@ -5,6 +5,7 @@
 //! times with no usable reference.
 
 use crate::error::{Result, SolveError};
+use crate::not_positive;
 use crate::solution::SolutionCell;
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
@@ -66,7 +67,7 @@ impl RefantPlan {
 
 fn phasor(z: Complex64, flagged: bool) -> Complex64 {
     let a = z.norm();
-    if flagged || !(a > 0.0) || !a.is_finite() {
+    if flagged || not_positive(a) || !a.is_finite() {
         Complex64::new(1.0, 0.0)
     } else {
         z / a
@@ -105,7 +106,7 @@ pub fn apply_refant(cells: &mut [&mut SolutionCell], plan: &RefantPlan) {
                 .candidates(last_used[ch])
                 .into_iter()
                 .filter(|&a| a < nant)
-                .find(|&a| ok_at(cells[t], a) && pt.map_or(true, |k| ok_at(cells[k], a)));
+                .find(|&a| ok_at(cells[t], a) && pt.is_none_or(|k| ok_at(cells[k], a)));
             match choice {
                 Some(r) => {
                     let mut rot = vec![Complex64::new(1.0, 0.0); npar];

@@ -10,6 +10,7 @@
 //! epochs (exact for 3C286, which is not variable).
 
 use crate::error::{Result, SolveError};
+use crate::not_positive;
 use almacal_core::CorrType;
 use num_complex::Complex32;
 use serde::{Deserialize, Serialize};
@@ -57,7 +58,7 @@ pub fn parse_freq_hz(s: &str) -> Result<f64> {
     let v: f64 = num
         .parse()
         .map_err(|_| SolveError::Setjy(format!("cannot parse frequency '{t}'")))?;
-    if !(v > 0.0) {
+    if not_positive(v) {
         return Err(SolveError::Setjy(format!(
             "frequency '{t}' must be positive"
         )));
@@ -73,7 +74,7 @@ impl FluxModel {
                 "spix terms must satisfy |spix| <= 10".into(),
             ));
         }
-        if !(reffreq_hz > 0.0) && spix.iter().any(|a| *a != 0.0) {
+        if not_positive(reffreq_hz) && spix.iter().any(|a| *a != 0.0) {
             return Err(SolveError::Setjy("reffreq must be positive".into()));
         }
         Ok(Self::Manual {

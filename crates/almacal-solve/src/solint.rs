@@ -4,6 +4,7 @@
 //! frequency solints plus the caltable frequency metadata of solved spws (§1.4, §2.3).
 
 use crate::error::{Result, SolveError};
+use crate::not_positive;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -73,7 +74,7 @@ fn parse_time_part(full: &str, t: &str) -> Result<TimeSolint> {
         }
     };
     let secs = v * scale;
-    if !(secs > 0.0) || !secs.is_finite() {
+    if not_positive(secs) || !secs.is_finite() {
         return Err(SolveError::Solint(
             full.into(),
             "interval must be positive".into(),
@@ -90,7 +91,7 @@ fn parse_freq_part(full: &str, f: &str) -> Result<FreqSolint> {
     let (v, unit) = parse_number_unit(f).ok_or_else(|| {
         SolveError::Solint(full.into(), format!("cannot parse frequency part '{f}'"))
     })?;
-    if !(v > 0.0) {
+    if not_positive(v) {
         return Err(SolveError::Solint(
             full.into(),
             "frequency solint must be positive".into(),

@@ -2,6 +2,8 @@
 //! gaintype/calmode, plus minblperant, minsnr, refant fallback (flex/strict), solnorm,
 //! PARAMERR and thread-count independence.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the (antenna, pol) math
+
 mod common;
 
 use almacal_core::CorrType;
@@ -155,7 +157,7 @@ fn paramerr_follows_casa_formula() {
     );
     // chi2 / (2 (nWt - nPar)) with nWt = 2*28 samples, nPar = 16.
     let mut chi2 = 0.0;
-    let mut hess = vec![[0.0f64; 2]; NANT];
+    let mut hess = [[0.0f64; 2]; NANT];
     for b in 0..avg.nbl() {
         let (i, j) = (avg.ant1[b], avg.ant2[b]);
         for p in 0..2 {

@@ -148,3 +148,34 @@ impl RowBlock {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeros_block_is_valid_and_sized() {
+        let b = RowBlock::zeros(3, 8, 2);
+        b.validate().unwrap();
+        assert_eq!(b.nrows(), 3);
+        assert_eq!(b.cell_shape(), (8, 2));
+        assert_eq!(b.payload_bytes(), 3 * 8 * 2 * 8 + 3 * 8 * 2 + 3 * 2 * 8);
+    }
+
+    #[test]
+    fn inconsistent_blocks_are_rejected() {
+        let mut b = RowBlock::zeros(3, 8, 2);
+        b.antenna2.pop();
+        assert!(b.validate().is_err());
+        let mut b = RowBlock::zeros(3, 8, 2);
+        b.flag_rcf = Array3::from_elem((3, 4, 2), false);
+        assert!(b.validate().is_err());
+        let mut b = RowBlock::zeros(3, 8, 2);
+        b.weight_rc = Array2::ones((3, 1));
+        assert!(b.validate().is_err());
+        let mut b = RowBlock::zeros(3, 8, 2);
+        b.model_rcf = Some(Array3::zeros((3, 8, 1)));
+        assert!(b.validate().is_err());
+        assert!(RowBlock::zeros(2, 0, 2).validate().is_err());
+    }
+}

@@ -3,7 +3,8 @@
 //! `V_corr = V_obs · exp(−i·2π·ν·(dw_i − dw_j)/c)`, dw_k = w component of antenna k's
 //! offset toward the phase centre at the row's time. UVW and weights are untouched.
 
-use super::geometry::{itrf_to_j2000, rotate, uvw_axes};
+use super::eop::{eop_at, Eop};
+use super::geometry::{itrf_baseline_to_j2000_casa, rotate, uvw_axes};
 use num_complex::Complex64;
 
 /// Speed of light (m/s).
@@ -30,14 +31,18 @@ pub fn offsets_from_positions(
     (out, unknown)
 }
 
-/// Per-antenna delays dw_k (m) of the offsets toward (ra, dec) at `mjd_utc_s`.
+/// Per-antenna delays dw_k (m) of the offsets toward (ra, dec) at `mjd_utc_s`, with the
+/// IERS Earth orientation casacore uses (zero outside the embedded table) and casacore's
+/// baseline conversion; `site_itrf_m` is the frame position (antenna 0, as in CASA).
 pub fn antenna_delays_m(
     offsets_m: &[[f64; 3]],
+    site_itrf_m: [f64; 3],
     mjd_utc_s: f64,
     ra_rad: f64,
     dec_rad: f64,
 ) -> Vec<f64> {
-    let m = itrf_to_j2000(mjd_utc_s);
+    let eop = eop_at(mjd_utc_s / 86_400.0).unwrap_or(Eop::ZERO);
+    let m = itrf_baseline_to_j2000_casa(mjd_utc_s, eop, site_itrf_m, ra_rad, dec_rad);
     let axes = uvw_axes(ra_rad, dec_rad);
     offsets_m
         .iter()
@@ -78,7 +83,7 @@ mod tests {
         let t = 57_493.0 * 86_400.0 + 22_800.0;
         let (ra, dec) = (4.65, -0.506);
         let offsets = [[0.003, -0.001, 0.002], [-0.004, 0.0025, 0.001]];
-        let dw = antenna_delays_m(&offsets, t, ra, dec);
+        let dw = antenna_delays_m(&offsets, [2.2e6, -5.44e6, -2.48e6], t, ra, dec);
         let nu = 345.9e9;
         let corrupt =
             Complex64::from_polar(1.0, -std::f64::consts::TAU * nu / C_M_S * (dw[1] - dw[0]));

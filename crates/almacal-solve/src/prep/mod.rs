@@ -3,6 +3,7 @@
 //! beside them as they are added.
 
 pub mod antpos;
+pub mod eop;
 pub mod geometry;
 pub mod tsys;
 pub mod tsysspwmap;

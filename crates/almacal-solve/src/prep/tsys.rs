@@ -71,7 +71,11 @@ pub fn tsys_solutions(
                 .unwrap_or_else(|| vec![vec![0.0; shape.1]; shape.0]);
             let flag_pc = spectrum
                 .iter()
-                .map(|p| p.iter().map(|&v| !(v >= f32::MIN_POSITIVE)).collect())
+                .map(|p| {
+                    p.iter()
+                        .map(|&v| v.is_nan() || v < f32::MIN_POSITIVE)
+                        .collect()
+                })
                 .collect();
             out.push(TsysSolution {
                 time_s: t,
