@@ -15,3 +15,7 @@ ci:
 # Benchmarks (release mode).
 bench:
     cargo run --release -p almacal-casa --example read_bench -- fixtures/ngc5921/ngc5921.ms
+
+# applycal(tsys, antpos) + split: almacal vs CASA 6.7 on the `tutorial` preset (needs .venv-casa).
+bench-prep:
+    cargo build --release -p almacal && bash crates/almacal-pipeline/benches/prep_vs_casa.sh tutorial

@@ -25,6 +25,10 @@ pub struct SimConfig {
     pub noise: f64,
     /// Corrupt CM05 in spw 20 over three scans.
     pub fault: bool,
+    /// Put the target's line emission in its line-spw autocorrelations (and the matching
+    /// correlator-normalisation suppression of its cross-correlations). `false` simulates a
+    /// target without line (the renorm "no table needed" case).
+    pub target_line: bool,
     /// Local sidereal time at the start (h) on 2016-04-15.
     pub lst_start_h: f64,
     /// Generator threads (0 = rayon's default). The output does not depend on it.
@@ -52,6 +56,7 @@ impl SimConfig {
             cycles: 3,
             noise: 1.0,
             fault: false,
+            target_line: true,
             lst_start_h: 15.3,
             threads: 0,
         };

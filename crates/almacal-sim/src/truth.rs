@@ -164,7 +164,16 @@ pub fn truth(sim: &Sim, ms_name: &str, nrows: u64, syscal: &[SyscalTruth]) -> Va
     // Renormalisation: line spw, target scans, per-channel ideal factor averaged per scan.
     let line_spw = SCIENCE_SPWS[LINE_BASEBAND] as usize;
     let line_freqs = &sim.spws[line_spw].spw.chan_freq_hz;
-    let t_line: Vec<f64> = line_freqs.iter().map(|&nu| t_line_k(nu)).collect();
+    let t_line: Vec<f64> = line_freqs
+        .iter()
+        .map(|&nu| {
+            if sim.cfg.target_line {
+                t_line_k(nu)
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let per_scan: Vec<Value> = sim
         .schedule
         .scans

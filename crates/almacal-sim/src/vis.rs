@@ -54,7 +54,7 @@ fn spectra(
     let w = &sim.spws[spw];
     let bb = w.baseband.unwrap_or(0);
     let science = w.role == SpwRole::Science;
-    let line = science && bb == LINE_BASEBAND && scan.field == FIELD_TARGET;
+    let line = sim.cfg.target_line && science && bb == LINE_BASEBAND && scan.field == FIELD_TARGET;
     let freqs = &w.spw.chan_freq_hz;
     let nchan = freqs.len();
     let sqrt_s: Vec<f64> = freqs

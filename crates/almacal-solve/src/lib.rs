@@ -18,6 +18,7 @@ pub mod interp;
 pub mod postsolve;
 pub mod prep;
 pub mod refant;
+pub mod renorm;
 pub mod setjy;
 pub mod solint;
 pub mod solution;

@@ -44,6 +44,8 @@ pub enum EngineCommand {
     Clean(CleanArgs),
     /// Validate a recipe without running anything.
     Check(RecipeArg),
+    /// Run (or reuse) a recipe and compare its products with a reference.
+    Regress(crate::regress_cmd::RegressArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,6 +114,7 @@ pub fn dispatch(cmd: EngineCommand) -> i32 {
         EngineCommand::Clean(a) => {
             with_recipe(&a.recipe, |r, _| cmd_clean(r, a.stage.as_deref(), a.wait))
         }
+        EngineCommand::Regress(a) => crate::regress_cmd::cmd_regress(&a),
         EngineCommand::Check(a) => with_recipe(&a.recipe, |r, _| {
             println!(
                 "{}: ok ({} inputs, {} stages)",
@@ -137,7 +140,7 @@ fn registry() -> TaskRegistry {
 }
 
 /// Load the recipe (printing every error) and call `f`.
-fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) -> i32) -> i32 {
+pub(crate) fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) -> i32) -> i32 {
     let opts = LoadOptions {
         allow_test_tasks: test_tasks_enabled(),
         ..Default::default()
@@ -203,6 +206,35 @@ fn cmd_run(a: &RunArgs) -> i32 {
             }
         }
     })
+}
+
+/// Run a recipe quietly (no progress bars), print the stage table, return the exit code.
+pub(crate) fn run_recipe(recipe: &Recipe, reg: &TaskRegistry, jobs: Option<usize>) -> i32 {
+    let obs = CliObserver::new(false, None);
+    let opts = RunOptions {
+        jobs: jobs.unwrap_or_else(|| RunOptions::default().jobs),
+        ..RunOptions::default()
+    };
+    let result = almacal_pipeline::run(recipe, reg, &opts, &obs);
+    obs.finish();
+    match result {
+        Ok(report) => {
+            print_report(&report);
+            if report.ok() {
+                EXIT_OK
+            } else {
+                EXIT_STAGE_FAILED
+            }
+        }
+        Err(RunError::Lock(e @ almacal_pipeline::LockError::Held { .. })) => {
+            eprintln!("error: {e}");
+            EXIT_LOCKED
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
 }
 
 fn print_report(r: &RunReport) {

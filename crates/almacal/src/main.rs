@@ -3,6 +3,9 @@
 
 mod engine_cli;
 mod listobs_cmd;
+mod locate_cmd;
+mod plot_cmd;
+mod regress_cmd;
 mod simulate_cmd;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +27,12 @@ enum Command {
     Listobs(listobs_cmd::ListobsArgs),
     /// Write a simulated ALMA MeasurementSet with known corruptions and its truth file.
     Simulate(simulate_cmd::SimulateArgs),
+    /// The tutorial's plots as PNGs (plotants, Tsys, gains, bandpass, visibilities).
+    Plot(plot_cmd::PlotArgs),
+    /// List the rows behind amplitude outliers and print flagdata commands removing them.
+    Locate(locate_cmd::LocateArgs),
+    /// Write the HTML run report (<workdir>/report/index.html) of a recipe or workdir.
+    Report(plot_cmd::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +41,9 @@ fn main() -> ExitCode {
         Command::Engine(cmd) => u8::try_from(engine_cli::dispatch(cmd)).unwrap_or(1),
         Command::Listobs(args) => listobs_cmd::run(&args),
         Command::Simulate(args) => simulate_cmd::run(&args),
+        Command::Plot(args) => plot_cmd::run(&args),
+        Command::Locate(args) => locate_cmd::run(&args),
+        Command::Report(args) => plot_cmd::run_report(&args),
     };
     ExitCode::from(code)
 }

@@ -35,6 +35,9 @@ pub struct SimulateArgs {
     /// Corrupt CM05 in spw 20 over two target scans and the phase scan between them.
     #[arg(long)]
     pub fault: bool,
+    /// Simulate the target without its line emission (no renormalization needed).
+    #[arg(long)]
+    pub no_line: bool,
     /// Replace an existing MeasurementSet at --out.
     #[arg(long)]
     pub overwrite: bool,
@@ -71,6 +74,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig, almacal_sim::SimError> {
         cfg.threads = t;
     }
     cfg.fault = args.fault;
+    cfg.target_line = !args.no_line;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -83,6 +87,12 @@ pub fn run(args: &SimulateArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            eprintln!("error: cannot create {}: {e}", parent.display());
+            return EXIT_USAGE;
+        }
+    }
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut last = -1i64;
     let mut progress = |f: f64| {

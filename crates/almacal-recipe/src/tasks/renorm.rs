@@ -15,6 +15,9 @@ const OWN: &[ParamSpec] = &[
     p("spw", Ty::Sel, Def::Str("")),
     p("field", Ty::Sel, Def::Str("")),
     p("fill_table", Ty::Bool, Def::Bool(true)),
+    // almacal: divide the AC ratio by Tsys(target)/Tsys(bandpass) from SYSCAL before the
+    // baseline fits when that flattens it (docs/renorm.md).
+    p("tsys_template", Ty::Bool, Def::Bool(true)),
     p(
         "datacolumn",
         Ty::Choice(&["data", "corrected"]),

@@ -5,6 +5,7 @@
 //! built from caltable contents by the caller.
 
 pub mod antpos;
+pub mod jones;
 pub mod spline;
 pub mod tsys;
 

@@ -1,0 +1,293 @@
+//! The `gencal` stage: `caltype='tsys'` writes the `B TSYS` table from the vis's SYSCAL
+//! `TSYS_SPECTRUM` (algorithms.md §5.1), `caltype='antpos'` the `KAntPos Jones` table
+//! (§6.1) from a getantposalma JSON `infile` (`{"data": {name: [x, y, z]}}`, ITRF positions;
+//! or `{"offsets": {name: [dx, dy, dz]}}`) and/or explicit `antenna` + `parameter` offsets.
+//! Both are written exactly as CASA 6.7 writes them (rows, keywords, SPECTRAL_WINDOW).
+
+use almacal_casa::caltable::{
+    write_caltable, CalKeywords, CalParams, CalRow, CalSubtables, CalTable, ParType, Provenance,
+    CASA_VERSION,
+};
+use almacal_casa::read_meta;
+use almacal_core::meta::MsMeta;
+use almacal_recipe::{ParamValue, ProductKind};
+use almacal_solve::prep::antpos::offsets_from_positions;
+use almacal_solve::prep::tsys::tsys_solutions;
+use ndarray::Array2;
+
+use super::prep_common::{casa_err, failed, file_name, vis};
+use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
+
+/// The `gencal` task.
+pub struct Gencal;
+
+fn provenance(ctx: &StageContext<'_>) -> Provenance {
+    Provenance {
+        almacal_version: env!("CARGO_PKG_VERSION").into(),
+        stage: ctx.stage.name.clone(),
+        fingerprint: String::new(),
+        params: ctx
+            .stage
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_compact()))
+            .collect(),
+    }
+}
+
+fn keywords(ctx: &StageContext<'_>, viscal: &str) -> Result<CalKeywords, StageError> {
+    Ok(CalKeywords {
+        par_type: ParType::Float,
+        ms_name: file_name(&vis(ctx)?.path),
+        viscal: viscal.into(),
+        pol_basis: "unknown".into(),
+        casa_version: CASA_VERSION.into(),
+    })
+}
+
+/// The `B TSYS` table of a vis.
+pub fn tsys_table(ctx: &StageContext<'_>, meta: &MsMeta) -> Result<CalTable, StageError> {
+    let stage = &ctx.stage.name;
+    let ms = &vis(ctx)?.path;
+    if meta.syscal.is_empty() {
+        return Err(StageError::InvalidInput(format!(
+            "stage {stage}: {} has no SYSCAL rows with Tsys; gencal caltype='tsys' needs the SYSCAL subtable",
+            ms.display()
+        )));
+    }
+    let uniform = ctx
+        .param("uniform")
+        .and_then(ParamValue::as_bool)
+        .unwrap_or(true);
+    let sols = tsys_solutions(&meta.syscal, meta.antennas.len(), &meta.scans, uniform);
+    let mut sub = CalSubtables::from_ms(ms, false).map_err(|e| casa_err(stage, e))?;
+    let mut rows = Vec::with_capacity(sols.len());
+    for s in &sols {
+        let npol = s.tsys_pc.len();
+        let nchan = s.tsys_pc.first().map_or(0, Vec::len);
+        if let Some(spw) = sub.spws.get_mut(s.spw as usize) {
+            spw.flag_row = false;
+        }
+        let par = Array2::from_shape_fn((npol, nchan), |(p, c)| s.tsys_pc[p][c]);
+        let flag = Array2::from_shape_fn((npol, nchan), |(p, c)| s.flag_pc[p][c]);
+        rows.push(CalRow {
+            time_s: s.time_s,
+            field_id: s.field,
+            spw_id: s.spw as i32,
+            antenna1: s.antenna as i32,
+            antenna2: -1,
+            interval_s: 0.0,
+            scan: s.scan,
+            obs_id: 0,
+            params: CalParams::Float(par),
+            paramerr: Array2::from_elem((npol, nchan), 0.1),
+            flag,
+            snr: Array2::from_elem((npol, nchan), 1.0),
+            weight: None,
+        });
+    }
+    sub.history = provenance(ctx).history_rows(meta.scans.first().map_or(0.0, |s| s.start_s));
+    Ok(CalTable {
+        keywords: keywords(ctx, "B TSYS")?,
+        rows,
+        sub,
+    })
+}
+
+fn triplets(v: &serde_json::Value, what: &str) -> Result<Vec<(String, [f64; 3])>, String> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("`{what}` must be an object {{antenna name: [x, y, z]}}"))?;
+    let mut out = Vec::new();
+    for (name, xyz) in obj {
+        let p: Vec<f64> = xyz
+            .as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default();
+        if p.len() != 3 {
+            return Err(format!(
+                "`{what}.{name}` must be three numbers [x, y, z] in metres"
+            ));
+        }
+        out.push((name.clone(), [p[0], p[1], p[2]]));
+    }
+    Ok(out)
+}
+
+/// ITRF offsets (m) per MS antenna from the stage's `infile` and/or `antenna`+`parameter`.
+pub fn antpos_offsets(
+    ctx: &StageContext<'_>,
+    meta: &MsMeta,
+) -> Result<(Vec<[f64; 3]>, Vec<String>), StageError> {
+    let stage = &ctx.stage.name;
+    let names: Vec<String> = meta.antennas.iter().map(|a| a.name.clone()).collect();
+    let old: Vec<[f64; 3]> = meta.antennas.iter().map(|a| a.position_m).collect();
+    let mut offsets = vec![[0.0; 3]; names.len()];
+    let mut unknown = Vec::new();
+    let mut given = false;
+    if let Some(file) = ctx.stage.files.iter().find(|f| f.param == "infile") {
+        given = true;
+        let bad = |m: String| failed(stage, format!("infile {}: {m}", file.written));
+        let json: serde_json::Value =
+            serde_json::from_str(&file.content).map_err(|e| bad(format!("not JSON ({e})")))?;
+        if let Some(d) = json.get("data") {
+            let (o, u) = offsets_from_positions(&names, &old, &triplets(d, "data").map_err(bad)?);
+            for (acc, x) in offsets.iter_mut().zip(o) {
+                for k in 0..3 {
+                    acc[k] += x[k];
+                }
+            }
+            unknown.extend(u);
+        } else if let Some(d) = json.get("offsets") {
+            for (name, x) in triplets(d, "offsets").map_err(bad)? {
+                match names.iter().position(|n| *n == name) {
+                    Some(k) => (0..3).for_each(|j| offsets[k][j] += x[j]),
+                    None => unknown.push(name),
+                }
+            }
+        } else {
+            return Err(bad(
+                "expected a `data` object of ITRF positions (getantposalma format) or an `offsets` object".into(),
+            ));
+        }
+    }
+    let params: Vec<f64> = ctx
+        .param("parameter")
+        .and_then(ParamValue::as_list)
+        .map(|l| l.iter().filter_map(ParamValue::as_f64).collect())
+        .unwrap_or_default();
+    if !params.is_empty() {
+        given = true;
+        let ants: Vec<&str> = ctx
+            .param_str("antenna")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if ants.is_empty() && params.len() == 3 {
+            for o in offsets.iter_mut() {
+                (0..3).for_each(|j| o[j] += params[j]);
+            }
+        } else if params.len() != 3 * ants.len() {
+            return Err(failed(
+                stage,
+                format!(
+                    "`parameter` has {} values but `antenna` names {} antennas: give 3 offsets (x, y, z in m) per antenna",
+                    params.len(),
+                    ants.len()
+                ),
+            ));
+        } else {
+            for (i, a) in ants.iter().enumerate() {
+                let k = names
+                    .iter()
+                    .position(|n| n == a)
+                    .or_else(|| a.parse::<usize>().ok().filter(|&k| k < names.len()))
+                    .ok_or_else(|| failed(stage, format!("antenna {a:?} is not in the MS")))?;
+                // Repeated entries add, as in CASA.
+                (0..3).for_each(|j| offsets[k][j] += params[3 * i + j]);
+            }
+        }
+    }
+    if !given {
+        return Err(failed(
+            stage,
+            "caltype='antpos' needs `infile` (antenna-position JSON) or `antenna` + `parameter`; almacal does not query online databases",
+        ));
+    }
+    Ok((offsets, unknown))
+}
+
+/// The `KAntPos Jones` table of a vis.
+pub fn antpos_table(
+    ctx: &StageContext<'_>,
+    meta: &MsMeta,
+) -> Result<(CalTable, Vec<String>), StageError> {
+    let stage = &ctx.stage.name;
+    let ms = &vis(ctx)?.path;
+    let (offsets, unknown) = antpos_offsets(ctx, meta)?;
+    let mut sub = CalSubtables::from_ms(ms, true).map_err(|e| casa_err(stage, e))?;
+    if let Some(s0) = sub.spws.first_mut() {
+        s0.flag_row = false;
+    }
+    let rows = offsets
+        .iter()
+        .enumerate()
+        .map(|(a, o)| CalRow {
+            time_s: 0.0,
+            field_id: -1,
+            spw_id: 0,
+            antenna1: a as i32,
+            antenna2: -1,
+            interval_s: 0.0,
+            scan: -1,
+            obs_id: 0,
+            params: CalParams::Float(Array2::from_shape_fn((3, 1), |(k, _)| o[k] as f32)),
+            paramerr: Array2::zeros((3, 1)),
+            flag: Array2::from_elem((3, 1), false),
+            snr: Array2::from_elem((3, 1), 1.0),
+            weight: None,
+        })
+        .collect();
+    sub.history = provenance(ctx).history_rows(meta.scans.first().map_or(0.0, |s| s.start_s));
+    Ok((
+        CalTable {
+            keywords: keywords(ctx, "KAntPos Jones")?,
+            rows,
+            sub,
+        },
+        unknown,
+    ))
+}
+
+impl StageExecutor for Gencal {
+    fn algorithm_version(&self) -> u32 {
+        1
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
+        let stage = &ctx.stage.name;
+        let ms = &vis(ctx)?.path;
+        let meta = read_meta(ms).map_err(|e| casa_err(stage, e))?;
+        let out = ctx.output(ProductKind::Caltable)?;
+        let caltype = ctx.param_str("caltype").unwrap_or("");
+        let (table, summary) = match caltype {
+            "tsys" => {
+                let t = tsys_table(ctx, &meta)?;
+                let n = t.rows.len();
+                (t, serde_json::json!({ "caltype": "tsys", "rows": n }))
+            }
+            "antpos" => {
+                let (t, unknown) = antpos_table(ctx, &meta)?;
+                let max_mm = t
+                    .rows
+                    .iter()
+                    .filter_map(|r| match &r.params {
+                        CalParams::Float(a) => Some(a.iter().map(|v| v * v).sum::<f32>().sqrt()),
+                        CalParams::Complex(_) => None,
+                    })
+                    .fold(0.0f32, f32::max)
+                    * 1e3;
+                (
+                    t,
+                    serde_json::json!({
+                        "caltype": "antpos",
+                        "max_offset_mm": max_mm,
+                        "antennas_not_in_ms": unknown,
+                    }),
+                )
+            }
+            other => {
+                return Err(failed(
+                    stage,
+                    format!("caltype {other:?} is not implemented yet (available: tsys, antpos)"),
+                ))
+            }
+        };
+        write_caltable(out, &table).map_err(|e| casa_err(stage, e))?;
+        Ok(StageOutput {
+            summary: Some(summary),
+        })
+    }
+}

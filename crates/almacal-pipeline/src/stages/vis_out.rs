@@ -1,0 +1,462 @@
+//! Materialising a vis product: a new MeasurementSet written in one streaming pass,
+//! read chunks (I/O thread) → per-chunk work such as applycal (rayon) → write (one thread).
+//!
+//! The output keeps CASA's `reindex=false` structure: the main table is a casacore deep
+//! copy of the input's description (same columns and storage managers, minus
+//! CORRECTED_DATA / MODEL_DATA / WEIGHT_SPECTRUM / SIGMA_SPECTRUM), every subtable is copied
+//! unchanged (all SPECTRAL_WINDOW and DATA_DESCRIPTION rows kept, so DDIDs and spw ids stay),
+//! and the selected rows are written with the chosen data column as DATA, the final flags
+//! (base FLAG OR upstream layers OR solution flags) and, for calibrated data,
+//! SIGMA = 1/sqrt(WEIGHT) (algorithms.md §8.5). Rows are written chunk by chunk, i.e.
+//! grouped by (DDID, field, scan) in time order. The input MS is only read.
+
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+
+use almacal_casa::read_meta;
+use almacal_casa::reader::{spawn_reader, ReadRequest};
+use almacal_casa::selection::SelectionParams;
+use almacal_casa::table::{casacore_lock, RoTable};
+use almacal_core::chunk::VisChunk;
+use almacal_core::flaglayer::FlagLayer;
+use almacal_core::meta::MsMeta;
+use rayon::prelude::*;
+use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
+
+use super::prep_common::{casa_err, failed};
+use crate::executor::StageError;
+
+/// Which column of the input becomes the output DATA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataColumn {
+    Data,
+    Corrected,
+    Model,
+}
+
+impl DataColumn {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "data" => Self::Data,
+            "" | "corrected" => Self::Corrected,
+            "model" => Self::Model,
+            _ => return None,
+        })
+    }
+    fn column(self) -> &'static str {
+        match self {
+            Self::Data => "DATA",
+            Self::Corrected => "CORRECTED_DATA",
+            Self::Model => "MODEL_DATA",
+        }
+    }
+}
+
+/// What to write.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub selection: SelectionParams,
+    pub datacolumn: DataColumn,
+    /// false: rows whose cells are all flagged are dropped (CASA `keepflags=False`).
+    pub keepflags: bool,
+}
+
+/// Per-chunk work done on compute threads before writing (e.g. applycal).
+pub trait ChunkOp: Sync {
+    /// Transform `chunk` in place; `meta` describes the input MS.
+    fn apply(&self, chunk: &mut VisChunk, meta: &MsMeta) -> Result<(), String>;
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WriteStats {
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub chunks: u64,
+    pub cells_flagged: u64,
+    pub cells_total: u64,
+}
+
+/// Rows per chunk giving about 16 MB of visibilities.
+fn chunk_rows(meta: &MsMeta) -> usize {
+    let nchan = meta
+        .spws
+        .iter()
+        .map(|s| s.nchan())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let ncorr = meta
+        .pols
+        .iter()
+        .map(|p| p.corr_types.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    (16_000_000 / (nchan * ncorr * 8)).clamp(64, 20_000)
+}
+
+/// Scalar columns carried from the input that chunks do not hold.
+struct Extra {
+    time_centroid: Vec<f64>,
+    exposure: Vec<f64>,
+    feed1: Vec<i32>,
+    feed2: Vec<i32>,
+    state: Vec<i32>,
+    obs: Vec<i32>,
+    array: Vec<i32>,
+    processor: Vec<i32>,
+}
+
+fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
+    let mut t = RoTable::open(ms)?;
+    let n = t.nrows() as usize;
+    let mut i32s = |name: &str| -> almacal_casa::error::Result<Vec<i32>> {
+        Ok(t.col_opt::<i32>(name)?.unwrap_or_else(|| vec![0; n]))
+    };
+    let feed1 = i32s("FEED1")?;
+    let feed2 = i32s("FEED2")?;
+    let state = i32s("STATE_ID")?;
+    let obs = i32s("OBSERVATION_ID")?;
+    let array = i32s("ARRAY_ID")?;
+    let processor = i32s("PROCESSOR_ID")?;
+    let time_centroid = match t.col_opt::<f64>("TIME_CENTROID")? {
+        Some(v) => v,
+        None => t.col::<f64>("TIME")?,
+    };
+    let exposure = match t.col_opt::<f64>("EXPOSURE")? {
+        Some(v) => v,
+        None => t.col::<f64>("INTERVAL")?,
+    };
+    Ok(Extra {
+        time_centroid,
+        exposure,
+        feed1,
+        feed2,
+        state,
+        obs,
+        array,
+        processor,
+    })
+}
+
+/// A writable casacore table dropped under the casacore lock.
+struct OutTable {
+    t: ManuallyDrop<Table>,
+}
+
+impl Drop for OutTable {
+    fn drop(&mut self) {
+        let _g = casacore_lock();
+        // SAFETY: dropped exactly once, here.
+        unsafe { ManuallyDrop::drop(&mut self.t) };
+    }
+}
+
+fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let to = dst.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to)?;
+        } else {
+            std::fs::copy(e.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Create `out` with the input's main-table description and full copies of its subtables.
+fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
+    if out.exists() {
+        return Err(format!("{} already exists", out.display()));
+    }
+    let out_str = out
+        .to_str()
+        .ok_or_else(|| format!("{} is not valid UTF-8", out.display()))?;
+    {
+        let _g = casacore_lock();
+        let mut input = ManuallyDrop::new(
+            Table::open(ms, TableOpenMode::Read)
+                .map_err(|e| format!("cannot open {}: {e}", ms.display()))?,
+        );
+        let r = input.deep_copy_no_rows(out_str);
+        // SAFETY: dropped once, under the lock.
+        unsafe { ManuallyDrop::drop(&mut input) };
+        r.map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    }
+    // Subtables: replace the empty copies with the input's (all rows, unchanged).
+    for e in std::fs::read_dir(ms).map_err(|e| format!("{}: {e}", ms.display()))? {
+        let e = e.map_err(|e| format!("{}: {e}", ms.display()))?;
+        let p = e.path();
+        if p.is_dir() && p.join("table.dat").is_file() {
+            let dst = out.join(e.file_name());
+            if dst.exists() {
+                std::fs::remove_dir_all(&dst).map_err(|e| format!("{}: {e}", dst.display()))?;
+            }
+            copy_dir(&p, &dst).map_err(|e| format!("copying {}: {e}", p.display()))?;
+        }
+    }
+    let _g = casacore_lock();
+    let mut t = Table::open(out, TableOpenMode::ReadWrite)
+        .map_err(|e| format!("cannot open {} for writing: {e}", out.display()))?;
+    let cols = t.column_names().map_err(|e| e.to_string())?;
+    for c in [
+        "CORRECTED_DATA",
+        "MODEL_DATA",
+        "WEIGHT_SPECTRUM",
+        "SIGMA_SPECTRUM",
+    ] {
+        if cols.iter().any(|x| x == c) {
+            t.remove_column(c)
+                .map_err(|e| format!("{}: removing {c}: {e}", out.display()))?;
+        }
+    }
+    Ok(OutTable {
+        t: ManuallyDrop::new(t),
+    })
+}
+
+fn put_scalars<T: CasaScalarData>(
+    t: &mut Table,
+    col: &str,
+    start: u64,
+    v: &[T],
+) -> Result<(), String> {
+    t.put_column_range_scalar(col, start, v)
+        .map_err(|e| format!("writing {col}: {e}"))
+}
+
+/// Append the rows of `c` (only those in `keep`) to the output.
+fn write_chunk(
+    out: &mut OutTable,
+    c: &VisChunk,
+    keep: &[usize],
+    extra: &Extra,
+    start: u64,
+) -> Result<(), String> {
+    use ndarray::Axis;
+    let n = keep.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let rows: Vec<usize> = keep.iter().map(|&k| c.rows[k] as usize).collect();
+    let pick_f = |v: &[f64]| -> Vec<f64> { rows.iter().map(|&r| v[r]).collect() };
+    let pick_i = |v: &[i32]| -> Vec<i32> { rows.iter().map(|&r| v[r]).collect() };
+    let all = keep.len() == c.nrows();
+    let data = if all {
+        c.data_rcf.clone()
+    } else {
+        c.data_rcf.select(Axis(0), keep)
+    };
+    let flag = if all {
+        c.flag_rcf.clone()
+    } else {
+        c.flag_rcf.select(Axis(0), keep)
+    };
+    let weight = c.weight_rc.select(Axis(0), keep);
+    let sigma = c.sigma_rc.select(Axis(0), keep);
+    let uvw = c.uvw_m.select(Axis(0), keep);
+    let flag_row: Vec<bool> = keep
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| c.flag_row[k] || flag.index_axis(Axis(0), i).iter().all(|&f| f))
+        .collect();
+    let _g = casacore_lock();
+    let t = &mut *out.t;
+    t.add_rows(n).map_err(|e| format!("adding rows: {e}"))?;
+    let time: Vec<f64> = keep.iter().map(|&k| c.time_s[k]).collect();
+    let interval: Vec<f64> = keep.iter().map(|&k| c.interval_s[k]).collect();
+    put_scalars(t, "TIME", start, &time)?;
+    put_scalars(t, "TIME_CENTROID", start, &pick_f(&extra.time_centroid))?;
+    put_scalars(t, "INTERVAL", start, &interval)?;
+    put_scalars(t, "EXPOSURE", start, &pick_f(&extra.exposure))?;
+    let a1: Vec<i32> = keep.iter().map(|&k| c.ant1[k].0 as i32).collect();
+    let a2: Vec<i32> = keep.iter().map(|&k| c.ant2[k].0 as i32).collect();
+    put_scalars(t, "ANTENNA1", start, &a1)?;
+    put_scalars(t, "ANTENNA2", start, &a2)?;
+    put_scalars(t, "FEED1", start, &pick_i(&extra.feed1))?;
+    put_scalars(t, "FEED2", start, &pick_i(&extra.feed2))?;
+    put_scalars(t, "DATA_DESC_ID", start, &vec![c.dd.0 as i32; n])?;
+    put_scalars(t, "FIELD_ID", start, &vec![c.field.0 as i32; n])?;
+    put_scalars(t, "SCAN_NUMBER", start, &vec![c.scan; n])?;
+    put_scalars(t, "STATE_ID", start, &pick_i(&extra.state))?;
+    put_scalars(t, "OBSERVATION_ID", start, &pick_i(&extra.obs))?;
+    put_scalars(t, "ARRAY_ID", start, &pick_i(&extra.array))?;
+    put_scalars(t, "PROCESSOR_ID", start, &pick_i(&extra.processor))?;
+    put_scalars(t, "FLAG_ROW", start, &flag_row)?;
+    let arr = |r: Result<(), rubbl_casatables::CasacoreError>, col: &str| {
+        r.map_err(|e| format!("writing {col}: {e}"))
+    };
+    arr(t.put_column_range_array("UVW", start, &uvw), "UVW")?;
+    arr(t.put_column_range_array("WEIGHT", start, &weight), "WEIGHT")?;
+    arr(t.put_column_range_array("SIGMA", start, &sigma), "SIGMA")?;
+    arr(t.put_column_range_array("DATA", start, &data), "DATA")?;
+    arr(t.put_column_range_array("FLAG", start, &flag), "FLAG")?;
+    Ok(())
+}
+
+/// Write the selected rows of `ms` (with `layers` OR'ed into FLAG), transformed by `op`,
+/// as a new MS at `out`. With an `op` the input's DATA is read and its result written
+/// (applycal: the corrected data); without, the `datacolumn` is copied.
+#[allow(clippy::too_many_arguments)]
+pub fn write_vis(
+    stage: &str,
+    ms: &Path,
+    layers: Vec<Arc<FlagLayer>>,
+    out: &Path,
+    spec: &OutputSpec,
+    op: Option<&dyn ChunkOp>,
+    threads: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<WriteStats, StageError> {
+    let meta = read_meta(ms).map_err(|e| casa_err(stage, e))?;
+    let mut req = ReadRequest::new(ms);
+    req.selection = spec.selection.clone();
+    req.flag_layers = layers;
+    req.chunk_rows = chunk_rows(&meta);
+    req.column = if op.is_some() {
+        "DATA".into()
+    } else {
+        spec.datacolumn.column().into()
+    };
+    let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
+    let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;
+    let total_rows = meta_rows(ms);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| failed(stage, format!("cannot start threads: {e}")))?;
+
+    let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
+    let ms_w: PathBuf = ms.to_path_buf();
+    let out_w: PathBuf = out.to_path_buf();
+    let writer = std::thread::Builder::new()
+        .name("almacal-ms-writer".into())
+        .spawn(move || -> Result<u64, String> {
+            let extra = read_extra(&ms_w).map_err(|e| e.to_string())?;
+            let mut t = create_output(&ms_w, &out_w)?;
+            let mut n = 0u64;
+            for (c, keep) in rx {
+                write_chunk(&mut t, &c, &keep, &extra, n)?;
+                n += keep.len() as u64;
+            }
+            drop(t);
+            Ok(n)
+        })
+        .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
+
+    let mut stats = WriteStats::default();
+    let batch_len = threads.max(1) * 2;
+    let mut batch: Vec<VisChunk> = Vec::with_capacity(batch_len);
+    let mut err: Option<StageError> = None;
+    let mut stream = stream.peekable();
+    while let Some(item) = stream.next() {
+        match item {
+            Ok(c) => batch.push(c),
+            Err(e) => {
+                err = Some(casa_err(stage, e));
+                break;
+            }
+        }
+        if batch.len() < batch_len && stream.peek().is_some() {
+            continue;
+        }
+        let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
+            batch
+                .par_iter_mut()
+                .map(|c| finish_chunk(c, &meta, op, calibrated, spec.keepflags))
+                .collect()
+        });
+        let mut stop = false;
+        for (c, r) in batch.drain(..).zip(results) {
+            match r {
+                Ok(keep) => {
+                    stats.rows_read += c.nrows() as u64;
+                    stats.rows_written += keep.len() as u64;
+                    stats.chunks += 1;
+                    for &k in &keep {
+                        let f = c.flag_rcf.index_axis(ndarray::Axis(0), k);
+                        stats.cells_total += f.len() as u64;
+                        stats.cells_flagged += f.iter().filter(|&&x| x).count() as u64;
+                    }
+                    if tx.send((c, keep)).is_err() {
+                        stop = true;
+                        break;
+                    }
+                }
+                Err(e) => {
+                    err = Some(failed(stage, e));
+                    stop = true;
+                    break;
+                }
+            }
+        }
+        progress(stats.rows_read, total_rows);
+        if stop {
+            break;
+        }
+    }
+    drop(tx);
+    let written = writer
+        .join()
+        .map_err(|_| failed(stage, "the MS writer thread panicked"))?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let n = written.map_err(|e| failed(stage, format!("writing {}: {e}", out.display())))?;
+    if n != stats.rows_written {
+        return Err(failed(
+            stage,
+            format!("wrote {n} rows but prepared {}", stats.rows_written),
+        ));
+    }
+    // casacore keeps the type in table.info; deep copies keep the input's, but make sure.
+    Ok(stats)
+}
+
+fn meta_rows(ms: &Path) -> u64 {
+    RoTable::open(ms).map(|t| t.nrows()).unwrap_or(0)
+}
+
+/// Compute-thread work on one chunk: the op, SIGMA, and which rows to keep.
+fn finish_chunk(
+    c: &mut VisChunk,
+    meta: &MsMeta,
+    op: Option<&dyn ChunkOp>,
+    calibrated: bool,
+    keepflags: bool,
+) -> Result<Vec<usize>, String> {
+    let nchan_all = meta.spw(c.spw).map_or(0, |s| s.nchan());
+    let ncorr_all = meta.corrs_of(c.dd).len();
+    if c.chans.len() != nchan_all || c.corrs.len() != ncorr_all {
+        return Err(format!(
+            "channel or correlation selection in the output (spw {} keeps {} of {} channels, {} of {} correlations) is not supported yet: select whole spws",
+            c.spw.0,
+            c.chans.len(),
+            nchan_all,
+            c.corrs.len(),
+            ncorr_all
+        ));
+    }
+    if let Some(op) = op {
+        op.apply(c, meta)?;
+    }
+    if calibrated {
+        for (s, w) in c.sigma_rc.iter_mut().zip(c.weight_rc.iter()) {
+            *s = if *w > 0.0 { 1.0 / w.sqrt() } else { 0.0 };
+        }
+    }
+    Ok((0..c.nrows())
+        .filter(|&k| {
+            keepflags
+                || !(c.flag_row[k]
+                    || c.flag_rcf
+                        .index_axis(ndarray::Axis(0), k)
+                        .iter()
+                        .all(|&f| f))
+        })
+        .collect())
+}

@@ -1,0 +1,452 @@
+//! Applying solved `G Jones`, `T Jones` and `B Jones` tables (algorithms.md §7.2–7.5):
+//! per (spw, antenna) slices of all rows (flags interpolated, never skipped) restricted by
+//! `gainfield`; time interpolation nearest or linear in amplitude and phase separately;
+//! for B, frequency interpolation of the time-interpolated spectrum onto the data channels
+//! (flagged solution channels dropped unless `...flag`); `spwmap`. The correction of
+//! baseline (i, j), correlation (p, q) is 1/(J_i,p · conj(J_j,q)); a flagged solution
+//! flags the data and is replaced by 1; calwt weight factors are |g|² (G, T) or the mean
+//! over unflagged solution channels of |b|² (B), 1 for flagged solutions.
+
+use super::{receptors, ChunkInfo, Corrections, Term};
+use crate::gain::JonesKind;
+use crate::interp::{interp_freq_complex, interp_time_complex, Interp, TimeInterp};
+use almacal_core::chunk::VisChunk;
+use num_complex::{Complex32, Complex64};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Data and solution times closer than this (s) are treated as equal.
+pub const TIME_TOL_S: f64 = 1e-3;
+
+/// One caltable row as the interpolator needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JonesRow {
+    pub time_s: f64,
+    pub field: i32,
+    pub spw: u32,
+    pub antenna: u32,
+    /// `[par][chan]`.
+    pub params: Vec<Vec<Complex64>>,
+    /// `[par][chan]`, true = flagged.
+    pub flags: Vec<Vec<bool>>,
+}
+
+/// Which caltable fields are used for a data field (applycal `gainfield`, §7.3).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GainField {
+    /// `''`: every field pooled.
+    All,
+    /// A selection: these caltable fields, pooled.
+    Ids(BTreeSet<i32>),
+    /// `'nearest'`: data field → caltable field.
+    Map(BTreeMap<u32, i32>),
+}
+
+impl GainField {
+    fn allows(&self, data_field: u32, cal_field: i32) -> bool {
+        match self {
+            Self::All => true,
+            Self::Ids(ids) => ids.contains(&cal_field),
+            Self::Map(m) => m.get(&data_field) == Some(&cal_field),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Sample {
+    time_s: f64,
+    field: i32,
+    /// Flattened `[par][chan]`.
+    vals: Vec<Complex64>,
+    flags: Vec<bool>,
+}
+
+/// An interpolated solution of one antenna at one time on the data channels:
+/// `[par][chan]` values and flags, plus the calwt factor per par.
+#[derive(Debug, Clone)]
+struct AntSolution {
+    vals: Vec<Vec<Complex64>>,
+    flags: Vec<Vec<bool>>,
+    wfac: Vec<f64>,
+}
+
+/// A G/T/B Jones table ready to apply.
+#[derive(Debug, Clone)]
+pub struct JonesTerm {
+    kind: JonesKind,
+    npar: usize,
+    slices: BTreeMap<(u32, u32), Vec<Sample>>,
+    /// Solution-channel frequencies of each caltable spw.
+    freq_hz: BTreeMap<u32, Vec<f64>>,
+    spwmap: Vec<u32>,
+    fields: GainField,
+    interp: Interp,
+}
+
+impl JonesTerm {
+    /// `freq_hz`: the caltable SPECTRAL_WINDOW channel frequencies per spw; `spwmap[i]`:
+    /// the caltable spw for data spw i (a single entry maps every spw; identity beyond the
+    /// list, §7.4).
+    pub fn new(
+        kind: JonesKind,
+        rows: &[JonesRow],
+        freq_hz: BTreeMap<u32, Vec<f64>>,
+        spwmap: Vec<u32>,
+        fields: GainField,
+        interp: Interp,
+    ) -> Self {
+        let npar = rows.first().map_or(kind.npar(), |r| r.params.len());
+        let mut slices: BTreeMap<(u32, u32), Vec<Sample>> = BTreeMap::new();
+        for r in rows {
+            slices.entry((r.spw, r.antenna)).or_default().push(Sample {
+                time_s: r.time_s,
+                field: r.field,
+                vals: r.params.iter().flatten().copied().collect(),
+                flags: r.flags.iter().flatten().copied().collect(),
+            });
+        }
+        for v in slices.values_mut() {
+            v.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        }
+        Self {
+            kind,
+            npar,
+            slices,
+            freq_hz,
+            spwmap,
+            fields,
+            interp,
+        }
+    }
+
+    fn cal_spw(&self, spw: u32) -> u32 {
+        if self.spwmap.len() == 1 {
+            return self.spwmap[0];
+        }
+        self.spwmap.get(spw as usize).copied().unwrap_or(spw)
+    }
+
+    /// The solution of antenna `ant` at time `t` on the data frequencies `freqs`.
+    fn solution(
+        &self,
+        spw: u32,
+        field: u32,
+        ant: u32,
+        t: f64,
+        freqs: &[f64],
+    ) -> Option<AntSolution> {
+        let cspw = self.cal_spw(spw);
+        let rows: Vec<&Sample> = self
+            .slices
+            .get(&(cspw, ant))?
+            .iter()
+            .filter(|s| self.fields.allows(field, s.field))
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        let times: Vec<f64> = rows.iter().map(|s| s.time_s).collect();
+        let vals: Vec<Vec<Complex64>> = rows.iter().map(|s| s.vals.clone()).collect();
+        let flags: Vec<Vec<bool>> = rows.iter().map(|s| s.flags.clone()).collect();
+        // A data time within TIME_TOL_S of a solution time is that solution's time: solved
+        // TIME values are weighted centroids that may differ from the integration time in
+        // the last bits (CASA holds interpolation times as float32 offsets, §7.2).
+        let k = times.partition_point(|&x| x < t);
+        let t = [k.checked_sub(1), Some(k)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| times.get(i).copied())
+            .find(|&x| (x - t).abs() < TIME_TOL_S)
+            .unwrap_or(t);
+        let (v, f) = interp_time_complex(&times, &vals, &flags, t, self.interp.time)?;
+        let nchan_sol = v.len() / self.npar.max(1);
+        let src = self.freq_hz.get(&cspw);
+        let mut out = AntSolution {
+            vals: Vec::with_capacity(self.npar),
+            flags: Vec::with_capacity(self.npar),
+            wfac: Vec::with_capacity(self.npar),
+        };
+        for p in 0..self.npar {
+            let pv = &v[p * nchan_sol..(p + 1) * nchan_sol];
+            let pf = &f[p * nchan_sol..(p + 1) * nchan_sol];
+            // Weight factor: |g|² (G, T) or the unflagged-channel mean of |b|² (B).
+            let (s, n) = pv
+                .iter()
+                .zip(pf)
+                .filter(|(_, fl)| !**fl)
+                .fold((0.0, 0usize), |(s, n), (z, _)| (s + z.norm_sqr(), n + 1));
+            out.wfac.push(if n > 0 { s / n as f64 } else { 1.0 });
+            if nchan_sol <= 1 {
+                let z = pv.first().copied().unwrap_or(Complex64::new(1.0, 0.0));
+                let fl = pf.first().copied().unwrap_or(true);
+                out.vals.push(vec![z; freqs.len()]);
+                out.flags.push(vec![fl; freqs.len()]);
+                continue;
+            }
+            let interp = src.and_then(|src| {
+                if src.len() != nchan_sol {
+                    return None;
+                }
+                interp_freq_complex(src, pv, pf, freqs, self.interp.freq)
+            });
+            match interp {
+                Some((zv, zf)) => {
+                    out.vals.push(zv);
+                    out.flags.push(zf);
+                }
+                None => {
+                    // Every solution channel flagged (or no frequency axis): flag the data.
+                    out.vals.push(vec![Complex64::new(1.0, 0.0); freqs.len()]);
+                    out.flags.push(vec![true; freqs.len()]);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The time interpolation in use.
+    pub fn time_interp(&self) -> TimeInterp {
+        self.interp.time
+    }
+}
+
+impl Term for JonesTerm {
+    fn order(&self) -> u32 {
+        match self.kind {
+            JonesKind::B => 20,
+            JonesKind::G => 30,
+            JonesKind::T => 40,
+        }
+    }
+
+    fn covers(&self, spw: u32) -> bool {
+        let c = self.cal_spw(spw);
+        self.slices.keys().any(|(s, _)| *s == c)
+    }
+
+    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {
+        let freqs = info.chan_freq_hz;
+        let mut cache: BTreeMap<(u64, u32), Option<AntSolution>> = BTreeMap::new();
+        for k in 0..chunk.nrows() {
+            let t = chunk.time_s[k];
+            for a in [chunk.ant1[k].0, chunk.ant2[k].0] {
+                cache
+                    .entry((t.to_bits(), a))
+                    .or_insert_with(|| self.solution(info.spw, info.field, a, t, freqs));
+            }
+            let si = &cache[&(t.to_bits(), chunk.ant1[k].0)];
+            let sj = &cache[&(t.to_bits(), chunk.ant2[k].0)];
+            let (Some(si), Some(sj)) = (si, sj) else {
+                // No solutions for an antenna of this baseline: flag it (§7.1).
+                c.flag_rcf.index_axis_mut(ndarray::Axis(0), k).fill(true);
+                continue;
+            };
+            for (pi, &corr) in info.corrs.iter().enumerate() {
+                let (p, q) = match self.kind {
+                    JonesKind::T => (0, 0),
+                    _ => receptors(corr),
+                };
+                let (Some(vi), Some(vj)) = (si.vals.get(p), sj.vals.get(q)) else {
+                    continue;
+                };
+                let (fi, fj) = (&si.flags[p], &sj.flags[q]);
+                for ci in 0..freqs.len().min(vi.len()) {
+                    let gi = if fi[ci] {
+                        Complex64::new(1.0, 0.0)
+                    } else {
+                        vi[ci]
+                    };
+                    let gj = if fj[ci] {
+                        Complex64::new(1.0, 0.0)
+                    } else {
+                        vj[ci]
+                    };
+                    let d = gi * gj.conj();
+                    let f = if d.norm_sqr() > 0.0 {
+                        Complex64::new(1.0, 0.0) / d
+                    } else {
+                        Complex64::new(1.0, 0.0)
+                    };
+                    c.factor_rcf[[k, ci, pi]] *= Complex32::new(f.re as f32, f.im as f32);
+                    if fi[ci] || fj[ci] {
+                        c.flag_rcf[[k, ci, pi]] = true;
+                    }
+                }
+                if calwt {
+                    // Flagged solutions (all channels flagged) have factor 1.
+                    c.wscale_rc[[k, pi]] *= (si.wfac[p] * sj.wfac[q]) as f32;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::FreqInterp;
+    use almacal_core::ids::{AntennaId, DataDescId, FieldId, SpwId};
+    use almacal_core::CorrType;
+    use ndarray::{Array1, Array2, Array3};
+
+    fn chunk(times: &[f64], nchan: usize) -> VisChunk {
+        let n = times.len();
+        VisChunk {
+            dd: DataDescId(0),
+            spw: SpwId(0),
+            field: FieldId(0),
+            scan: 1,
+            rows: (0..n as u64).collect(),
+            chans: (0..nchan).collect(),
+            corrs: vec![0, 1],
+            time_s: Array1::from(times.to_vec()),
+            interval_s: Array1::from_elem(n, 1.0),
+            ant1: vec![AntennaId(0); n],
+            ant2: vec![AntennaId(1); n],
+            uvw_m: Array2::zeros((n, 3)),
+            data_rcf: Array3::from_elem((n, nchan, 2), Complex32::new(1.0, 0.0)),
+            flag_rcf: Array3::from_elem((n, nchan, 2), false),
+            weight_rc: Array2::from_elem((n, 2), 1.0),
+            sigma_rc: Array2::from_elem((n, 2), 1.0),
+            weight_spectrum_rcf: None,
+            flag_row: vec![false; n],
+        }
+    }
+
+    fn g(amp: f64, deg: f64) -> Complex64 {
+        Complex64::from_polar(amp, deg.to_radians())
+    }
+
+    fn lin() -> Interp {
+        Interp {
+            time: TimeInterp::Linear,
+            freq: FreqInterp {
+                linear: true,
+                flag: false,
+            },
+        }
+    }
+
+    #[test]
+    fn g_table_linear_in_time_with_flags_and_weights() {
+        let row = |t: f64, ant: u32, z: Complex64, fl: bool| JonesRow {
+            time_s: t,
+            field: 0,
+            spw: 0,
+            antenna: ant,
+            params: vec![vec![z], vec![z * 2.0]],
+            flags: vec![vec![fl], vec![false]],
+        };
+        let rows = vec![
+            row(0.0, 0, g(1.0, 0.0), false),
+            row(10.0, 0, g(3.0, 20.0), false),
+            row(0.0, 1, g(2.0, 10.0), false),
+            row(10.0, 1, g(2.0, 10.0), true),
+        ];
+        let term = JonesTerm::new(
+            JonesKind::G,
+            &rows,
+            BTreeMap::new(),
+            vec![],
+            GainField::All,
+            lin(),
+        );
+        assert!(term.covers(0) && !term.covers(1));
+        let ch = chunk(&[5.0, 0.0], 1);
+        let freqs = [1e11];
+        let corrs = [CorrType::XX, CorrType::YY];
+        let info = ChunkInfo {
+            spw: 0,
+            field: 0,
+            chan_freq_hz: &freqs,
+            corrs: &corrs,
+            field_dir_rad: (0.0, 0.0),
+        };
+        let mut c = Corrections::identity(2, 1, 2);
+        term.accumulate(&ch, &info, true, &mut c);
+        // t=5: ant0 par0 = 2∠10°, ant1 par0 flagged (between a good and a flagged row) → 1.
+        let f = c.factor_rcf[[0, 0, 0]];
+        assert!((f.norm() - 0.5).abs() < 1e-6, "{f}");
+        assert!((f.arg().to_degrees() + 10.0).abs() < 1e-4);
+        assert!(c.flag_rcf[[0, 0, 0]]);
+        assert!((c.wscale_rc[[0, 0]] - 4.0).abs() < 1e-5);
+        // YY: ant0 par1 = 4∠10°, ant1 par1 = 4∠10° (unflagged): 1/(|g|²) phase 0.
+        let f = c.factor_rcf[[0, 0, 1]];
+        assert!((f.norm() - 1.0 / 16.0).abs() < 1e-6 && f.arg().abs() < 1e-5);
+        assert!(!c.flag_rcf[[0, 0, 1]]);
+        assert!((c.wscale_rc[[0, 1]] - 256.0).abs() < 1e-2);
+        // t=0 exactly: row 0 of both, unflagged.
+        assert!(!c.flag_rcf[[1, 0, 0]]);
+        let f = c.factor_rcf[[1, 0, 0]];
+        assert!((f.norm() - 0.5).abs() < 1e-6 && (f.arg().to_degrees() - 10.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn b_table_frequency_interpolation_and_mean_weight() {
+        // Two solution channels at 1 and 3 Hz; data channels at 1, 2, 3.
+        let rows: Vec<JonesRow> = (0..2)
+            .map(|a| JonesRow {
+                time_s: 0.0,
+                field: 0,
+                spw: 0,
+                antenna: a,
+                params: vec![vec![g(1.0, 0.0), g(3.0, 40.0)]; 2],
+                flags: vec![vec![false, false]; 2],
+            })
+            .collect();
+        let mut fq = BTreeMap::new();
+        fq.insert(0u32, vec![1.0, 3.0]);
+        let term = JonesTerm::new(JonesKind::B, &rows, fq, vec![0], GainField::All, lin());
+        let ch = chunk(&[100.0], 3);
+        let freqs = [1.0, 2.0, 3.0];
+        let corrs = [CorrType::XX, CorrType::YY];
+        let info = ChunkInfo {
+            spw: 7,
+            field: 0,
+            chan_freq_hz: &freqs,
+            corrs: &corrs,
+            field_dir_rad: (0.0, 0.0),
+        };
+        assert!(term.covers(7), "single-entry spwmap maps every spw");
+        let mut c = Corrections::identity(1, 3, 2);
+        term.accumulate(&ch, &info, true, &mut c);
+        // Middle channel: b = 2∠20° for both antennas → 1/|b|² = 1/4, phase 0.
+        let f = c.factor_rcf[[0, 1, 0]];
+        assert!((f.norm() - 0.25).abs() < 1e-6 && f.arg().abs() < 1e-5);
+        // Weight factor: mean |b|² = (1 + 9)/2 = 5 per antenna → 25.
+        assert!((c.wscale_rc[[0, 0]] - 25.0).abs() < 1e-4);
+        assert!(c.flag_rcf.iter().all(|f| !f));
+    }
+
+    #[test]
+    fn missing_antenna_and_gainfield_selection_flag_data() {
+        let rows = vec![JonesRow {
+            time_s: 0.0,
+            field: 3,
+            spw: 0,
+            antenna: 0,
+            params: vec![vec![g(1.0, 0.0)]],
+            flags: vec![vec![false]],
+        }];
+        let term = JonesTerm::new(
+            JonesKind::T,
+            &rows,
+            BTreeMap::new(),
+            vec![],
+            GainField::Ids([3].into_iter().collect()),
+            lin(),
+        );
+        let ch = chunk(&[0.0], 1);
+        let freqs = [1.0];
+        let corrs = [CorrType::XX, CorrType::YY];
+        let info = ChunkInfo {
+            spw: 0,
+            field: 0,
+            chan_freq_hz: &freqs,
+            corrs: &corrs,
+            field_dir_rad: (0.0, 0.0),
+        };
+        let mut c = Corrections::identity(1, 1, 2);
+        term.accumulate(&ch, &info, false, &mut c);
+        assert!(c.flag_rcf.iter().all(|f| *f), "antenna 1 has no solutions");
+    }
+}
