@@ -23,6 +23,7 @@ pub fn dep_product(kind: DepKind) -> Option<ProductKind> {
         DepKind::Caltable => Some(ProductKind::Caltable),
         DepKind::FlagLayer => Some(ProductKind::FlagLayer),
         DepKind::Model => Some(ProductKind::Model),
+        DepKind::FlagVersions => Some(ProductKind::FlagVersions),
         DepKind::After => None,
     }
 }

@@ -40,6 +40,9 @@ pub struct VisInput {
     pub flag_layers: Vec<Layer>,
     /// setjy models (per field), in declaration order.
     pub models: Vec<Layer>,
+    /// Saved flag versions (`<ms>.flagversions` directories of flagmanager
+    /// `save` stages on the same vis), in declaration order.
+    pub flag_versions: Vec<Layer>,
 }
 
 /// Everything a stage needs.

@@ -566,5 +566,6 @@ fn vis_input(a: &Assessor, stage: &Stage) -> Option<VisInput> {
         source,
         flag_layers: layer(DepKind::FlagLayer),
         models: layer(DepKind::Model),
+        flag_versions: layer(DepKind::FlagVersions),
     })
 }

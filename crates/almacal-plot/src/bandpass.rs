@@ -95,13 +95,13 @@ fn antenna_panels(cal: &CalData, ant: &str, rows: &[&SolRow]) -> (Panel, Panel) 
                 continue;
             };
             let ph = r.phase_deg.get(ip);
-            for c in 0..a.len() {
+            for (c, &amp) in a.iter().enumerate() {
                 if f.get(c).copied().unwrap_or(false) {
                     // Break the line at flagged channels.
                     sa.points.push((x_of(r, c), f64::NAN));
                     continue;
                 }
-                sa.points.push((x_of(r, c), a[c]));
+                sa.points.push((x_of(r, c), amp));
                 if let Some(v) = ph.and_then(|p| p.get(c)) {
                     sp.points.push((x_of(r, c), *v));
                 }

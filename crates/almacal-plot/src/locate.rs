@@ -243,9 +243,14 @@ fn blame_antennas(pts: &[&VisPoint], is_out: &[bool], opts: &LocateOptions) -> A
     bad
 }
 
+/// (scans, outliers, points) of one antenna in one spw.
+type ScanCounts = (Vec<i32>, usize, usize);
+/// (first, last) channel → (outliers, points).
+type ChanCounts = BTreeMap<(usize, usize), (usize, usize)>;
+
 fn antenna_groups(v: &VisPoints, bad: &AntBlame) -> Vec<FlagGroup> {
     // antenna → spw → (scans, outliers, points)
-    let mut per: BTreeMap<i32, BTreeMap<u32, (Vec<i32>, usize, usize)>> = BTreeMap::new();
+    let mut per: BTreeMap<i32, BTreeMap<u32, ScanCounts>> = BTreeMap::new();
     for (&(a, spw, scan), &(o, n)) in bad {
         let e = per.entry(a).or_default().entry(spw).or_default();
         e.0.push(scan);
@@ -285,7 +290,7 @@ fn blame_channels(
     explained: &mut [bool],
     opts: &LocateOptions,
 ) -> Vec<FlagGroup> {
-    let mut counts: BTreeMap<u32, BTreeMap<(usize, usize), (usize, usize)>> = BTreeMap::new();
+    let mut counts: BTreeMap<u32, ChanCounts> = BTreeMap::new();
     for ((p, out), ex) in pts.iter().zip(is_out).zip(explained.iter()) {
         if *ex {
             continue;

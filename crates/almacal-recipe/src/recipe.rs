@@ -65,6 +65,9 @@ pub enum DepKind {
     FlagLayer,
     /// Uses the other stage's model (same vis, declared earlier).
     Model,
+    /// Reads the other stage's saved flag versions (flagmanager on the
+    /// same vis, declared earlier).
+    FlagVersions,
     /// Explicit `after`.
     After,
 }

@@ -197,6 +197,12 @@ pub(crate) fn link(
                         kind: DepKind::Model,
                     });
                 }
+                if kinds.contains(&ProductKind::FlagVersions) {
+                    deps.push(Dep {
+                        stage: e.name.clone(),
+                        kind: DepKind::FlagVersions,
+                    });
+                }
             }
         }
 
@@ -217,6 +223,22 @@ pub(crate) fn link(
                             .and_then(|s| s.as_str())
                             .map(|s| (s.to_string(), value_span("output")))
                     }),
+                // CASA keeps a vis's versions in `<ms>.flagversions` beside it: do the
+                // same for a vis product, unless an earlier stage already owns that name.
+                ProductKind::FlagVersions => match &vis {
+                    Some(VisSource::Stage(v)) => stages
+                        .iter()
+                        .find(|s: &&Stage| &s.name == v)
+                        .and_then(|s| s.output(ProductKind::Vis))
+                        .map(|o| {
+                            let mut name = o.rel_path.clone().into_os_string();
+                            name.push(".flagversions");
+                            PathBuf::from(name)
+                        })
+                        .filter(|p| !owners.contains_key(p))
+                        .map(|p| (p.to_string_lossy().into_owned(), value_span("vis"))),
+                    _ => None,
+                },
                 _ => None,
             };
             let (rel, span) = match custom {

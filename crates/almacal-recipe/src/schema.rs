@@ -164,6 +164,8 @@ pub enum ProductKind {
     Vis,
     Report,
     Plot,
+    /// A CASA `<ms>.flagversions` directory (flagmanager `save`).
+    FlagVersions,
 }
 
 impl ProductKind {
@@ -176,6 +178,7 @@ impl ProductKind {
             ProductKind::Vis => format!("{stage}.ms"),
             ProductKind::Report => format!("{stage}.json"),
             ProductKind::Plot => format!("{stage}.png"),
+            ProductKind::FlagVersions => format!("{stage}.flagversions"),
         }
     }
 
@@ -188,6 +191,7 @@ impl ProductKind {
             ProductKind::Vis => "a vis (MeasurementSet)",
             ProductKind::Report => "a report",
             ProductKind::Plot => "a plot",
+            ProductKind::FlagVersions => "saved flag versions",
         }
     }
 }
@@ -201,6 +205,7 @@ impl fmt::Display for ProductKind {
             ProductKind::Vis => "vis",
             ProductKind::Report => "report",
             ProductKind::Plot => "plot",
+            ProductKind::FlagVersions => "flag_versions",
         })
     }
 }

@@ -59,7 +59,7 @@ pub enum PlotKind {
         common: CalCommon,
     },
     /// Visibilities (plotms): amp/phase vs time/uvdist/freq/channel with averaging.
-    Vis(VisArgs),
+    Vis(Box<VisArgs>),
 }
 
 #[derive(Args)]

@@ -2,7 +2,7 @@
 //! reuse) a recipe, reduce its products to metrics and compare them with a reference.
 
 use crate::engine_cli::{run_recipe, with_recipe, EXIT_ERROR, EXIT_INVALID_INPUT, EXIT_OK};
-use almacal_pipeline::regress::{compare, extract, junit_xml, Reference, Tolerances};
+use almacal_pipeline::regress::{compare, extract, junit_xml, Reference};
 use almacal_pipeline::workspace::Workspace;
 use std::path::PathBuf;
 
@@ -58,9 +58,7 @@ pub fn cmd_regress(a: &RegressArgs) -> i32 {
             let reference = Reference {
                 made_by: format!("almacal {}", env!("CARGO_PKG_VERSION")),
                 recipe: recipe.name.clone(),
-                tolerances: existing
-                    .map(|r| r.tolerances)
-                    .unwrap_or_else(Tolerances::default),
+                tolerances: existing.map(|r| r.tolerances).unwrap_or_default(),
                 metrics,
             };
             let text = match serde_json::to_string_pretty(&reference) {

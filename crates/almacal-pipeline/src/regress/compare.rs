@@ -23,6 +23,8 @@ pub struct Comparison {
     pub failures: Vec<Failure>,
     /// Metrics present now but not in the reference (informational).
     pub unexpected: Vec<String>,
+    /// Largest deviation per kind: (metric, deviation, tolerance).
+    pub worst: std::collections::BTreeMap<Kind, (String, f64, f64)>,
 }
 
 impl Comparison {
@@ -45,6 +47,12 @@ impl Comparison {
             (b.deviation / b.tolerance.max(1e-300))
                 .total_cmp(&(a.deviation / a.tolerance.max(1e-300)))
         });
+        for (kind, (name, d, tol)) in &self.worst {
+            let _ = writeln!(
+                s,
+                "  worst {kind:?}: {name} deviation {d:.3e} (tolerance {tol:.3e})"
+            );
+        }
         for f in worst.iter().take(limit) {
             let fmt =
                 |v: Option<f64>| v.map_or_else(|| "missing".to_string(), |x| format!("{x:.6}"));
@@ -100,6 +108,13 @@ pub fn compare(reference: &Reference, current: &Metrics) -> Comparison {
             }),
             Some(got) => {
                 let d = deviation(want.kind, want.value, got.value);
+                let e = c
+                    .worst
+                    .entry(want.kind)
+                    .or_insert_with(|| (name.clone(), 0.0, tol));
+                if d.is_nan() || d > e.1 {
+                    *e = (name.clone(), d, tol);
+                }
                 if d.is_nan() || d > tol {
                     c.failures.push(Failure {
                         name: name.clone(),

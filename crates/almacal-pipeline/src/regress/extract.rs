@@ -28,15 +28,33 @@ fn put(m: &mut Metrics, name: String, kind: Kind, value: f64) {
     m.insert(name, Metric { kind, value });
 }
 
+/// Caltable solutions. Solutions are named by their index within (antenna, spw, field), so
+/// sub-second differences in solution times do not rename them. Phases are reported
+/// relative to the mean phasor of all antennas at the same solution (spw, field, time, par,
+/// channel), which makes them independent of the reference antenna (CASA's flex mode may
+/// switch it).
 fn caltable_metrics(stage: &str, path: &Path, out: &mut Metrics) -> Result<(), RegressError> {
     let t = read_caltable(path).map_err(|e| err(path, e))?;
-    let t0 = t
-        .rows
-        .iter()
-        .map(|r| r.time_s)
-        .fold(f64::INFINITY, f64::min);
+    // Common phasor per (spw, field, time, par, chan) over unflagged antennas.
+    let mut common: BTreeMap<(i32, i32, u64, usize, usize), Complex64> = BTreeMap::new();
+    for r in &t.rows {
+        if let CalParams::Complex(a) = &r.params {
+            for ((p, c), v) in a.indexed_iter() {
+                if !r.flag.get((p, c)).copied().unwrap_or(true) && v.norm() > 0.0 {
+                    let u = Complex64::new(f64::from(v.re), f64::from(v.im)) / f64::from(v.norm());
+                    *common
+                        .entry((r.spw_id, r.field_id, r.time_s.to_bits(), p, c))
+                        .or_insert(Complex64::new(0.0, 0.0)) += u;
+                }
+            }
+        }
+    }
+    let mut index: BTreeMap<(i32, i32, i32), usize> = BTreeMap::new();
     let mut nflag = 0usize;
     for r in &t.rows {
+        let k = index.entry((r.antenna1, r.spw_id, r.field_id)).or_insert(0);
+        let sol = *k;
+        *k += 1;
         let ant = t
             .sub
             .antennas
@@ -50,44 +68,30 @@ fn caltable_metrics(stage: &str, path: &Path, out: &mut Metrics) -> Result<(), R
                     nflag += 1;
                     continue;
                 }
-                let mut name = format!(
-                    "{stage}/{ant}/spw{}/f{}/t{:.0}/p{p}",
-                    r.spw_id,
-                    r.field_id,
-                    (r.time_s - t0).max(0.0)
-                );
+                let mut name = format!("{stage}/{ant}/spw{}/f{}/s{sol}/p{p}", r.spw_id, r.field_id);
                 if nchan > 1 {
                     name.push_str(&format!("/c{c}"));
                 }
                 match &r.params {
                     CalParams::Complex(a) => {
                         let v = a[(p, c)];
-                        put(out, format!("{name}/amp"), Kind::Amp, f64::from(v.norm()));
-                        put(
-                            out,
-                            format!("{name}/phase"),
-                            Kind::PhaseDeg,
-                            f64::from(v.arg()).to_degrees(),
-                        );
+                        let v = Complex64::new(f64::from(v.re), f64::from(v.im));
+                        put(out, format!("{name}/amp"), Kind::Amp, v.norm());
+                        let reference = common
+                            .get(&(r.spw_id, r.field_id, r.time_s.to_bits(), p, c))
+                            .copied()
+                            .unwrap_or(Complex64::new(1.0, 0.0));
+                        let rel = if reference.norm() > 0.0 { v * reference.conj() } else { v };
+                        put(out, format!("{name}/phase"), Kind::PhaseDeg, rel.arg().to_degrees());
                     }
                     CalParams::Float(a) => {
-                        put(
-                            out,
-                            format!("{name}/value"),
-                            Kind::Value,
-                            f64::from(a[(p, c)]),
-                        );
+                        put(out, format!("{name}/value"), Kind::Value, f64::from(a[(p, c)]));
                     }
                 }
             }
         }
     }
-    put(
-        out,
-        format!("{stage}/flagged_solutions"),
-        Kind::Count,
-        nflag as f64,
-    );
+    put(out, format!("{stage}/flagged_solutions"), Kind::Count, nflag as f64);
     Ok(())
 }
 
@@ -242,7 +246,7 @@ pub fn extract(recipe: &Recipe, ws: &Workspace) -> Result<Metrics, RegressError>
                     }
                 }
                 ProductKind::Vis => vis_metrics(&stage.name, &path, &mut out)?,
-                ProductKind::Model | ProductKind::Plot => {}
+                ProductKind::Model | ProductKind::Plot | ProductKind::FlagVersions => {}
             }
         }
     }

@@ -24,6 +24,7 @@ pub mod solve_common;
 pub mod apply_terms;
 pub mod applycal;
 pub mod flagdata;
+pub mod flagmanager;
 pub mod gencal;
 pub mod listobs;
 mod prep_common;
@@ -34,6 +35,7 @@ pub mod vis_out;
 /// Register every built-in task.
 pub fn register_builtin(r: &mut TaskRegistry) {
     r.register("flagdata", Arc::new(flagdata::Flagdata));
+    r.register("flagmanager", Arc::new(flagmanager::Flagmanager));
     r.register("gencal", Arc::new(gencal::Gencal));
     r.register("applycal", Arc::new(applycal::Applycal));
     r.register("split", Arc::new(split::Split));

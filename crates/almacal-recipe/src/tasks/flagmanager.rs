@@ -1,5 +1,8 @@
-//! `flagmanager`: named flag versions of a vis. `save`/`list` write a report;
-//! `restore` produces a flag layer that replaces the flags later stages see.
+//! `flagmanager`: named flag versions of a vis. `save` writes the flags the stage sees as a
+//! CASA `.flagversions` directory (`<workdir>/<vis product>.flagversions` when the vis is a
+//! stage's MS, else `<workdir>/<stage>.flagversions`) plus a report; `list` reports the
+//! versions saved upstream on the same vis; `restore` produces a flag layer equal to a saved
+//! version (layers OR, so this is CASA's `merge='or'`).
 
 use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
 use crate::value::Params;
@@ -34,6 +37,7 @@ pub const FLAGMANAGER: TaskSpec = TaskSpec {
 fn outputs(params: &Params) -> Vec<ProductKind> {
     match params.get("mode").and_then(|m| m.as_str()) {
         Some("restore") => vec![ProductKind::FlagLayer, ProductKind::Report],
+        Some("save") => vec![ProductKind::FlagVersions, ProductKind::Report],
         _ => vec![ProductKind::Report],
     }
 }
