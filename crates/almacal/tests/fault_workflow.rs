@@ -1,0 +1,183 @@
+//! The tutorial's "look at the plots, add a flag command, rerun" loop on a simulated
+//! observation with an injected fault (`simulate --fault`: CM05, spw 20, three scans):
+//! adding the truth's flag command to the recipe's "other flags" file makes `plan` list
+//! exactly the stages downstream of that flag stage (never the data preparation), `run`
+//! reruns only those, and the fault's damage to the phase calibrator's flux disappears.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn almacal(args: &[&str], cwd: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_almacal"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run almacal");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// J1700-2610's fluxscale result in spw 20 (Jy).
+fn flux_spw20(dir: &Path) -> f64 {
+    let fs = json(&dir.join("work/alma-manual-calibration/flux_inf.json"));
+    let field = fs
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|v| v["fieldName"] == "J1700-2610")
+        .expect("J1700 in fluxscale");
+    field["20"]["fluxd"][0].as_f64().unwrap()
+}
+
+fn ran(dir: &Path) -> BTreeSet<String> {
+    let run = json(&dir.join("work/alma-manual-calibration/run.json"));
+    run["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "ran")
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn adding_a_flag_command_reruns_only_downstream_and_removes_the_fault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in [
+        "alma-manual-calibration.toml",
+        "alma-manual-calibration.flags.txt",
+    ] {
+        std::fs::copy(repo().join("recipes").join(f), dir.join(f)).unwrap();
+    }
+    let (code, out) = almacal(
+        &[
+            "simulate",
+            "--preset",
+            "tiny",
+            "--fault",
+            "--out",
+            "data/sim_tiny.ms",
+            "--quiet",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = almacal(
+        &["run", "alma-manual-calibration.toml", "--no-progress"],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}");
+    let truth = json(&dir.join("data/sim_tiny.ms.truth.json"));
+    let with_fault = flux_spw20(dir);
+
+    // The flag command the truth suggests, in CASA flag-command syntax.
+    let fault = &truth["fault"];
+    let scans: Vec<String> = fault["scans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let line = format!(
+        "mode='manual' antenna='{}' spw='{}' scan='{}' reason='fault seen in the plots'\n",
+        fault["antenna"].as_str().unwrap(),
+        fault["spw"],
+        scans.join(",")
+    );
+    let flags = dir.join("alma-manual-calibration.flags.txt");
+    let mut text = std::fs::read_to_string(&flags).unwrap();
+    text.push_str(&line);
+    std::fs::write(&flags, text).unwrap();
+
+    let downstream: BTreeSet<String> = [
+        "other_flags",
+        "pre_bandpass_phase",
+        "bandpass",
+        "setjy",
+        "phase_int",
+        "phase_inf",
+        "ampli_inf",
+        "flux_inf",
+        "renorm",
+        "apply",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, plan) = almacal(&["plan", "alma-manual-calibration.toml"], dir);
+    assert_eq!(code, 0, "{plan}");
+    for line in plan.lines() {
+        let Some((stage, reason)) = line.split_once(':') else {
+            continue;
+        };
+        let stage = stage.trim();
+        if !downstream.contains(stage) && !stage.contains(' ') {
+            assert!(
+                reason.contains("cached")
+                    || reason.contains("unchanged")
+                    || reason.contains("up to date"),
+                "stage {stage} should stay cached: {line}\n{plan}"
+            );
+        }
+    }
+    assert!(
+        plan.contains("other_flags: flag commands changed"),
+        "{plan}"
+    );
+    let (code, out) = almacal(
+        &["run", "alma-manual-calibration.toml", "--no-progress"],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}");
+    let reran = ran(dir);
+    for prep in [
+        "initial_flags",
+        "tsys",
+        "antpos",
+        "prep",
+        "save_original_flags",
+        "shadow_and_edges",
+    ] {
+        assert!(!reran.contains(prep), "{prep} reran:\n{out}");
+    }
+    assert!(
+        reran.contains("other_flags") && reran.contains("flux_inf"),
+        "{out}"
+    );
+    assert!(reran.is_subset(&downstream), "{reran:?}");
+
+    // The fault's damage to the transferred flux is gone.
+    let truth_flux = truth["per_spw_flux_jy"]["20"]["J1700-2610"]
+        .as_f64()
+        .unwrap();
+    let flagged = flux_spw20(dir);
+    let (before, after) = (
+        (with_fault / truth_flux - 1.0).abs(),
+        (flagged / truth_flux - 1.0).abs(),
+    );
+    eprintln!(
+        "J1700 spw 20 flux: with fault {with_fault:.4}, flagged {flagged:.4}, truth {truth_flux}"
+    );
+    assert!(
+        after < 0.02,
+        "flux after flagging still {after:.3} off the truth"
+    );
+    assert!(
+        after < before,
+        "flagging did not help: {before:.4} -> {after:.4}"
+    );
+}
