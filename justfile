@@ -19,3 +19,7 @@ bench:
 # applycal(tsys, antpos) + split: almacal vs CASA 6.7 on the `tutorial` preset (needs .venv-casa).
 bench-prep:
     cargo build --release -p almacal && bash crates/almacal-pipeline/benches/prep_vs_casa.sh tutorial
+
+# The whole tutorial recipe: almacal (first run, no-op rerun, rerun after one flag) vs CASA 6.7 on the `tutorial` preset (needs .venv-casa).
+bench-tutorial:
+    cargo build --release -p almacal && bash benches/tutorial_vs_casa.sh

@@ -36,7 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut copied = 0;
     for stage in &recipe.stages {
         for (_, path) in ws.stage_products(stage) {
-            let Some(name) = path.file_name() else { continue };
+            let Some(name) = path.file_name() else {
+                continue;
+            };
             let src = dir.join(name);
             if src.exists() {
                 if let Some(parent) = path.parent() {
@@ -50,8 +52,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let metrics = extract(&recipe, &ws)?;
     let mut tolerances = Tolerances::default();
     for o in &args[4..] {
-        let (prefix, kv) = o.split_once(':').ok_or("override must be PREFIX:KEY=VALUE")?;
-        let (k, v) = kv.split_once('=').ok_or("override must be PREFIX:KEY=VALUE")?;
+        let (prefix, kv) = o
+            .split_once(':')
+            .ok_or("override must be PREFIX:KEY=VALUE")?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or("override must be PREFIX:KEY=VALUE")?;
         tolerances
             .overrides
             .entry(prefix.to_string())

@@ -24,7 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("truth file has no per_spw_flux_jy")?;
     let mut metrics = Metrics::new();
     for (spw, fields) in per_spw {
-        let Some(fields) = fields.as_object() else { continue };
+        let Some(fields) = fields.as_object() else {
+            continue;
+        };
         for (field, flux) in fields {
             let Some(flux) = flux.as_f64() else { continue };
             if field == "freq_centre_hz" {
@@ -33,12 +35,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if field == "J1700-2610" {
                 metrics.insert(
                     format!("{flux_stage}/{field}/spw{spw}/flux"),
-                    Metric { kind: Kind::Flux, value: flux },
+                    Metric {
+                        kind: Kind::Flux,
+                        value: flux,
+                    },
                 );
             }
             metrics.insert(
                 format!("{apply_stage}/{field}/spw{spw}/vector_mean_amp"),
-                Metric { kind: Kind::MeanAmp, value: flux },
+                Metric {
+                    kind: Kind::MeanAmp,
+                    value: flux,
+                },
             );
         }
     }

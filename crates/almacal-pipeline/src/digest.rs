@@ -61,8 +61,43 @@ fn mtime_ns(meta: &fs::Metadata) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Hash every file's relative path, size and content.
+/// Is `root` a CASA calibration table (`table.info` says `Type = Calibration`)?
+fn is_caltable(root: &Path) -> bool {
+    fs::read_to_string(root.join("table.info"))
+        .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains("Calibration")))
+}
+
+/// A caltable's content digest: its solutions, flags, errors, keywords and the spectral
+/// window / antenna / field subtables — not HISTORY (wall-clock times) and not casacore's
+/// byte layout (its storage managers leave unwritten bytes that vary between identical
+/// writes), so a re-solve with identical solutions keeps dependants cached.
+fn caltable_content_digest(root: &Path) -> Option<String> {
+    let t = almacal_casa::caltable::read_caltable(root).ok()?;
+    let mut h = blake3::Hasher::new();
+    let k = &t.keywords;
+    h.update(format!("{:?}|{}|{}", k.par_type, k.viscal, k.pol_basis).as_bytes());
+    h.update(format!("{:?}", t.rows).as_bytes());
+    h.update(format!("{:?}", t.sub.spws).as_bytes());
+    h.update(format!("{:?}", t.sub.antennas).as_bytes());
+    h.update(format!("{:?}", t.sub.fields).as_bytes());
+    Some(format!("caltable:{}", h.finalize().to_hex()))
+}
+
+/// Hash every file's relative path, size and content (caltables: their decoded content).
 pub fn digest_product(root: &Path) -> io::Result<ProductDigest> {
+    if fs::metadata(root)?.is_dir() && is_caltable(root) {
+        if let Some(digest) = caltable_content_digest(root) {
+            let files = walk(root)?
+                .into_iter()
+                .map(|(rel, _, meta)| FileStat {
+                    rel,
+                    size: meta.len(),
+                    mtime_ns: mtime_ns(&meta),
+                })
+                .collect();
+            return Ok(ProductDigest { digest, files });
+        }
+    }
     let mut h = blake3::Hasher::new();
     let mut files = Vec::new();
     let mut buf = vec![0u8; 1 << 20];

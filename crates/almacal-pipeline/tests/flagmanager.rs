@@ -1,8 +1,8 @@
 //! The `flagmanager` stage on `almacal simulate --preset tiny` data: `save` writes a CASA
-//! `.flagversions` directory beside the split (`<vis product>.flagversions`, FLAG_VERSION_LIST
-//! + `flags.<name>` with the flags the stage sees, row for row), a second save on the same vis
-//! falls back to `<stage>.flagversions` and carries both versions, `list` reports them, and
-//! `restore` produces a flag layer equal to the saved flags.
+//! `.flagversions` directory beside the split (`<vis product>.flagversions`, with a
+//! FLAG_VERSION_LIST and `flags.<name>` holding the flags the stage sees, row for row); a
+//! second save on the same vis falls back to `<stage>.flagversions` and carries both
+//! versions; `list` reports them; `restore` produces a flag layer equal to the saved flags.
 
 use std::path::Path;
 
@@ -65,13 +65,18 @@ mode = "restore"
 versionname = "edges"
 "#;
 
-/// Every row's FLAG cell and FLAG_ROW of a flag-version table.
-fn saved(table: &Path) -> (Vec<Array2<bool>>, Vec<bool>) {
+/// Every row's FLAG cell (shaped like the vis's rows) and FLAG_ROW of a flag-version table.
+fn saved(table: &Path, like: &[Array2<bool>]) -> (Vec<Array2<bool>>, Vec<bool>) {
     let mut t = RoTable::open(table).expect("open flag version");
     assert!(t.has_column("FLAG") && t.has_column("FLAG_ROW"));
-    let rows = t.nrows();
-    let flags = (0..rows)
-        .map(|r| t.cell::<Array2<bool>>("FLAG", r).expect("FLAG cell"))
+    assert_eq!(t.nrows() as usize, like.len(), "one row per vis row");
+    let flags = like
+        .iter()
+        .enumerate()
+        .map(|(r, l)| {
+            let v = t.cell_vec::<bool>("FLAG", r as u64).expect("FLAG cell");
+            Array2::from_shape_vec(l.dim(), v).expect("cell shape")
+        })
         .collect();
     (flags, t.col("FLAG_ROW").expect("FLAG_ROW"))
 }
@@ -126,11 +131,13 @@ fn save_list_restore_on_a_split() {
         std::fs::read_to_string(fv.join("FLAG_VERSION_LIST")).unwrap(),
         "Original : after split\n"
     );
-    let (orig, orig_row) = saved(&fv.join("flags.Original"));
     let split_flags = ms_flags(&split);
-    assert_eq!(orig.len(), split_flags.len(), "one row per vis row");
+    let (orig, orig_row) = saved(&fv.join("flags.Original"), &split_flags);
     assert_eq!(orig, split_flags, "saved flags = the split's flags");
-    assert!(count(&orig) > 0, "autocorrelations are flagged in the split");
+    assert!(
+        count(&orig) > 0,
+        "autocorrelations are flagged in the split"
+    );
     let nrows = orig.len();
     assert!(orig_row.iter().any(|&f| !f));
 
@@ -140,14 +147,17 @@ fn save_list_restore_on_a_split() {
         std::fs::read_to_string(fv2.join("FLAG_VERSION_LIST")).unwrap(),
         "Original : after split\nedges : \n"
     );
-    let (orig_copy, _) = saved(&fv2.join("flags.Original"));
+    let (orig_copy, _) = saved(&fv2.join("flags.Original"), &split_flags);
     assert_eq!(orig_copy, orig);
-    let (edges, _) = saved(&fv2.join("flags.edges"));
+    let (edges, _) = saved(&fv2.join("flags.edges"), &split_flags);
     // 4 channels × 2 corrs more per unflagged row, for both spws.
     let extra = count(&edges) - count(&orig);
     assert!(extra > 0, "the edge layer is in the saved flags");
     for (a, b) in orig.iter().zip(&edges) {
-        assert!(a.iter().zip(b.iter()).all(|(x, y)| !x || *y), "saved ⊇ base");
+        assert!(
+            a.iter().zip(b.iter()).all(|(x, y)| !x || *y),
+            "saved ⊇ base"
+        );
         let (nchan, _) = b.dim();
         assert!(b.row(0).iter().all(|&f| f) || b.row(nchan - 1).iter().all(|&f| f));
     }
@@ -182,10 +192,20 @@ fn save_list_restore_on_a_split() {
     );
     std::fs::write(&rp, bad).unwrap();
     let r = load(&rp, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    let rep = run(&r, &TaskRegistry::builtin(), &RunOptions::default(), &NullObserver).unwrap();
+    let rep = run(
+        &r,
+        &TaskRegistry::builtin(),
+        &RunOptions::default(),
+        &NullObserver,
+    )
+    .unwrap();
     let back = rep.stages.iter().find(|s| s.name == "back").unwrap();
     assert_eq!(back.status, Status::Failed);
-    assert!(back.reason.contains("no flag version \"nope\""), "{}", back.reason);
+    assert!(
+        back.reason.contains("no flag version \"nope\""),
+        "{}",
+        back.reason
+    );
 }
 
 fn almacal_pipeline_json(p: &Path) -> serde_json::Value {

@@ -46,8 +46,11 @@ impl Interp {
             }
         }
         let time = match t {
-            "" | "linear" => TimeInterp::Linear,
-            "nearest" => TimeInterp::Nearest,
+            // CASA accepts `...flag` on the time part too; time interpolation never skips
+            // flagged solutions anyway, so it is the same (verified against CASA 6.7,
+            // crates/almacal-pipeline/tests/applycal_modes.rs).
+            "" | "linear" | "linearflag" => TimeInterp::Linear,
+            "nearest" | "nearestflag" => TimeInterp::Nearest,
             other => {
                 return Err(SolveError::Interp(format!(
                     "unsupported time interpolation '{other}' in '{s}'"
@@ -95,6 +98,9 @@ pub fn blend_amp_phase(a: Complex64, b: Complex64, x: f64) -> Complex64 {
 }
 
 /// Which rows and weights a time `t` uses: (k, k+1, fraction) or a single row.
+/// Distances (s) to two solutions closer than this are equal for `nearest`.
+const NEAREST_TIE_S: f64 = 1e-3;
+
 fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
     let n = times.len();
     if n == 0 {
@@ -114,7 +120,10 @@ fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64
     match mode {
         TimeInterp::Linear => Some((k, k + 1, x)),
         TimeInterp::Nearest => {
-            let j = if x <= 0.5 { k } else { k + 1 };
+            // CASA keeps interpolation times as float32 offsets, so a data time midway
+            // between two solutions (to the ms) is a tie, which goes to the earlier one.
+            let later = (t - times[k]) - (times[k + 1] - t) > NEAREST_TIE_S;
+            let j = if later { k + 1 } else { k };
             Some((j, j, 0.0))
         }
     }

@@ -81,17 +81,36 @@ fn caltable_metrics(stage: &str, path: &Path, out: &mut Metrics) -> Result<(), R
                             .get(&(r.spw_id, r.field_id, r.time_s.to_bits(), p, c))
                             .copied()
                             .unwrap_or(Complex64::new(1.0, 0.0));
-                        let rel = if reference.norm() > 0.0 { v * reference.conj() } else { v };
-                        put(out, format!("{name}/phase"), Kind::PhaseDeg, rel.arg().to_degrees());
+                        let rel = if reference.norm() > 0.0 {
+                            v * reference.conj()
+                        } else {
+                            v
+                        };
+                        put(
+                            out,
+                            format!("{name}/phase"),
+                            Kind::PhaseDeg,
+                            rel.arg().to_degrees(),
+                        );
                     }
                     CalParams::Float(a) => {
-                        put(out, format!("{name}/value"), Kind::Value, f64::from(a[(p, c)]));
+                        put(
+                            out,
+                            format!("{name}/value"),
+                            Kind::Value,
+                            f64::from(a[(p, c)]),
+                        );
                     }
                 }
             }
         }
     }
-    put(out, format!("{stage}/flagged_solutions"), Kind::Count, nflag as f64);
+    put(
+        out,
+        format!("{stage}/flagged_solutions"),
+        Kind::Count,
+        nflag as f64,
+    );
     Ok(())
 }
 

@@ -123,7 +123,10 @@ pub fn save_flags(
         let chunk = chunk.map_err(|e| casa_err(stage, e))?;
         let (n, nchan, ncorr) = chunk.flag_rcf.dim();
         let _g = casacore_lock();
-        let t = table.0.as_mut().ok_or_else(|| failed(stage, "table closed"))?;
+        let t = table
+            .0
+            .as_mut()
+            .ok_or_else(|| failed(stage, "table closed"))?;
         for k in 0..n {
             let row = chunk.rows[k];
             let cell: Array2<bool> = chunk.flag_rcf.slice(ndarray::s![k, .., ..]).to_owned();
@@ -155,8 +158,13 @@ impl Drop for Guarded {
     }
 }
 
-/// A flag version table as a flag layer over a vis of `nrows` rows.
-pub fn restore_layer(table: &Path, nrows: u64, stage: &str) -> Result<FlagLayer, StageError> {
+/// A flag version table as a flag layer over the rows of vis `ms` (cell shapes are checked
+/// against the vis).
+pub fn restore_layer(table: &Path, ms: &Path, stage: &str) -> Result<FlagLayer, StageError> {
+    let mut req = ReadRequest::new(ms);
+    req.read_data = false;
+    let reader = ChunkReader::open(&req).map_err(|e| casa_err(stage, e))?;
+    let nrows = reader.meta().nrows;
     let mut t = RoTable::open(table).map_err(|e| casa_err(stage, e))?;
     if t.nrows() != nrows {
         return Err(failed(
@@ -170,21 +178,34 @@ pub fn restore_layer(table: &Path, nrows: u64, stage: &str) -> Result<FlagLayer,
     }
     let flag_row: Vec<bool> = t.col("FLAG_ROW").map_err(|e| casa_err(stage, e))?;
     let mut layer = FlagLayer::new(nrows);
-    for (r, &fr) in flag_row.iter().enumerate() {
-        let r = r as u64;
-        if fr {
-            layer.flag_row(r);
-            continue;
-        }
-        let cell: Array2<bool> = t.cell("FLAG", r).map_err(|e| casa_err(stage, e))?;
-        let (nchan, ncorr) = cell.dim();
-        if cell.iter().all(|&f| f) {
-            layer.flag_row(r);
-            continue;
-        }
-        for ((c, p), &f) in cell.indexed_iter() {
-            if f {
-                layer.flag_cells(r, nchan, ncorr, &[c], &[p]);
+    for chunk in reader {
+        let chunk = chunk.map_err(|e| casa_err(stage, e))?;
+        let (nchan, ncorr) = (chunk.chans.len(), chunk.corrs.len());
+        for &r in &chunk.rows {
+            if flag_row.get(r as usize).copied().unwrap_or(false) {
+                layer.flag_row(r);
+                continue;
+            }
+            let cell: Vec<bool> = t.cell_vec("FLAG", r).map_err(|e| casa_err(stage, e))?;
+            if cell.len() != nchan * ncorr {
+                return Err(failed(
+                    stage,
+                    format!(
+                        "flag version {} row {r} has {} cells, the vis row {nchan} × {ncorr}",
+                        table.display(),
+                        cell.len()
+                    ),
+                ));
+            }
+            if cell.iter().all(|&f| f) {
+                layer.flag_row(r);
+                continue;
+            }
+            // casacore order [ncorr, nchan]: corr fastest.
+            for (i, &f) in cell.iter().enumerate() {
+                if f {
+                    layer.flag_cells(r, nchan, ncorr, &[i / ncorr], &[i % ncorr]);
+                }
             }
         }
     }
@@ -193,7 +214,9 @@ pub fn restore_layer(table: &Path, nrows: u64, stage: &str) -> Result<FlagLayer,
 
 /// Every upstream version of the stage's vis: (version, its `.flagversions` dir, stage).
 /// Later saves of the same name override earlier ones.
-fn upstream_versions(ctx: &StageContext<'_>) -> Result<Vec<(Version, PathBuf, String)>, StageError> {
+fn upstream_versions(
+    ctx: &StageContext<'_>,
+) -> Result<Vec<(Version, PathBuf, String)>, StageError> {
     let mut out: Vec<(Version, PathBuf, String)> = Vec::new();
     for l in &vis(ctx)?.flag_versions {
         for v in read_versions(&l.path)? {
@@ -219,7 +242,11 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), StageError> {
 }
 
 fn version_name(ctx: &StageContext<'_>) -> Result<String, StageError> {
-    let name = ctx.param_str("versionname").unwrap_or("").trim().to_string();
+    let name = ctx
+        .param_str("versionname")
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if name.is_empty() {
         return Err(failed(&ctx.stage.name, "`versionname` is required"));
     }
@@ -319,9 +346,9 @@ impl StageExecutor for Flagmanager {
                          'or' (or 'replace', which behaves as 'or')",
                     ));
                 }
-                let Some((_, dir, from)) = versions.iter().find(|(v, _, _)| v.name == name)
-                else {
-                    let known: Vec<&str> = versions.iter().map(|(v, _, _)| v.name.as_str()).collect();
+                let Some((_, dir, from)) = versions.iter().find(|(v, _, _)| v.name == name) else {
+                    let known: Vec<&str> =
+                        versions.iter().map(|(v, _, _)| v.name.as_str()).collect();
                     return Err(failed(
                         stage,
                         format!(
@@ -330,8 +357,7 @@ impl StageExecutor for Flagmanager {
                         ),
                     ));
                 };
-                let nrows = RoTable::open(ms).map_err(|e| casa_err(stage, e))?.nrows();
-                let layer = restore_layer(&dir.join(format!("flags.{name}")), nrows, stage)?;
+                let layer = restore_layer(&dir.join(format!("flags.{name}")), ms, stage)?;
                 write_layer(ctx.output(ProductKind::FlagLayer)?, &layer)?;
                 let report = serde_json::json!({
                     "vis": ms.display().to_string(),

@@ -463,10 +463,11 @@ mod tests {
     #[test]
     fn exclusions_and_dead_antennas_reset_to_one() {
         let (t, b, _) = synth(256, 4, 0.3, 100.0, 5.0);
+        let exclude = std::iter::once(80..120).collect::<Vec<_>>();
         let input = ScanSpectra {
             target_pac: t.view(),
             bandpass_pac: b.view(),
-            exclude: &[80..120],
+            exclude: &exclude,
             dead: &[false, false, true, false],
             chan_width_hz: 1e6,
             bandwidth_hz: 100e6,
