@@ -97,9 +97,14 @@ pub fn blend_amp_phase(a: Complex64, b: Complex64, x: f64) -> Complex64 {
     Complex64::from_polar(ra + (rb - ra) * x, pa + dp * x)
 }
 
-/// Which rows and weights a time `t` uses: (k, k+1, fraction) or a single row.
 /// Distances (s) to two solutions closer than this are equal for `nearest`.
 const NEAREST_TIE_S: f64 = 1e-3;
+
+/// Which rows and weights a time `t` uses: (k, k+1, fraction) or a single row (public
+/// form of the bracket used by [`interp_time_complex`]).
+pub fn time_bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
+    bracket(times, t, mode)
+}
 
 fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
     let n = times.len();

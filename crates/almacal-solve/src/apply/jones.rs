@@ -9,7 +9,7 @@
 
 use super::{receptors, ChunkInfo, Corrections, Term};
 use crate::gain::JonesKind;
-use crate::interp::{interp_freq_complex, interp_time_complex, Interp, TimeInterp};
+use crate::interp::{blend_amp_phase, interp_freq_complex, time_bracket, Interp, TimeInterp};
 use almacal_core::chunk::VisChunk;
 use num_complex::{Complex32, Complex64};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,6 +67,31 @@ struct AntSolution {
     vals: Vec<Vec<Complex64>>,
     flags: Vec<Vec<bool>>,
     wfac: Vec<f64>,
+    /// 1/g per par and data channel (1 where flagged), for the correction product.
+    inv: Vec<Vec<Complex64>>,
+}
+
+impl AntSolution {
+    fn with_inverse(mut self) -> Self {
+        self.inv = self
+            .vals
+            .iter()
+            .zip(&self.flags)
+            .map(|(v, f)| {
+                v.iter()
+                    .zip(f)
+                    .map(|(z, fl)| {
+                        if *fl || z.norm_sqr() == 0.0 {
+                            Complex64::new(1.0, 0.0)
+                        } else {
+                            z.inv()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        self
+    }
 }
 
 /// A G/T/B Jones table ready to apply.
@@ -125,28 +150,18 @@ impl JonesTerm {
         self.spwmap.get(spw as usize).copied().unwrap_or(spw)
     }
 
-    /// The solution of antenna `ant` at time `t` on the data frequencies `freqs`.
-    fn solution(
-        &self,
-        spw: u32,
-        field: u32,
-        ant: u32,
-        t: f64,
-        freqs: &[f64],
-    ) -> Option<AntSolution> {
+    /// The rows of antenna `ant` usable for data field `field` (gainfield), by time.
+    fn rows_for(&self, spw: u32, field: u32, ant: u32) -> Vec<&Sample> {
         let cspw = self.cal_spw(spw);
-        let rows: Vec<&Sample> = self
-            .slices
-            .get(&(cspw, ant))?
-            .iter()
-            .filter(|s| self.fields.allows(field, s.field))
-            .collect();
-        if rows.is_empty() {
-            return None;
-        }
+        self.slices
+            .get(&(cspw, ant))
+            .map(|v| v.iter().filter(|s| self.fields.allows(field, s.field)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Which rows time `t` uses: (a, b, fraction).
+    fn bracket(&self, rows: &[&Sample], t: f64) -> Option<(usize, usize, f64)> {
         let times: Vec<f64> = rows.iter().map(|s| s.time_s).collect();
-        let vals: Vec<Vec<Complex64>> = rows.iter().map(|s| s.vals.clone()).collect();
-        let flags: Vec<Vec<bool>> = rows.iter().map(|s| s.flags.clone()).collect();
         // A data time within TIME_TOL_S of a solution time is that solution's time: solved
         // TIME values are weighted centroids that may differ from the integration time in
         // the last bits (CASA holds interpolation times as float32 offsets, §7.2).
@@ -157,13 +172,36 @@ impl JonesTerm {
             .filter_map(|i| times.get(i).copied())
             .find(|&x| (x - t).abs() < TIME_TOL_S)
             .unwrap_or(t);
-        let (v, f) = interp_time_complex(&times, &vals, &flags, t, self.interp.time)?;
+        time_bracket(&times, t, self.interp.time)
+    }
+
+    /// The solution interpolated between rows `a` and `b` (fraction `x`), on `freqs`.
+    fn evaluate(
+        &self,
+        spw: u32,
+        rows: &[&Sample],
+        (a, b, x): (usize, usize, f64),
+        freqs: &[f64],
+    ) -> AntSolution {
+        let (ra, rb) = (rows[a], rows[b]);
+        let v: Vec<Complex64> = if a == b {
+            ra.vals.clone()
+        } else {
+            ra.vals
+                .iter()
+                .zip(&rb.vals)
+                .map(|(&p, &q)| blend_amp_phase(p, q, x))
+                .collect()
+        };
+        let f: Vec<bool> = ra.flags.iter().zip(&rb.flags).map(|(p, q)| *p || *q).collect();
+        let cspw = self.cal_spw(spw);
         let nchan_sol = v.len() / self.npar.max(1);
         let src = self.freq_hz.get(&cspw);
         let mut out = AntSolution {
             vals: Vec::with_capacity(self.npar),
             flags: Vec::with_capacity(self.npar),
             wfac: Vec::with_capacity(self.npar),
+            inv: Vec::new(),
         };
         for p in 0..self.npar {
             let pv = &v[p * nchan_sol..(p + 1) * nchan_sol];
@@ -200,7 +238,7 @@ impl JonesTerm {
                 }
             }
         }
-        Some(out)
+        out.with_inverse()
     }
 
     /// The time interpolation in use.
@@ -225,17 +263,34 @@ impl Term for JonesTerm {
 
     fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {
         let freqs = info.chan_freq_hz;
-        let mut cache: BTreeMap<(u64, u32), Option<AntSolution>> = BTreeMap::new();
-        for k in 0..chunk.nrows() {
-            let t = chunk.time_s[k];
-            for a in [chunk.ant1[k].0, chunk.ant2[k].0] {
-                cache
-                    .entry((t.to_bits(), a))
-                    .or_insert_with(|| self.solution(info.spw, info.field, a, t, freqs));
+        // Rows per antenna for this chunk's spw and field, then solutions cached by the rows
+        // and fraction they interpolate (a time-constant bandpass is evaluated once).
+        let mut rows: BTreeMap<u32, Vec<&Sample>> = BTreeMap::new();
+        let mut brackets: BTreeMap<(u64, u32), Option<(usize, usize, u64)>> = BTreeMap::new();
+        let mut sols: BTreeMap<(u32, usize, usize, u64), AntSolution> = BTreeMap::new();
+        let mut key_of = |t: f64, a: u32| -> Option<(u32, usize, usize, u64)> {
+            let r = rows
+                .entry(a)
+                .or_insert_with(|| self.rows_for(info.spw, info.field, a));
+            let br = (*brackets.entry((t.to_bits(), a)).or_insert_with(|| {
+                self.bracket(r, t).map(|(a, b, x)| (a, b, x.to_bits()))
+            }))?;
+            let key = (a, br.0, br.1, br.2);
+            if !sols.contains_key(&key) {
+                let s = self.evaluate(info.spw, r, (br.0, br.1, f64::from_bits(br.2)), freqs);
+                sols.insert(key, s);
             }
-            let si = &cache[&(t.to_bits(), chunk.ant1[k].0)];
-            let sj = &cache[&(t.to_bits(), chunk.ant2[k].0)];
-            let (Some(si), Some(sj)) = (si, sj) else {
+            Some(key)
+        };
+        let keys: Vec<(Option<_>, Option<_>)> = (0..chunk.nrows())
+            .map(|k| {
+                let t = chunk.time_s[k];
+                (key_of(t, chunk.ant1[k].0), key_of(t, chunk.ant2[k].0))
+            })
+            .collect();
+        for (k, (ki, kj)) in keys.into_iter().enumerate() {
+            let (Some(si), Some(sj)) = (ki.and_then(|x| sols.get(&x)), kj.and_then(|x| sols.get(&x)))
+            else {
                 // No solutions for an antenna of this baseline: flag it (§7.1).
                 c.flag_rcf.index_axis_mut(ndarray::Axis(0), k).fill(true);
                 continue;
@@ -245,27 +300,12 @@ impl Term for JonesTerm {
                     JonesKind::T => (0, 0),
                     _ => receptors(corr),
                 };
-                let (Some(vi), Some(vj)) = (si.vals.get(p), sj.vals.get(q)) else {
+                let (Some(ii), Some(ij)) = (si.inv.get(p), sj.inv.get(q)) else {
                     continue;
                 };
                 let (fi, fj) = (&si.flags[p], &sj.flags[q]);
-                for ci in 0..freqs.len().min(vi.len()) {
-                    let gi = if fi[ci] {
-                        Complex64::new(1.0, 0.0)
-                    } else {
-                        vi[ci]
-                    };
-                    let gj = if fj[ci] {
-                        Complex64::new(1.0, 0.0)
-                    } else {
-                        vj[ci]
-                    };
-                    let d = gi * gj.conj();
-                    let f = if d.norm_sqr() > 0.0 {
-                        Complex64::new(1.0, 0.0) / d
-                    } else {
-                        Complex64::new(1.0, 0.0)
-                    };
+                for ci in 0..freqs.len().min(ii.len()) {
+                    let f = ii[ci] * ij[ci].conj();
                     c.factor_rcf[[k, ci, pi]] *= Complex32::new(f.re as f32, f.im as f32);
                     if fi[ci] || fj[ci] {
                         c.flag_rcf[[k, ci, pi]] = true;
