@@ -68,7 +68,7 @@ struct AntSolution {
     flags: Vec<Vec<bool>>,
     wfac: Vec<f64>,
     /// 1/g per par and data channel (1 where flagged), for the correction product.
-    inv: Vec<Vec<Complex64>>,
+    inv: Vec<Vec<Complex32>>,
 }
 
 impl AntSolution {
@@ -82,9 +82,10 @@ impl AntSolution {
                     .zip(f)
                     .map(|(z, fl)| {
                         if *fl || z.norm_sqr() == 0.0 {
-                            Complex64::new(1.0, 0.0)
+                            Complex32::new(1.0, 0.0)
                         } else {
-                            z.inv()
+                            let w = z.inv();
+                            Complex32::new(w.re as f32, w.im as f32)
                         }
                     })
                     .collect()
@@ -295,6 +296,9 @@ impl Term for JonesTerm {
                 c.flag_rcf.index_axis_mut(ndarray::Axis(0), k).fill(true);
                 continue;
             };
+            let ncorr = info.corrs.len();
+            let mut frow = c.factor_rcf.index_axis_mut(ndarray::Axis(0), k);
+            let mut grow = c.flag_rcf.index_axis_mut(ndarray::Axis(0), k);
             for (pi, &corr) in info.corrs.iter().enumerate() {
                 let (p, q) = match self.kind {
                     JonesKind::T => (0, 0),
@@ -304,11 +308,24 @@ impl Term for JonesTerm {
                     continue;
                 };
                 let (fi, fj) = (&si.flags[p], &sj.flags[q]);
-                for ci in 0..freqs.len().min(ii.len()) {
-                    let f = ii[ci] * ij[ci].conj();
-                    c.factor_rcf[[k, ci, pi]] *= Complex32::new(f.re as f32, f.im as f32);
-                    if fi[ci] || fj[ci] {
-                        c.flag_rcf[[k, ci, pi]] = true;
+                let n = freqs.len().min(ii.len()).min(ij.len());
+                // Rows of (chan, corr) are contiguous with the correlation fastest.
+                match (frow.as_slice_mut(), grow.as_slice_mut()) {
+                    (Some(fs), Some(gs)) => {
+                        for ci in 0..n {
+                            fs[ci * ncorr + pi] *= ii[ci] * ij[ci].conj();
+                            if fi[ci] || fj[ci] {
+                                gs[ci * ncorr + pi] = true;
+                            }
+                        }
+                    }
+                    _ => {
+                        for ci in 0..n {
+                            frow[[ci, pi]] *= ii[ci] * ij[ci].conj();
+                            if fi[ci] || fj[ci] {
+                                grow[[ci, pi]] = true;
+                            }
+                        }
                     }
                 }
                 if calwt {
