@@ -156,7 +156,11 @@ impl JonesTerm {
         let cspw = self.cal_spw(spw);
         self.slices
             .get(&(cspw, ant))
-            .map(|v| v.iter().filter(|s| self.fields.allows(field, s.field)).collect())
+            .map(|v| {
+                v.iter()
+                    .filter(|s| self.fields.allows(field, s.field))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -194,7 +198,12 @@ impl JonesTerm {
                 .map(|(&p, &q)| blend_amp_phase(p, q, x))
                 .collect()
         };
-        let f: Vec<bool> = ra.flags.iter().zip(&rb.flags).map(|(p, q)| *p || *q).collect();
+        let f: Vec<bool> = ra
+            .flags
+            .iter()
+            .zip(&rb.flags)
+            .map(|(p, q)| *p || *q)
+            .collect();
         let cspw = self.cal_spw(spw);
         let nchan_sol = v.len() / self.npar.max(1);
         let src = self.freq_hz.get(&cspw);
@@ -273,9 +282,9 @@ impl Term for JonesTerm {
             let r = rows
                 .entry(a)
                 .or_insert_with(|| self.rows_for(info.spw, info.field, a));
-            let br = (*brackets.entry((t.to_bits(), a)).or_insert_with(|| {
-                self.bracket(r, t).map(|(a, b, x)| (a, b, x.to_bits()))
-            }))?;
+            let br = (*brackets
+                .entry((t.to_bits(), a))
+                .or_insert_with(|| self.bracket(r, t).map(|(a, b, x)| (a, b, x.to_bits()))))?;
             let key = (a, br.0, br.1, br.2);
             if !sols.contains_key(&key) {
                 let s = self.evaluate(info.spw, r, (br.0, br.1, f64::from_bits(br.2)), freqs);
@@ -290,7 +299,8 @@ impl Term for JonesTerm {
             })
             .collect();
         for (k, (ki, kj)) in keys.into_iter().enumerate() {
-            let (Some(si), Some(sj)) = (ki.and_then(|x| sols.get(&x)), kj.and_then(|x| sols.get(&x)))
+            let (Some(si), Some(sj)) =
+                (ki.and_then(|x| sols.get(&x)), kj.and_then(|x| sols.get(&x)))
             else {
                 // No solutions for an antenna of this baseline: flag it (§7.1).
                 c.flag_rcf.index_axis_mut(ndarray::Axis(0), k).fill(true);
