@@ -62,6 +62,9 @@ struct Sample {
 
 /// An interpolated solution of one antenna at one time on the data channels:
 /// `[par][chan]` values and flags, plus the calwt factor per par.
+/// Rows (a, b) and the interpolation fraction's bits.
+type Bracket = (usize, usize, u64);
+
 #[derive(Debug, Clone)]
 struct AntSolution {
     vals: Vec<Vec<Complex64>>,
@@ -276,7 +279,7 @@ impl Term for JonesTerm {
         // Rows per antenna for this chunk's spw and field, then solutions cached by the rows
         // and fraction they interpolate (a time-constant bandpass is evaluated once).
         let mut rows: BTreeMap<u32, Vec<&Sample>> = BTreeMap::new();
-        let mut brackets: BTreeMap<(u64, u32), Option<(usize, usize, u64)>> = BTreeMap::new();
+        let mut brackets: BTreeMap<(u64, u32), Option<Bracket>> = BTreeMap::new();
         let mut sols: BTreeMap<(u32, usize, usize, u64), AntSolution> = BTreeMap::new();
         let mut key_of = |t: f64, a: u32| -> Option<(u32, usize, usize, u64)> {
             let r = rows
@@ -286,10 +289,9 @@ impl Term for JonesTerm {
                 .entry((t.to_bits(), a))
                 .or_insert_with(|| self.bracket(r, t).map(|(a, b, x)| (a, b, x.to_bits()))))?;
             let key = (a, br.0, br.1, br.2);
-            if !sols.contains_key(&key) {
-                let s = self.evaluate(info.spw, r, (br.0, br.1, f64::from_bits(br.2)), freqs);
-                sols.insert(key, s);
-            }
+            sols.entry(key).or_insert_with(|| {
+                self.evaluate(info.spw, r, (br.0, br.1, f64::from_bits(br.2)), freqs)
+            });
             Some(key)
         };
         let keys: Vec<(Option<_>, Option<_>)> = (0..chunk.nrows())
