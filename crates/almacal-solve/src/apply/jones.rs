@@ -12,7 +12,7 @@ use crate::gain::JonesKind;
 use crate::interp::{blend_amp_phase, interp_freq_complex, time_bracket, Interp, TimeInterp};
 use almacal_core::chunk::VisChunk;
 use num_complex::{Complex32, Complex64};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Data and solution times closer than this (s) are treated as equal.
 pub const TIME_TOL_S: f64 = 1e-3;
@@ -30,26 +30,7 @@ pub struct JonesRow {
     pub flags: Vec<Vec<bool>>,
 }
 
-/// Which caltable fields are used for a data field (applycal `gainfield`, §7.3).
-#[derive(Debug, Clone, PartialEq)]
-pub enum GainField {
-    /// `''`: every field pooled.
-    All,
-    /// A selection: these caltable fields, pooled.
-    Ids(BTreeSet<i32>),
-    /// `'nearest'`: data field → caltable field.
-    Map(BTreeMap<u32, i32>),
-}
-
-impl GainField {
-    fn allows(&self, data_field: u32, cal_field: i32) -> bool {
-        match self {
-            Self::All => true,
-            Self::Ids(ids) => ids.contains(&cal_field),
-            Self::Map(m) => m.get(&data_field) == Some(&cal_field),
-        }
-    }
-}
+pub use super::GainField;
 
 #[derive(Debug, Clone)]
 struct Sample {

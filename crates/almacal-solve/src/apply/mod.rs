@@ -13,6 +13,29 @@ use almacal_core::chunk::VisChunk;
 use almacal_core::CorrType;
 use ndarray::{Array2, Array3};
 use num_complex::Complex32;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which caltable fields are used for a data field (applycal `gainfield`, §7.3).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GainField {
+    /// `''`: every field pooled.
+    All,
+    /// A selection: these caltable fields, pooled.
+    Ids(BTreeSet<i32>),
+    /// `'nearest'`: data field → caltable field.
+    Map(BTreeMap<u32, i32>),
+}
+
+impl GainField {
+    /// Whether the solutions of caltable field `cal_field` apply to data field `data_field`.
+    pub fn allows(&self, data_field: u32, cal_field: i32) -> bool {
+        match self {
+            Self::All => true,
+            Self::Ids(ids) => ids.contains(&cal_field),
+            Self::Map(m) => m.get(&data_field) == Some(&cal_field),
+        }
+    }
+}
 
 /// What a term needs to know about a chunk besides its arrays.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use crate::interp::TimeInterp;
 use crate::prep::tsys::TsysSolution;
 use almacal_core::chunk::VisChunk;
 use num_complex::Complex32;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Frequency interpolation of a real spectrum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,26 +50,8 @@ impl FreqMethod {
     }
 }
 
-/// Which caltable fields a data field uses (applycal `gainfield`).
-#[derive(Debug, Clone)]
-pub enum FieldChoice {
-    /// `''`: all fields pooled.
-    All,
-    /// A selection: these caltable fields, pooled.
-    Ids(BTreeSet<i32>),
-    /// `'nearest'`: data field → caltable field.
-    Map(BTreeMap<u32, i32>),
-}
-
-impl FieldChoice {
-    fn allows(&self, data_field: u32, cal_field: i32) -> bool {
-        match self {
-            Self::All => true,
-            Self::Ids(ids) => ids.contains(&cal_field),
-            Self::Map(m) => m.get(&data_field) == Some(&cal_field),
-        }
-    }
-}
+/// The gainfield choice (shared with the Jones tables).
+pub use super::GainField as FieldChoice;
 
 #[derive(Debug, Clone)]
 struct Sample {
