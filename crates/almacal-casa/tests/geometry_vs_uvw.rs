@@ -42,21 +42,12 @@ fn antpos_offsets_equal_casa_table() {
         return;
     };
     let meta = almacal_casa::read_meta(&ms).unwrap();
-    let json = common::json(&ms.parent().unwrap().join("sim_small.antpos.json"));
-    let new: Vec<(String, [f64; 3])> = json["data"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            let p: Vec<f64> = v
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            (k.clone(), [p[0], p[1], p[2]])
-        })
-        .collect();
+    let text = std::fs::read_to_string(ms.parent().unwrap().join("sim_small.antpos.json")).unwrap();
+    let almacal_solve::prep::antpos::AntposFile::Positions(new) =
+        almacal_solve::prep::antpos::parse_antpos_json(&text).unwrap()
+    else {
+        panic!("sim_small.antpos.json holds positions");
+    };
     let names: Vec<String> = meta.antennas.iter().map(|a| a.name.clone()).collect();
     let old: Vec<[f64; 3]> = meta.antennas.iter().map(|a| a.position_m).collect();
     let (offsets, unknown) =

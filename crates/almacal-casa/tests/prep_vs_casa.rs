@@ -40,21 +40,12 @@ fn tsys_term(meta: &MsMeta, map: &[u32], field: Option<i32>, interp: &str) -> Ts
 }
 
 fn antpos_term(ms: &Path, meta: &MsMeta) -> AntposTerm {
-    let json = common::json(&ms.parent().unwrap().join("sim_small.antpos.json"));
-    let new: Vec<(String, [f64; 3])> = json["data"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            let p: Vec<f64> = v
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            (k.clone(), [p[0], p[1], p[2]])
-        })
-        .collect();
+    let text = std::fs::read_to_string(ms.parent().unwrap().join("sim_small.antpos.json")).unwrap();
+    let almacal_solve::prep::antpos::AntposFile::Positions(new) =
+        almacal_solve::prep::antpos::parse_antpos_json(&text).unwrap()
+    else {
+        panic!("sim_small.antpos.json holds positions");
+    };
     let names: Vec<String> = meta.antennas.iter().map(|a| a.name.clone()).collect();
     let old: Vec<[f64; 3]> = meta.antennas.iter().map(|a| a.position_m).collect();
     AntposTerm {

@@ -134,6 +134,29 @@ fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64
     }
 }
 
+/// Time interpolation of one slice's rows with a blend for the parameter type.
+fn interp_time<T: Copy>(
+    times: &[f64],
+    values: &[Vec<T>],
+    flags: &[Vec<bool>],
+    t: f64,
+    mode: TimeInterp,
+    blend: impl Fn(T, T, f64) -> T,
+) -> Option<(Vec<T>, Vec<bool>)> {
+    let (a, b, x) = bracket(times, t, mode)?;
+    let v = values[a]
+        .iter()
+        .zip(&values[b])
+        .map(|(&p, &q)| if a == b { p } else { blend(p, q, x) })
+        .collect();
+    let f = flags[a]
+        .iter()
+        .zip(&flags[b])
+        .map(|(p, q)| *p || *q)
+        .collect();
+    Some((v, f))
+}
+
 /// Interpolate complex solutions in time. `values[r]`/`flags[r]` are the parameters of row
 /// r (all rows of one spw/antenna slice, sorted by `times`). Output flags are the OR of the
 /// rows used.
@@ -144,18 +167,7 @@ pub fn interp_time_complex(
     t: f64,
     mode: TimeInterp,
 ) -> Option<(Vec<Complex64>, Vec<bool>)> {
-    let (a, b, x) = bracket(times, t, mode)?;
-    let v = values[a]
-        .iter()
-        .zip(&values[b])
-        .map(|(&p, &q)| if a == b { p } else { blend_amp_phase(p, q, x) })
-        .collect();
-    let f = flags[a]
-        .iter()
-        .zip(&flags[b])
-        .map(|(p, q)| *p || *q)
-        .collect();
-    Some((v, f))
+    interp_time(times, values, flags, t, mode, blend_amp_phase)
 }
 
 /// Interpolate real parameters (e.g. Tsys) in time.
@@ -166,18 +178,7 @@ pub fn interp_time_real(
     t: f64,
     mode: TimeInterp,
 ) -> Option<(Vec<f64>, Vec<bool>)> {
-    let (a, b, x) = bracket(times, t, mode)?;
-    let v = values[a]
-        .iter()
-        .zip(&values[b])
-        .map(|(&p, &q)| p + (q - p) * x)
-        .collect();
-    let f = flags[a]
-        .iter()
-        .zip(&flags[b])
-        .map(|(p, q)| *p || *q)
-        .collect();
-    Some((v, f))
+    interp_time(times, values, flags, t, mode, |p, q, x| p + (q - p) * x)
 }
 
 fn grids_coincide(a: &[f64], b: &[f64]) -> bool {

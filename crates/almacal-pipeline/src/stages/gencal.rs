@@ -11,7 +11,7 @@ use almacal_casa::caltable::{
 use almacal_casa::read_meta;
 use almacal_core::meta::MsMeta;
 use almacal_recipe::{ParamValue, ProductKind};
-use almacal_solve::prep::antpos::offsets_from_positions;
+use almacal_solve::prep::antpos::{offsets_from_positions, parse_antpos_json, AntposFile};
 use almacal_solve::prep::tsys::tsys_solutions;
 use ndarray::Array2;
 
@@ -94,26 +94,6 @@ pub fn tsys_table(ctx: &StageContext<'_>, meta: &MsMeta) -> Result<CalTable, Sta
     })
 }
 
-fn triplets(v: &serde_json::Value, what: &str) -> Result<Vec<(String, [f64; 3])>, String> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| format!("`{what}` must be an object {{antenna name: [x, y, z]}}"))?;
-    let mut out = Vec::new();
-    for (name, xyz) in obj {
-        let p: Vec<f64> = xyz
-            .as_array()
-            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-            .unwrap_or_default();
-        if p.len() != 3 {
-            return Err(format!(
-                "`{what}.{name}` must be three numbers [x, y, z] in metres"
-            ));
-        }
-        out.push((name.clone(), [p[0], p[1], p[2]]));
-    }
-    Ok(out)
-}
-
 /// ITRF offsets (m) per MS antenna from the stage's `infile` and/or `antenna`+`parameter`.
 pub fn antpos_offsets(
     ctx: &StageContext<'_>,
@@ -128,27 +108,24 @@ pub fn antpos_offsets(
     if let Some(file) = ctx.stage.files.iter().find(|f| f.param == "infile") {
         given = true;
         let bad = |m: String| failed(stage, format!("infile {}: {m}", file.written));
-        let json: serde_json::Value =
-            serde_json::from_str(&file.content).map_err(|e| bad(format!("not JSON ({e})")))?;
-        if let Some(d) = json.get("data") {
-            let (o, u) = offsets_from_positions(&names, &old, &triplets(d, "data").map_err(bad)?);
-            for (acc, x) in offsets.iter_mut().zip(o) {
-                for k in 0..3 {
-                    acc[k] += x[k];
+        match parse_antpos_json(&file.content).map_err(bad)? {
+            AntposFile::Positions(p) => {
+                let (o, u) = offsets_from_positions(&names, &old, &p);
+                for (acc, x) in offsets.iter_mut().zip(o) {
+                    for k in 0..3 {
+                        acc[k] += x[k];
+                    }
+                }
+                unknown.extend(u);
+            }
+            AntposFile::Offsets(d) => {
+                for (name, x) in d {
+                    match names.iter().position(|n| *n == name) {
+                        Some(k) => (0..3).for_each(|j| offsets[k][j] += x[j]),
+                        None => unknown.push(name),
+                    }
                 }
             }
-            unknown.extend(u);
-        } else if let Some(d) = json.get("offsets") {
-            for (name, x) in triplets(d, "offsets").map_err(bad)? {
-                match names.iter().position(|n| *n == name) {
-                    Some(k) => (0..3).for_each(|j| offsets[k][j] += x[j]),
-                    None => unknown.push(name),
-                }
-            }
-        } else {
-            return Err(bad(
-                "expected a `data` object of ITRF positions (getantposalma format) or an `offsets` object".into(),
-            ));
         }
     }
     let params: Vec<f64> = ctx

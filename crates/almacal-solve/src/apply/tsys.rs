@@ -5,7 +5,7 @@
 
 use super::spline::Spline;
 use super::{receptors, ChunkInfo, Corrections, Term};
-use crate::interp::TimeInterp;
+use crate::interp::{time_bracket, TimeInterp};
 use crate::prep::tsys::TsysSolution;
 use almacal_core::chunk::VisChunk;
 use num_complex::Complex32;
@@ -137,22 +137,8 @@ impl TsysTerm {
         }
         let src = self.tsys_freq_hz.get(&cspw)?;
         // Time: bracketing rows (nearest beyond the ends), linear on the K values.
-        let k = rows.partition_point(|s| s.time_s <= t);
-        let (a, b, x) = if k == 0 {
-            (0, 0, 0.0)
-        } else if k == rows.len() {
-            (k - 1, k - 1, 0.0)
-        } else {
-            let (ta, tb) = (rows[k - 1].time_s, rows[k].time_s);
-            let x = (t - ta) / (tb - ta);
-            match self.time {
-                TimeInterp::Linear => (k - 1, k, x),
-                TimeInterp::Nearest => {
-                    let j = if x <= 0.5 { k - 1 } else { k };
-                    (j, j, 0.0)
-                }
-            }
-        };
+        let times: Vec<f64> = rows.iter().map(|s| s.time_s).collect();
+        let (a, b, x) = time_bracket(&times, t, self.time)?;
         let npol = rows[a].tsys_pc.len();
         Some(
             (0..npol)

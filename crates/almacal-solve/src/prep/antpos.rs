@@ -31,6 +31,48 @@ pub fn offsets_from_positions(
     (out, unknown)
 }
 
+/// The content of an antenna-position file (gencal caltype='antpos' `infile`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AntposFile {
+    /// getantposalma's `{"data": {name: [x, y, z]}}`: corrected ITRF positions (m).
+    Positions(Vec<(String, [f64; 3])>),
+    /// `{"offsets": {name: [dx, dy, dz]}}`: ITRF offsets (m), new − old.
+    Offsets(Vec<(String, [f64; 3])>),
+}
+
+fn triplets(v: &serde_json::Value, what: &str) -> Result<Vec<(String, [f64; 3])>, String> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("`{what}` must be an object {{antenna name: [x, y, z]}}"))?;
+    let mut out = Vec::new();
+    for (name, xyz) in obj {
+        let p: Vec<f64> = xyz
+            .as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default();
+        if p.len() != 3 {
+            return Err(format!(
+                "`{what}.{name}` must be three numbers [x, y, z] in metres"
+            ));
+        }
+        out.push((name.clone(), [p[0], p[1], p[2]]));
+    }
+    Ok(out)
+}
+
+/// Parse an antenna-position JSON file; the error says what is wrong and what is expected.
+pub fn parse_antpos_json(text: &str) -> Result<AntposFile, String> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+    if let Some(d) = json.get("data") {
+        Ok(AntposFile::Positions(triplets(d, "data")?))
+    } else if let Some(d) = json.get("offsets") {
+        Ok(AntposFile::Offsets(triplets(d, "offsets")?))
+    } else {
+        Err("expected a `data` object of ITRF positions (getantposalma format) or an `offsets` object".into())
+    }
+}
+
 /// Per-antenna delays dw_k (m) of the offsets toward (ra, dec) at `mjd_utc_s`, with the
 /// IERS Earth orientation casacore uses (zero outside the embedded table) and casacore's
 /// baseline conversion; `site_itrf_m` is the frame position (antenna 0, as in CASA).
@@ -59,6 +101,33 @@ pub fn correction(dw_i_m: f64, dw_j_m: f64, freq_hz: f64) -> Complex64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_both_file_forms() {
+        let p = parse_antpos_json(r#"{"data": {"CM01": [1.0, 2.0, 3.0]}, "metadata": {}}"#);
+        assert_eq!(
+            p,
+            Ok(AntposFile::Positions(vec![(
+                "CM01".into(),
+                [1.0, 2.0, 3.0]
+            )]))
+        );
+        let o = parse_antpos_json(r#"{"offsets": {"CM02": [0.001, 0.0, -0.002]}}"#);
+        assert_eq!(
+            o,
+            Ok(AntposFile::Offsets(vec![(
+                "CM02".into(),
+                [0.001, 0.0, -0.002]
+            )]))
+        );
+        assert!(parse_antpos_json(r#"{"data": {"CM01": [1.0, 2.0]}}"#)
+            .unwrap_err()
+            .contains("three numbers"));
+        assert!(parse_antpos_json("{}")
+            .unwrap_err()
+            .contains("getantposalma"));
+        assert!(parse_antpos_json("nope").unwrap_err().contains("not JSON"));
+    }
 
     #[test]
     fn offsets_by_name() {
