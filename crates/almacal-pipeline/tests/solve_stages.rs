@@ -456,37 +456,38 @@ transfer = "1445*"
     ] {
         let ours = table_rows(&work.join(format!("{stage}.cal")));
         let theirs = json_rows(&reference[key]);
-        // CASA stops iterating on small χ² changes, so its lowest-SNR solutions (the band-edge
-        // channel 0, SNR 10-16) sit up to ~0.12 % from the χ² minimum we converge to: the
-        // 0.1 % / 0.1° criterion is asserted for SNR ≥ 20, and 0.2 % / 0.2° for all.
-        let all = compare(&ours, &theirs, 0.0);
-        println!(
-            "NGC5921 {stage:<9} all unflagged: max|amp diff| {:.2e} % max|phase res| {:.2e} deg",
-            all.amp_pct, all.phase_deg
-        );
-        if all.amp_pct > 0.2 || all.phase_deg > 0.2 {
-            failures.push(format!(
-                "{stage}: amplitude {} % / phase {} deg (all)",
-                all.amp_pct, all.phase_deg
-            ));
-        }
-        let c = compare(&ours, &theirs, 20.0);
+        // Acceptance: 0.1 % / 0.1° for every solution unflagged in both. With CASA's own
+        // iteration (the default solver) the measured maxima are ~0.002 % / 0.0005°; the
+        // exact χ² minimum would miss CASA by 0.12 % / 0.063° at the bandpass edge channel 0
+        // (SNR 5-16), where CASA stops iterating early (docs/solve-numerics.md). The 0.01 %
+        // / 0.01° guard catches a regression to that.
+        let c = compare(&ours, &theirs, 0.0);
+        let hi = compare(&ours, &theirs, 20.0);
         println!(
             "NGC5921 {stage:<9} vs CASA: rows ours {} casa {} unmatched {} flag mismatches {} \
-             max|amp diff| {:.2e} % max|phase res| {:.2e} deg",
+             all unflagged: max|amp diff| {:.2e} % max|phase res| {:.2e} deg; \
+             SNR >= 20: {:.2e} % {:.2e} deg",
             ours.len(),
             c.rows,
             c.unmatched,
             c.flag_mismatch,
             c.amp_pct,
-            c.phase_deg
+            c.phase_deg,
+            hi.amp_pct,
+            hi.phase_deg
         );
         if ours.len() != c.rows || c.unmatched > 0 || c.flag_mismatch > 0 {
             failures.push(format!("{stage}: rows/flags differ ({c:?})"));
         }
-        if c.amp_pct > 0.1 || c.phase_deg > 0.1 {
+        if c.amp_pct > 0.1 || c.phase_deg > 0.1 || !c.amp_pct.is_finite() {
             failures.push(format!(
-                "{stage}: amplitude {} % / phase {} deg",
+                "{stage}: amplitude {} % / phase {} deg (acceptance 0.1 % / 0.1 deg)",
+                c.amp_pct, c.phase_deg
+            ));
+        }
+        if c.amp_pct > 0.01 || c.phase_deg > 0.01 {
+            failures.push(format!(
+                "{stage}: amplitude {} % / phase {} deg: no longer CASA's iteration (guard 0.01 % / 0.01 deg)",
                 c.amp_pct, c.phase_deg
             ));
         }

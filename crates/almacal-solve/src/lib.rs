@@ -1,7 +1,8 @@
 //! almacal-solve: calibration numerics, matching CASA 6.7 (see `../shared/algorithms.md`).
 //!
 //! Owns solution-interval gridding ([`solint`]), solver input averaging ([`accumulate`]),
-//! the G/T/B Jones solver ([`gain`], [`solution`]), reference-antenna handling ([`refant`]),
+//! the G/T/B Jones solver ([`gain`], [`solution`]; CASA's iteration in [`casa_solver`]),
+//! reference-antenna handling ([`refant`]),
 //! post-solve processing ([`postsolve`], [`bandpass`]), setjy flux models ([`setjy`]),
 //! fluxscale ([`fluxscale`]), caltable interpolation ([`interp`]) and the data-preparation
 //! numerics ([`prep`]: Tsys tables, tsysspwmap, antenna-position phases, geometry).
@@ -11,6 +12,7 @@
 pub mod accumulate;
 pub mod apply;
 pub mod bandpass;
+pub mod casa_solver;
 pub mod error;
 pub mod fluxscale;
 pub mod gain;

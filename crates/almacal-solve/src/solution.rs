@@ -2,11 +2,11 @@
 //! and solution channel, with PARAMERR, SNR, flags, the reference antenna used and the
 //! per-channel convergence records. [`solve_cell`] runs the channel solver over a cell
 //! (bandpass channels from the last down to 0, each starting from its neighbour's solution,
-//! §1.5); [`solve_cells`] does many cells in parallel with results independent of the
-//! thread count.
+//! §1.5; with [`SolverKind::CasaIterative`] even a failed or flagged neighbour's, as CASA);
+//! [`solve_cells`] does many cells in parallel with results independent of the thread count.
 
 use crate::accumulate::AveragedVis;
-use crate::gain::{solve_channel, ChanInput, Convergence, SolverOptions};
+use crate::gain::{solve_channel, ChanInput, Convergence, SolverKind, SolverOptions};
 use ndarray::{s, Array3};
 use num_complex::Complex64;
 use rayon::prelude::*;
@@ -95,7 +95,9 @@ pub fn solve_cell(
             .assign(&sol.paramerr);
         cell.snr.slice_mut(s![.., .., ch]).assign(&sol.snr);
         cell.flag.slice_mut(s![.., .., ch]).assign(&sol.flag);
-        if sol.flag.iter().any(|f| !f) {
+        // CASA keeps one parameter set across the channel loop, so each channel starts from
+        // whatever the previous one left (minblperant-removed antennas at 1), good or not.
+        if opts.solver == SolverKind::CasaIterative || sol.flag.iter().any(|f| !f) {
             prev = Some(sol.params.clone());
         }
         convs[ch] = Some(sol.conv);
