@@ -102,7 +102,18 @@ fn compare(
     chans: &[usize],
     check_flags: bool,
 ) -> (f64, f64, usize) {
-    let (mut worst, mut worst_w, mut flag_mismatch) = (0.0f64, 0.0f64, 0usize);
+    let (per_chan, worst_w, flags) = compare_per_chan(samples, ours, chans, check_flags);
+    (per_chan.into_iter().fold(0.0, f64::max), worst_w, flags)
+}
+
+/// As [`compare`], with the worst data difference per sampled channel.
+fn compare_per_chan(
+    samples: &[Value],
+    ours: &Calibrated,
+    chans: &[usize],
+    check_flags: bool,
+) -> (Vec<f64>, f64, usize) {
+    let (mut worst, mut worst_w, mut flag_mismatch) = (vec![0.0f64; chans.len()], 0.0f64, 0usize);
     assert!(!samples.is_empty());
     for s in samples {
         let key = (
@@ -124,7 +135,7 @@ fn compare(
                     flag_mismatch += 1;
                 }
                 if !cflag {
-                    worst = worst.max(d / m);
+                    worst[j] = worst[j].max(d / m);
                 }
             }
             let w = s["weight"][p].as_f64().unwrap();
@@ -190,9 +201,9 @@ fn antpos_matches_casa() {
         false,
     );
     eprintln!("antpos: worst data rel diff {worst:.2e}");
-    // casacore's baseline rotation is reproduced to 2e-6 rad (docs/prep-numerics.md): on these
-    // mm offsets that leaves < 0.01 deg of phase, 1e-4 relative.
-    assert!(worst < 1.5e-4, "data differ from CASA by {worst}");
+    // casacore's baseline rotation is reproduced to ~3e-8 rad (docs/prep-numerics.md): 2.3e-6
+    // relative on these mm offsets (it was 8e-5 with a 2e-6 rad rotation error).
+    assert!(worst < 5e-6, "data differ from CASA by {worst}");
 }
 
 #[test]
@@ -246,10 +257,27 @@ fn prep_chain_matches_casa_split() {
             &layers,
         ));
     }
-    let (worst, worst_w, flags) = compare(r["split"].as_array().unwrap(), &all, &chans(&r), true);
-    eprintln!("prep chain: worst data rel diff {worst:.2e}, weight {worst_w:.2e}, flag mismatches {flags}");
+    let chan_list = chans(&r);
+    let (per_chan, worst_w, flags) =
+        compare_per_chan(r["split"].as_array().unwrap(), &all, &chan_list, true);
+    let first = chan_list.iter().position(|&c| c == 0);
+    let worst_edge = first.map_or(0.0, |j| per_chan[j]);
+    let worst = (0..per_chan.len())
+        .filter(|&j| Some(j) != first)
+        .map(|j| per_chan[j])
+        .fold(0.0, f64::max);
+    eprintln!(
+        "prep chain: worst data rel diff {worst:.2e} (channel 0: {worst_edge:.2e}), weight {worst_w:.2e}, flag mismatches {flags}"
+    );
     assert_eq!(flags, 0, "flags differ from CASA");
     // Limited by the antpos geometry (see antpos_matches_casa).
-    assert!(worst < 1.5e-4, "data differ from CASA by {worst}");
+    assert!(worst < 5e-6, "data differ from CASA by {worst}");
+    // Channel 0 of each spw lies in the first interval of the Tsys grid, where casacore's
+    // spline differs from a natural one (apply/spline.rs); reproduced, it is held to the
+    // same bound (it was 8.6e-5 with a natural spline).
+    assert!(
+        worst_edge < 5e-6,
+        "channel 0 differs from CASA by {worst_edge}"
+    );
     assert!(worst_w < 1e-5, "weights differ from CASA by {worst_w}");
 }

@@ -1,10 +1,21 @@
 //! flagdata mode='clip': flag visibilities whose amplitude is outside (or inside)
-//! `clipminmax`, and exact zeros with `clipzeros`.
+//! `clipminmax`, and zeros with `clipzeros`, with CASA 6.7's rules (checked cell by cell
+//! against flagdata on the reference MS, `fixtures/flagging/casa_clip.json`):
+//!
+//! * the amplitude is the float32 |V| of the chosen column (`DATA`, `CORRECTED_DATA`,
+//!   `MODEL_DATA`), per correlation; `correlation` is `ABS_ALL` (the default, also `''`) or
+//!   `ABS_<list>` (`ABS_XX`, `ABS_XX,YY`); a bare list means `ABS_` of it;
+//! * `clipminmax` ends are inclusive: with `clipoutside` a cell is flagged when
+//!   |V| < min or |V| > max, otherwise when min ≤ |V| ≤ max; the ends are compared as
+//!   float32, as CASA does (a maximum 0.4 ulp below an amplitude does not flag it);
+//! * NaN and ±Inf (in either part) are always flagged;
+//! * `clipzeros` flags |V| < FLT_EPSILON (1.19e-7), not only exact zeros;
+//! * cells flagged before are examined like the others (flags only grow).
 
 use super::Ctx;
 use crate::error::Result;
 use crate::reader::{ChunkReader, ReadRequest};
-use crate::selection::{BaselineKind, SelectionParams};
+use crate::selection::{SelectionError, SelectionParams};
 use almacal_core::flaglayer::FlagLayer;
 use std::sync::Arc;
 
@@ -15,6 +26,29 @@ pub(crate) struct ClipParams<'a> {
     pub datacolumn: &'a str,
 }
 
+/// The plain correlation selection of a clip `correlation` expression: `''`/`ABS_ALL` → all
+/// (`''`), `ABS_XX,YY` → `XX,YY`. Other visibility operators (`REAL_`, `IMAG_`, `ARG_`,
+/// `NORM_`) are refused.
+pub(crate) fn clip_correlations(expr: &str) -> std::result::Result<String, SelectionError> {
+    let up = expr.trim().to_ascii_uppercase();
+    for op in ["REAL", "IMAG", "ARG", "NORM"] {
+        if up.starts_with(op) {
+            return Err(SelectionError::new(
+                "correlation",
+                expr,
+                format!("clip on {op} is not supported; use ABS_ALL or ABS_<correlations>"),
+            ));
+        }
+    }
+    let list = up.strip_prefix("ABS").unwrap_or(&up);
+    let list = list.trim_start_matches(['_', ' ']);
+    Ok(if list == "ALL" {
+        String::new()
+    } else {
+        list.to_string()
+    })
+}
+
 /// True if an amplitude is clipped.
 pub fn is_clipped(
     amp: f32,
@@ -22,10 +56,10 @@ pub fn is_clipped(
     clipoutside: bool,
     clipzeros: bool,
 ) -> bool {
-    if clipzeros && amp == 0.0 {
+    if !amp.is_finite() {
         return true;
     }
-    if !amp.is_finite() {
+    if clipzeros && amp < f32::EPSILON {
         return true;
     }
     match minmax {
@@ -41,7 +75,6 @@ pub fn is_clipped(
 pub(crate) fn flag_clip(
     ctx: &Ctx,
     selection: &SelectionParams,
-    autocorr: bool,
     p: ClipParams,
     current: &FlagLayer,
 ) -> Result<FlagLayer> {
@@ -54,9 +87,6 @@ pub(crate) fn flag_clip(
         other => other.to_string(),
     };
     req.selection = selection.clone();
-    if autocorr {
-        req.selection.baselines = BaselineKind::AutoOnly;
-    }
     req.flag_layers = ctx.upstream.to_vec();
     req.flag_layers.push(Arc::new(current.clone()));
     let reader = match ChunkReader::open(&req) {
@@ -94,5 +124,21 @@ mod tests {
         assert!(is_clipped(0.0, None, true, true));
         assert!(!is_clipped(0.0, None, true, false));
         assert!(is_clipped(f32::NAN, None, true, false));
+        // Range ends are inclusive; clipzeros reaches FLT_EPSILON.
+        assert!(!is_clipped(2.0, Some((0.0, 2.0)), true, false));
+        assert!(is_clipped(2.0, Some((0.0, 2.0)), false, false));
+        assert!(is_clipped(1.0e-7, None, true, true));
+        assert!(!is_clipped(1.2e-7, None, true, true));
+    }
+
+    #[test]
+    fn clip_correlation_expressions() {
+        use super::clip_correlations as c;
+        assert_eq!(c("").unwrap(), "");
+        assert_eq!(c("ABS_ALL").unwrap(), "");
+        assert_eq!(c("abs_xx").unwrap(), "XX");
+        assert_eq!(c("ABS_XX,YY").unwrap(), "XX,YY");
+        assert_eq!(c("YY").unwrap(), "YY");
+        assert!(c("REAL_XX").is_err());
     }
 }

@@ -157,12 +157,24 @@ pub(crate) fn flag_rows(ctx: &Ctx, sel: &Selection, rows: &[u64], layer: &mut Fl
     added
 }
 
-fn resolve(meta: &MsMeta, cmd: &FlagCommand) -> Result<Selection> {
+/// The selection a command works on: `autocorr` restricts it to autocorrelations, and a
+/// clip's `correlation` expression (`ABS_ALL`, `ABS_XX`) becomes a correlation list. Like
+/// CASA's flagdata, clip ignores `autocorr` (a parameter of the other modes): it examines
+/// the cross-correlations too.
+fn effective_params(cmd: &FlagCommand) -> Result<SelectionParams> {
     let mut p = cmd.selection.clone();
-    if cmd.autocorr {
+    let clip = matches!(cmd.mode, FlagMode::Clip { .. });
+    if cmd.autocorr && !clip {
         p.baselines = BaselineKind::AutoOnly;
     }
-    Selection::resolve(meta, &p).map_err(CasaError::from)
+    if clip {
+        p.correlation = clip::clip_correlations(&p.correlation)?;
+    }
+    Ok(p)
+}
+
+fn resolve(meta: &MsMeta, cmd: &FlagCommand) -> Result<Selection> {
+    Selection::resolve(meta, &effective_params(cmd)?).map_err(CasaError::from)
 }
 
 /// Run `commands` on the MS at `ms` (read-only), on top of the `upstream` layers.
@@ -213,8 +225,7 @@ pub fn compute_layer(
                 datacolumn,
             } => clip::flag_clip(
                 &ctx,
-                &cmd.selection,
-                cmd.autocorr,
+                &effective_params(cmd)?,
                 clip::ClipParams {
                     minmax: *minmax,
                     clipoutside: *clipoutside,
@@ -229,6 +240,9 @@ pub fn compute_layer(
                 count_all(&layer, &ctx) - before
             })?,
         };
+        if cmd.autocorr && matches!(cmd.mode, FlagMode::Clip { .. }) {
+            note = Some("autocorr is ignored by clip (as in CASA): all baselines examined".into());
+        }
         if rows.is_empty() && note.is_none() {
             note = Some("the selection matches no rows (nothing flagged)".into());
         }

@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 pub enum FreqMethod {
     Nearest,
     Linear,
+    /// casacore's cubic spline (see [`Spline`]).
     Spline,
+    /// casacore's `cubic`: the cubic polynomial through 4 neighbouring samples.
+    Cubic,
 }
 
 impl FreqMethod {
@@ -43,7 +46,8 @@ impl FreqMethod {
         {
             "" | "linear" => Self::Linear,
             "nearest" => Self::Nearest,
-            "spline" | "cubic" => Self::Spline,
+            "spline" => Self::Spline,
+            "cubic" => Self::Cubic,
             _ => return None,
         };
         Some((t, f))
@@ -155,7 +159,7 @@ impl TsysTerm {
                         .zip(&rows[b].flag_pc[p])
                         .map(|(f0, f1)| *f0 || *f1)
                         .collect();
-                    freq_interp(src, &vals, &flags, freqs, self.freq)
+                    freq_resample_casa(src, &vals, &flags, freqs, self.freq)
                 })
                 .collect(),
         )
@@ -164,6 +168,7 @@ impl TsysTerm {
 
 /// Interpolate a real spectrum onto `dst` (flagged source channels dropped; ends held).
 /// All-flagged input gives all-flagged output. Negative results are flagged and zeroed.
+/// When `dst` is the source grid itself the values are copied with their flags.
 pub fn freq_interp(
     src: &[f64],
     vals: &[f64],
@@ -171,12 +176,7 @@ pub fn freq_interp(
     dst: &[f64],
     method: FreqMethod,
 ) -> (Vec<f64>, Vec<bool>) {
-    let same_grid = src.len() == dst.len()
-        && src
-            .iter()
-            .zip(dst)
-            .all(|(a, b)| (a - b).abs() <= 1e-10 * a.abs().max(b.abs()));
-    if same_grid {
+    if all_near(src, dst) {
         let v: Vec<f64> = vals.iter().map(|&v| v.max(0.0)).collect();
         let f = flags
             .iter()
@@ -185,7 +185,61 @@ pub fn freq_interp(
             .collect();
         return (v, f);
     }
-    let mut good: Vec<(f64, f64)> = src
+    resample(src, vals, flags, dst, method)
+}
+
+/// CASA's `CTPatchedInterp::resampleInFreq` (without a `flag` suffix), as the Tsys
+/// application uses it: like [`freq_interp`], except that the values are copied only when
+/// the *unflagged* source channels coincide with `dst`; otherwise flagged source channels
+/// are bridged and the output is not flagged by them (measured with CASA 6.7 on a Tsys
+/// table applied to its own spw with flagged channels).
+pub fn freq_resample_casa(
+    src: &[f64],
+    vals: &[f64],
+    flags: &[bool],
+    dst: &[f64],
+    method: FreqMethod,
+) -> (Vec<f64>, Vec<bool>) {
+    let good_x: Vec<f64> = src
+        .iter()
+        .zip(flags)
+        .filter(|(_, &f)| !f)
+        .map(|(&x, _)| x)
+        .collect();
+    if !good_x.is_empty() && all_near(&good_x, dst) {
+        let v = vals.iter().zip(flags).filter(|(_, &f)| !f).map(|(&v, _)| v);
+        return (
+            v.clone().map(|v| v.max(0.0)).collect(),
+            v.map(|v| v < 0.0).collect(),
+        );
+    }
+    resample(src, vals, flags, dst, method)
+}
+
+/// casacore `allNear(a, b, 1e-10)` on equal lengths.
+fn all_near(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-10 * x.abs().max(y.abs()))
+}
+
+/// Interpolation through the unflagged samples; ends held (the nearest end in frequency).
+///
+/// As CASA (`CTPatchedInterp::interpolate`, CAS-11744), the method falls back on the
+/// *total* number of source channels: spline/cubic → linear below 4, anything → nearest
+/// below 2. The spline is casacore's, built on the unflagged samples in channel order (its
+/// quirk at the second knot depends on that order, see [`Spline`]); with 2 or 3 unflagged
+/// samples it is the line / natural spline, as in casacore.
+fn resample(
+    src: &[f64],
+    vals: &[f64],
+    flags: &[bool],
+    dst: &[f64],
+    method: FreqMethod,
+) -> (Vec<f64>, Vec<bool>) {
+    // Unflagged samples in channel order.
+    let good: Vec<(f64, f64)> = src
         .iter()
         .zip(vals)
         .zip(flags)
@@ -195,16 +249,21 @@ pub fn freq_interp(
     if good.is_empty() {
         return (vec![0.0; dst.len()], vec![true; dst.len()]);
     }
-    good.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let xs: Vec<f64> = good.iter().map(|g| g.0).collect();
-    let ys: Vec<f64> = good.iter().map(|g| g.1).collect();
     let method = match method {
-        FreqMethod::Spline if xs.len() < 4 => FreqMethod::Linear,
+        _ if src.len() < 2 => FreqMethod::Nearest,
+        FreqMethod::Spline | FreqMethod::Cubic if src.len() < 4 => FreqMethod::Linear,
         m => m,
     };
-    let spline = (method == FreqMethod::Spline)
-        .then(|| Spline::new(&xs, &ys))
-        .flatten();
+    let spline = if method == FreqMethod::Spline {
+        let (cx, cy): (Vec<f64>, Vec<f64>) = good.iter().copied().unzip();
+        Spline::casacore(&cx, &cy)
+    } else {
+        None
+    };
+    let mut sorted = good;
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let xs: Vec<f64> = sorted.iter().map(|g| g.0).collect();
+    let ys: Vec<f64> = sorted.iter().map(|g| g.1).collect();
     let mut out = Vec::with_capacity(dst.len());
     let mut oflag = Vec::with_capacity(dst.len());
     for &f in dst {
@@ -215,18 +274,51 @@ pub fn freq_interp(
         } else {
             let k = xs.partition_point(|&x| x <= f) - 1;
             let x = (f - xs[k]) / (xs[k + 1] - xs[k]);
+            let linear = ys[k] + (ys[k + 1] - ys[k]) * x;
             match method {
                 FreqMethod::Nearest => ys[if x <= 0.5 { k } else { k + 1 }],
-                FreqMethod::Linear => ys[k] + (ys[k + 1] - ys[k]) * x,
-                FreqMethod::Spline => spline
-                    .as_ref()
-                    .map_or(ys[k] + (ys[k + 1] - ys[k]) * x, |s| s.eval(f)),
+                FreqMethod::Linear => linear,
+                FreqMethod::Spline => spline.as_ref().map_or(linear, |s| s.eval(f)),
+                FreqMethod::Cubic => cubic(&xs, &ys, f),
             }
         };
         oflag.push(v < 0.0);
         out.push(v.max(0.0));
     }
     (out, oflag)
+}
+
+/// casacore `InterpolateArray1D` method `cubic` (`polynomialInterpolation`, order 3): the
+/// polynomial through 4 samples of the ascending grid `xs` around `f`: with w the first
+/// sample ≥ f, samples w−2 … w+1, or the first / last four at the edges (w ≤ 1 / w ≥ n−1).
+/// (For a descending grid casacore picks the same four samples.) With fewer than 4
+/// unflagged samples casacore reads past its arrays; we use the polynomial through all
+/// of them instead.
+fn cubic(xs: &[f64], ys: &[f64], f: f64) -> f64 {
+    let n = xs.len();
+    let (lo, len) = if n < 4 {
+        (0, n)
+    } else {
+        let w = xs.partition_point(|&x| x < f);
+        let lo = if w > 1 && w < n - 1 {
+            w - 2
+        } else if w <= 1 {
+            0
+        } else {
+            n - 4
+        };
+        (lo, 4)
+    };
+    let (px, py) = (&xs[lo..lo + len], &ys[lo..lo + len]);
+    (0..len)
+        .map(|i| {
+            let l: f64 = (0..len)
+                .filter(|&j| j != i)
+                .map(|j| (f - px[j]) / (px[i] - px[j]))
+                .product();
+            l * py[i]
+        })
+        .sum()
 }
 
 impl Term for TsysTerm {
@@ -316,7 +408,100 @@ mod tests {
             FreqMethod::parse("linear,linearflag"),
             Some((TimeInterp::Linear, FreqMethod::Linear))
         );
+        assert_eq!(
+            FreqMethod::parse("linear,cubic"),
+            Some((TimeInterp::Linear, FreqMethod::Cubic))
+        );
         assert!(FreqMethod::parse("bogus").is_none());
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    }
+
+    /// The spline is casacore's on the unflagged channels in channel order. Source
+    /// 0, 0.5, 1, 2, 3 with the channel at 0.5 flagged leaves knots 0,1,2,3 with values
+    /// 10,10,11,10: the example of `spline.rs` (0,0,1,0) plus 10, where casacore's second
+    /// derivative at knot 1 is 1.5 (natural spline: 2.4), so mid-interval values are
+    /// 10 − 1.5/16 = 9.90625, 10 + 0.5 + 2.1/16 = 10.63125, 10 + 0.5 + 3.6/16 = 10.725.
+    /// The flagged channel is bridged, not flagged (no `flag` suffix).
+    #[test]
+    fn spline_is_casacores_on_unflagged_channels() {
+        let (v, f) = freq_resample_casa(
+            &[0.0, 0.5, 1.0, 2.0, 3.0],
+            &[10.0, 999.0, 10.0, 11.0, 10.0],
+            &[false, true, false, false, false],
+            &[-1.0, 0.5, 1.5, 2.5, 4.0],
+            FreqMethod::Spline,
+        );
+        assert!(close(&v, &[10.0, 9.90625, 10.63125, 10.725, 10.0]), "{v:?}");
+        assert!(f.iter().all(|&x| !x));
+        // LSB: knots 3,2,1,0 (values 10,11,10,10): knot 1 is x = 2, whose second
+        // derivative stays −3 (natural −3.6); at 1.5: 10.5 − (−3 + 2.4)/16 = 10.5375,
+        // at 2.5: 10.5 + 3/16 = 10.6875, at 0.5 the natural value 10 − 2.4/16 = 9.85.
+        let (v, _) = freq_resample_casa(
+            &[3.0, 2.0, 1.0, 0.0],
+            &[10.0, 11.0, 10.0, 10.0],
+            &[false; 4],
+            &[0.5, 1.5, 2.5],
+            FreqMethod::Spline,
+        );
+        assert!(close(&v, &[9.85, 10.5375, 10.6875]), "{v:?}");
+        // Fewer than 4 caltable channels: linear (CAS-11744), by the total channel count.
+        let (v, _) = freq_resample_casa(
+            &[0.0, 1.0, 2.0],
+            &[0.0, 1.0, 0.0],
+            &[false; 3],
+            &[0.5],
+            FreqMethod::Spline,
+        );
+        assert!(close(&v, &[0.5]), "{v:?}");
+        // 4 channels of which 3 unflagged: casacore's spline through 3 knots, i.e. the
+        // natural spline: x 0,1,2, y 0,1,0 → M₁ = −3 → at 0.5: 0.5 + 3/16 = 0.6875.
+        let (v, _) = freq_resample_casa(
+            &[0.0, 1.0, 2.0, 3.0],
+            &[0.0, 1.0, 0.0, 7.0],
+            &[false, false, false, true],
+            &[0.5],
+            FreqMethod::Spline,
+        );
+        assert!(close(&v, &[0.6875]), "{v:?}");
+    }
+
+    /// casacore's `cubic`: the cubic through 4 samples chosen from w = the first sample
+    /// ≥ f: w−2 … w+1 inside, the first / last four at the edges. Samples at 0…4 with
+    /// values 10,10,10,10,11: at 1.5 (w = 2) the samples 0…3 → 10 (a window w−1 … w+2
+    /// would give 10 + (0.5·−0.5·−1.5)/6 = 10.0625); at 2.5 (w = 3) the samples 1…4 → 10 +
+    /// ℓ₄(2.5) = 10 + (1.5·0.5·−0.5)/(3·2·1) = 9.9375; at 3.5 (w = 4 = n−1) the last four →
+    /// 10 + (2.5·1.5·0.5)/6 = 10.3125.
+    #[test]
+    fn cubic_is_casacores_four_point_polynomial() {
+        let (v, _) = freq_resample_casa(
+            &[0.0, 1.0, 2.0, 3.0, 4.0],
+            &[10.0, 10.0, 10.0, 10.0, 11.0],
+            &[false; 5],
+            &[0.5, 1.5, 2.5, 3.5],
+            FreqMethod::Cubic,
+        );
+        assert!(close(&v, &[10.0, 10.0, 9.9375, 10.3125]), "{v:?}");
+    }
+
+    /// Same grid: CASA copies only when the unflagged channels coincide with the data
+    /// channels; with a flagged Tsys channel it interpolates across it and flags nothing.
+    /// `freq_interp` (used elsewhere) keeps the source flags on its own grid.
+    #[test]
+    fn same_grid_with_flagged_channels() {
+        let src = [1.0, 2.0, 3.0, 4.0];
+        let vals = [10.0, 99.0, 30.0, 40.0];
+        let flags = [false, true, false, false];
+        let (v, f) = freq_resample_casa(&src, &vals, &flags, &src, FreqMethod::Linear);
+        assert!(close(&v, &[10.0, 20.0, 30.0, 40.0]), "{v:?}");
+        assert!(f.iter().all(|&x| !x));
+        let (v, f) = freq_resample_casa(&src, &vals, &[false; 4], &src, FreqMethod::Spline);
+        assert_eq!(v, vals.to_vec());
+        assert!(f.iter().all(|&x| !x));
+        let (_, f) = freq_interp(&src, &vals, &flags, &src, FreqMethod::Linear);
+        assert_eq!(f, flags.to_vec());
     }
 
     #[test]
