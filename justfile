@@ -23,3 +23,7 @@ bench-prep:
 # The whole tutorial recipe: almacal (first run, no-op rerun, rerun after one flag) vs CASA 6.7 on the `tutorial` preset (needs .venv-casa).
 bench-tutorial:
     cargo build --release -p almacal && bash benches/tutorial_vs_casa.sh
+
+# Plot overhead: the tutorial recipe with and without `plots = [...]` (release mode; fails at >= 10 %).
+bench-plots:
+    cargo build --release -p almacal && bash benches/plots_overhead.sh

@@ -381,8 +381,61 @@ pub fn read_meta(ms: &Path) -> Result<MsMeta> {
     read_meta_with_index(ms).map(|(m, _)| m)
 }
 
-/// Read the metadata and the main table's per-row index columns in one pass.
+/// Size and modification time of every file under `ms` (a few dozen `stat` calls): the
+/// cache key of [`read_meta_with_index`]. Any write to the MS changes it.
+fn ms_stamp(ms: &Path) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut stack = vec![ms.to_path_buf()];
+    let mut n = 0usize;
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let md = e.metadata().ok()?;
+            if md.is_dir() {
+                stack.push(e.path());
+                continue;
+            }
+            e.path().hash(&mut h);
+            md.len().hash(&mut h);
+            md.modified().ok()?.hash(&mut h);
+            n += 1;
+        }
+    }
+    (n > 0).then(|| h.finish())
+}
+
+type MetaCache = Vec<(std::path::PathBuf, u64, std::sync::Arc<(MsMeta, MainIndex)>)>;
+
+/// The last few MSs read by this process (every stage of a run reads the same split's
+/// metadata and index; rereading them dominated small partial reruns).
+static META_CACHE: std::sync::Mutex<MetaCache> = std::sync::Mutex::new(Vec::new());
+const META_CACHE_LEN: usize = 6;
+
+/// Read the metadata and the main table's per-row index columns in one pass. Results
+/// are cached per process and reused while no file of the MS changes.
 pub fn read_meta_with_index(ms: &Path) -> Result<(MsMeta, MainIndex)> {
+    let stamp = ms_stamp(ms);
+    if let Some(stamp) = stamp {
+        let cache = META_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, hit)) = cache.iter().find(|(p, s, _)| p == ms && *s == stamp) {
+            return Ok((hit.0.clone(), hit.1.clone()));
+        }
+    }
+    let read = read_meta_with_index_uncached(ms)?;
+    if let Some(stamp) = stamp {
+        let mut cache = META_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|(p, _, _)| p != ms);
+        if cache.len() >= META_CACHE_LEN {
+            cache.remove(0);
+        }
+        cache.push((ms.to_path_buf(), stamp, std::sync::Arc::new(read.clone())));
+    }
+    Ok(read)
+}
+
+fn read_meta_with_index_uncached(ms: &Path) -> Result<(MsMeta, MainIndex)> {
     let mut main = RoTable::open(ms)?;
     let antennas = read_antennas(ms)?;
     let spws = read_spws(ms)?;

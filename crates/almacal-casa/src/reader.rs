@@ -32,6 +32,9 @@ pub struct ReadRequest {
     pub read_data: bool,
     /// Flag layers OR'ed into FLAG as chunks are read (upstream flag stages).
     pub flag_layers: Vec<Arc<FlagLayer>>,
+    /// Keep only rows of these spectral windows (on top of `selection`): a partial rerun
+    /// of a stage for the spws whose inputs changed. `None`: no restriction.
+    pub only_spws: Option<std::collections::BTreeSet<u32>>,
 }
 
 impl ReadRequest {
@@ -44,6 +47,7 @@ impl ReadRequest {
             with_weight_spectrum: false,
             read_data: true,
             flag_layers: Vec::new(),
+            only_spws: None,
         }
     }
 }
@@ -146,6 +150,21 @@ impl ChunkReader {
         } else {
             sel.select_rows(&idx, |_| None)
         };
+        let rows = match &req.only_spws {
+            None => rows,
+            Some(keep) => {
+                let spw_of_dd: Vec<Option<u32>> =
+                    meta.data_descs.iter().map(|d| Some(d.spw.0)).collect();
+                rows.into_iter()
+                    .filter(|&r| {
+                        usize::try_from(idx.dd[r as usize])
+                            .ok()
+                            .and_then(|d| spw_of_dd.get(d).copied().flatten())
+                            .is_some_and(|s| keep.contains(&s))
+                    })
+                    .collect()
+            }
+        };
         if rows.is_empty() {
             return Err(CasaError::Selection(SelectionError::new(
                 "selection",
@@ -207,6 +226,10 @@ impl ChunkReader {
         let corrs = self.sel.corrs_of(&self.meta, dd);
         let ncorr_all = self.meta.corrs_of(dd).len();
         let (n, nc, np) = (plan.rows.len(), chans.len(), corrs.len());
+        // Whole cells selected (the common case): copy each cell as one slice.
+        let whole = corrs.iter().copied().eq(0..ncorr_all)
+            && chans.iter().copied().eq(0..nc)
+            && self.meta.spw(spw).is_some_and(|w| w.nchan() == nc);
         let mut data = if self.read_data {
             Array3::<Complex32>::zeros((n, nc, np))
         } else {
@@ -253,15 +276,27 @@ impl ChunkReader {
                 if cell.len() < need {
                     return Err(bad_shape(&self.column, cell.len()));
                 }
-                for (ci, &c) in chans.iter().enumerate() {
-                    for (pi, &p) in corrs.iter().enumerate() {
-                        data[[k, ci, pi]] = cell[c * ncorr_all + p];
+                let mut out = data.index_axis_mut(ndarray::Axis(0), k);
+                match out.as_slice_mut() {
+                    Some(dst) if whole && cell.len() == dst.len() => dst.copy_from_slice(&cell),
+                    _ => {
+                        for (ci, &c) in chans.iter().enumerate() {
+                            for (pi, &p) in corrs.iter().enumerate() {
+                                out[[ci, pi]] = cell[c * ncorr_all + p];
+                            }
+                        }
                     }
                 }
             }
-            for (ci, &c) in chans.iter().enumerate() {
-                for (pi, &p) in corrs.iter().enumerate() {
-                    flag[[k, ci, pi]] = fcell[c * ncorr_all + p];
+            let mut fout = flag.index_axis_mut(ndarray::Axis(0), k);
+            match fout.as_slice_mut() {
+                Some(dst) if whole && fcell.len() == dst.len() => dst.copy_from_slice(&fcell),
+                _ => {
+                    for (ci, &c) in chans.iter().enumerate() {
+                        for (pi, &p) in corrs.iter().enumerate() {
+                            fout[[ci, pi]] = fcell[c * ncorr_all + p];
+                        }
+                    }
                 }
             }
             let w = self.main.cell_vec::<f32>("WEIGHT", row)?;

@@ -87,6 +87,11 @@ impl FlagLayer {
         self.rows.get(&row)
     }
 
+    /// Flagged rows and their masks, in row order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &RowMask)> {
+        self.rows.iter().map(|(r, m)| (*r, m))
+    }
+
     /// Flag a whole row.
     pub fn flag_row(&mut self, row: u64) {
         self.rows.insert(row, RowMask::All);

@@ -34,7 +34,12 @@ pub struct Assessor<'a> {
     pub registry: &'a TaskRegistry,
     pub ws: Workspace,
     identities: Mutex<HashMap<PathBuf, String>>,
+    /// Per-spw digests of known products: stage → kind → spw → digest.
+    spw_digests: Mutex<SpwDigests>,
 }
+
+/// stage → product kind → spw → digest.
+pub type SpwDigests = BTreeMap<String, BTreeMap<String, BTreeMap<u32, String>>>;
 
 impl<'a> Assessor<'a> {
     pub fn new(recipe: &'a Recipe, registry: &'a TaskRegistry) -> Self {
@@ -43,6 +48,26 @@ impl<'a> Assessor<'a> {
             registry,
             ws: Workspace::new(&recipe.workdir),
             identities: Mutex::new(HashMap::new()),
+            spw_digests: Mutex::new(SpwDigests::new()),
+        }
+    }
+
+    /// Remember the per-spw digests of `stage`'s products (after it ran or was cached).
+    pub fn note_spws(&self, stage: &str, products: &[crate::workspace::ProductRecord]) {
+        if let Ok(mut m) = self.spw_digests.lock() {
+            let e = m.entry(stage.to_string()).or_default();
+            e.clear();
+            for p in products {
+                if let Some(s) = &p.digest.spws {
+                    let m: Option<BTreeMap<u32, String>> = s
+                        .iter()
+                        .map(|(k, v)| k.parse::<u32>().ok().map(|k| (k, v.clone())))
+                        .collect();
+                    if let Some(m) = m {
+                        e.insert(p.kind.to_string(), m);
+                    }
+                }
+            }
         }
     }
 
@@ -67,6 +92,12 @@ impl<'a> Assessor<'a> {
     /// `digests` are left out (the caller knows they will run).
     pub fn components(&self, stage: &Stage, digests: &Digests) -> Result<Components, String> {
         let mut upstream: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut upstream_spws = SpwDigests::new();
+        let known_spws = self
+            .spw_digests
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
         for d in &stage.deps {
             let Some(kind) = dep_product(d.kind) else {
                 continue;
@@ -76,6 +107,15 @@ impl<'a> Assessor<'a> {
                     .entry(d.stage.clone())
                     .or_default()
                     .insert(kind.to_string(), digest.clone());
+                if let Some(s) = known_spws
+                    .get(&d.stage)
+                    .and_then(|m| m.get(&kind.to_string()))
+                {
+                    upstream_spws
+                        .entry(d.stage.clone())
+                        .or_default()
+                        .insert(kind.to_string(), s.clone());
+                }
             }
         }
         let mut inputs = BTreeMap::new();
@@ -116,6 +156,7 @@ impl<'a> Assessor<'a> {
             inputs,
             caltable_paths,
             files,
+            upstream_spws,
         })
     }
 
@@ -172,6 +213,7 @@ impl<'a> Assessor<'a> {
                         .map(|p| (p.kind, p.digest.digest.clone()))
                         .collect(),
                 );
+                self.note_spws(&s.name, &r.products);
                 records.insert(s.name.clone(), r);
             }
         }

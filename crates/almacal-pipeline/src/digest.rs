@@ -3,6 +3,7 @@
 //! a product without re-reading it. Never hashes absolute paths or mtimes
 //! (mtimes live only in manifests, which are not part of any fingerprint).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
@@ -24,6 +25,14 @@ pub struct FileStat {
 pub struct ProductDigest {
     pub digest: String,
     pub files: Vec<FileStat>,
+    /// Per spectral window content digests (caltables: their rows and SPECTRAL_WINDOW
+    /// row; flag layers: their rows of that spw), so that a downstream stage can tell
+    /// which spws an upstream change touched and rerun only those (design: partial
+    /// reruns). `None`: not known, any change reruns everything.
+    /// (Keys are spw ids as text: records flatten this struct, and serde cannot read
+    /// integer map keys through `flatten`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spws: Option<BTreeMap<String, String>>,
 }
 
 /// Files under `root` (or `root` itself), sorted by relative path.
@@ -71,22 +80,77 @@ fn is_caltable(root: &Path) -> bool {
 /// window / antenna / field subtables — not HISTORY (wall-clock times) and not casacore's
 /// byte layout (its storage managers leave unwritten bytes that vary between identical
 /// writes), so a re-solve with identical solutions keeps dependants cached.
-fn caltable_content_digest(root: &Path) -> Option<String> {
+///
+/// Also returns per-spw digests: each spw's rows and SPECTRAL_WINDOW row, plus the
+/// keywords and ANTENNA/FIELD subtables (a change there changes every spw).
+fn caltable_content_digest(root: &Path) -> Option<(String, BTreeMap<u32, String>)> {
     let t = almacal_casa::caltable::read_caltable(root).ok()?;
     let mut h = blake3::Hasher::new();
     let k = &t.keywords;
+    let common = format!(
+        "{:?}|{}|{}|{:?}|{:?}",
+        k.par_type, k.viscal, k.pol_basis, t.sub.antennas, t.sub.fields
+    );
     h.update(format!("{:?}|{}|{}", k.par_type, k.viscal, k.pol_basis).as_bytes());
     h.update(format!("{:?}", t.rows).as_bytes());
     h.update(format!("{:?}", t.sub.spws).as_bytes());
     h.update(format!("{:?}", t.sub.antennas).as_bytes());
     h.update(format!("{:?}", t.sub.fields).as_bytes());
-    Some(format!("caltable:{}", h.finalize().to_hex()))
+    let mut per: BTreeMap<u32, blake3::Hasher> = BTreeMap::new();
+    for (i, w) in t.sub.spws.iter().enumerate() {
+        let mut hs = blake3::Hasher::new();
+        hs.update(common.as_bytes());
+        hs.update(format!("{w:?}").as_bytes());
+        per.insert(i as u32, hs);
+    }
+    for r in &t.rows {
+        let Ok(spw) = u32::try_from(r.spw_id) else {
+            return None;
+        };
+        per.entry(spw)
+            .or_insert_with(|| {
+                let mut hs = blake3::Hasher::new();
+                hs.update(common.as_bytes());
+                hs
+            })
+            .update(format!("{r:?}").as_bytes());
+    }
+    let spws = per
+        .into_iter()
+        .map(|(s, hs)| (s, hs.finalize().to_hex().to_string()))
+        .collect();
+    Some((format!("caltable:{}", h.finalize().to_hex()), spws))
+}
+
+/// Per-spw digests of a flag-layer product: each spw's flagged rows and masks. `row_spw`
+/// maps each row of the vis the layer applies to onto its spw.
+pub fn flag_layer_spw_digests(layer: &Path, row_spw: &[u32]) -> Option<BTreeMap<u32, String>> {
+    let bytes = fs::read(layer).ok()?;
+    let l = almacal_core::flaglayer::FlagLayer::decode(&bytes).ok()?;
+    if l.nrows() != row_spw.len() as u64 {
+        return None;
+    }
+    let mut per: BTreeMap<u32, blake3::Hasher> = BTreeMap::new();
+    for &s in row_spw {
+        per.entry(s).or_default();
+    }
+    for (row, mask) in l.iter() {
+        let s = *row_spw.get(row as usize)?;
+        per.entry(s)
+            .or_default()
+            .update(format!("{row}:{mask:?};").as_bytes());
+    }
+    Some(
+        per.into_iter()
+            .map(|(s, h)| (s, h.finalize().to_hex().to_string()))
+            .collect(),
+    )
 }
 
 /// Hash every file's relative path, size and content (caltables: their decoded content).
 pub fn digest_product(root: &Path) -> io::Result<ProductDigest> {
     if fs::metadata(root)?.is_dir() && is_caltable(root) {
-        if let Some(digest) = caltable_content_digest(root) {
+        if let Some((digest, spws)) = caltable_content_digest(root) {
             let files = walk(root)?
                 .into_iter()
                 .map(|(rel, _, meta)| FileStat {
@@ -95,7 +159,11 @@ pub fn digest_product(root: &Path) -> io::Result<ProductDigest> {
                     mtime_ns: mtime_ns(&meta),
                 })
                 .collect();
-            return Ok(ProductDigest { digest, files });
+            return Ok(ProductDigest {
+                digest,
+                files,
+                spws: Some(spws.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            });
         }
     }
     let mut h = blake3::Hasher::new();
@@ -122,6 +190,28 @@ pub fn digest_product(root: &Path) -> io::Result<ProductDigest> {
     Ok(ProductDigest {
         digest: h.finalize().to_hex().to_string(),
         files,
+        spws: None,
+    })
+}
+
+/// A MeasurementSet product's digest without reading its visibilities (hashing a
+/// 1.3 GB split cost as much as a third of writing it): the fingerprint of the stage that
+/// wrote it (a vis product is a pure function of its inputs) plus its [`table_identity`].
+/// Tagged `vis:` so that [`verify_product`] rechecks the identity instead of rehashing.
+pub fn digest_vis_product(root: &Path, fingerprint: &str) -> io::Result<ProductDigest> {
+    let identity = table_identity(root)?;
+    let files = walk(root)?
+        .into_iter()
+        .map(|(rel, _, meta)| FileStat {
+            rel,
+            size: meta.len(),
+            mtime_ns: mtime_ns(&meta),
+        })
+        .collect();
+    Ok(ProductDigest {
+        digest: format!("vis:{}:{identity}", hash_bytes(fingerprint.as_bytes())),
+        files,
+        spws: None,
     })
 }
 
@@ -144,8 +234,15 @@ pub fn verify_product(root: &Path, expected: &ProductDigest) -> bool {
     if !root.exists() {
         return false;
     }
-    manifest_matches(root, expected)
-        || digest_product(root).is_ok_and(|d| d.digest == expected.digest)
+    if manifest_matches(root, expected) {
+        return true;
+    }
+    match expected.digest.strip_prefix("vis:") {
+        Some(rest) => rest
+            .split_once(':')
+            .is_some_and(|(_, id)| table_identity(root).is_ok_and(|now| now == id)),
+        None => digest_product(root).is_ok_and(|d| d.digest == expected.digest),
+    }
 }
 
 /// Small table-system files whose content is part of an MS identity.

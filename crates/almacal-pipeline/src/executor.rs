@@ -20,6 +20,36 @@ pub trait StageExecutor: Send + Sync {
     /// workspace after success). Never write anywhere else, never modify
     /// inputs.
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError>;
+
+    /// Can this stage redo only some spectral windows when only those spws' inputs
+    /// changed (see [`PartialRun`])? Default: no, it always runs whole.
+    fn partial_mode(&self, _stage: &Stage) -> PartialMode {
+        PartialMode::No
+    }
+}
+
+/// How a stage supports partial reruns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartialMode {
+    No,
+    /// It reads its previous products (read-only, at their workspace paths) and writes
+    /// complete new products, recomputing only the changed spws.
+    Merge,
+    /// It updates its previous product in place: the engine first drops the stage's
+    /// record (so a crash midway means "never run", a full rerun next time), then moves
+    /// the previous product to the stage's output path.
+    InPlace,
+}
+
+/// A partial rerun: only `spws` changed upstream.
+#[derive(Debug, Clone)]
+pub struct PartialRun {
+    pub spws: std::collections::BTreeSet<u32>,
+    /// The previous products: workspace paths (Merge) or the output paths they were
+    /// moved to (InPlace).
+    pub previous: BTreeMap<ProductKind, PathBuf>,
+    /// The previous run's summary.
+    pub previous_summary: Option<serde_json::Value>,
 }
 
 /// A product of an upstream stage that applies to this stage's vis.
@@ -59,6 +89,8 @@ pub struct StageContext<'a> {
     pub scratch: PathBuf,
     /// Threads this stage may use (rayon pool size hint).
     pub threads: usize,
+    /// Set when the engine asks for a partial rerun ([`StageExecutor::partial_mode`]).
+    pub partial: Option<PartialRun>,
     pub(crate) progress: &'a (dyn Fn(u64, u64) + Sync),
 }
 

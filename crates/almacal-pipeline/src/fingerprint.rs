@@ -35,13 +35,69 @@ pub struct Components {
     pub caltable_paths: BTreeMap<String, String>,
     /// parameter → file.
     pub files: BTreeMap<String, FileComponent>,
+    /// upstream stage → product kind → spw → digest, where the upstream product has
+    /// per-spw digests. Not part of the fingerprint (it refines `upstream`): it tells
+    /// which spws an upstream change touched, for partial reruns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub upstream_spws: BTreeMap<String, BTreeMap<String, BTreeMap<u32, String>>>,
 }
 
 impl Components {
-    /// The fingerprint: blake3 of the canonical JSON encoding.
+    /// The fingerprint: blake3 of the canonical JSON encoding (without `upstream_spws`).
     pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
+        let json = if self.upstream_spws.is_empty() {
+            serde_json::to_string(self)
+        } else {
+            let mut c = self.clone();
+            c.upstream_spws.clear();
+            serde_json::to_string(&c)
+        }
+        .unwrap_or_default();
         blake3::hash(json.as_bytes()).to_hex().to_string()
+    }
+
+    /// The spws whose inputs differ between `old` and `self`, when the only differences
+    /// are upstream products that carry per-spw digests on both sides (possibly none: the
+    /// change did not reach any spw's data). `None` when any other component changed or
+    /// an upstream change cannot be narrowed to spws.
+    pub fn changed_spws(&self, old: &Components) -> Option<std::collections::BTreeSet<u32>> {
+        if old.task != self.task
+            || old.algorithm_version != self.algorithm_version
+            || old.params != self.params
+            || old.inputs != self.inputs
+            || old.caltable_paths != self.caltable_paths
+            || old.files.len() != self.files.len()
+            || old
+                .files
+                .iter()
+                .any(|(k, f)| self.files.get(k).map(|n| &n.digest) != Some(&f.digest))
+        {
+            return None;
+        }
+        let mut out = std::collections::BTreeSet::new();
+        let stages: std::collections::BTreeSet<&String> =
+            old.upstream.keys().chain(self.upstream.keys()).collect();
+        for st in stages {
+            let (o, n) = (old.upstream.get(st)?, self.upstream.get(st)?);
+            let kinds: std::collections::BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+            for k in kinds {
+                if o.get(k) == n.get(k) {
+                    continue;
+                }
+                let os = old.upstream_spws.get(st)?.get(k)?;
+                let ns = self.upstream_spws.get(st)?.get(k)?;
+                let spws: std::collections::BTreeSet<&u32> = os.keys().chain(ns.keys()).collect();
+                for s in spws {
+                    if os.get(s) != ns.get(s) {
+                        out.insert(*s);
+                    }
+                }
+                // A product whose every spw digest is unchanged changed only in what
+                // does not reach the data (e.g. a flag command that flags nothing new):
+                // it adds no spw.
+            }
+        }
+        Some(out)
     }
 }
 
@@ -228,7 +284,43 @@ mod tests {
             inputs: BTreeMap::new(),
             caltable_paths: BTreeMap::new(),
             files: BTreeMap::new(),
+            upstream_spws: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn changed_spws_narrows_upstream_changes_to_spws() {
+        let spw_map = |v: &[(u32, &str)]| -> BTreeMap<u32, String> {
+            v.iter().map(|(k, d)| (*k, d.to_string())).collect()
+        };
+        let with = |layer: &str, spws: &[(u32, &str)]| {
+            let mut c = comps();
+            c.upstream.insert(
+                "flags".into(),
+                [("flag_layer".to_string(), layer.to_string())].into(),
+            );
+            c.upstream_spws.insert(
+                "flags".into(),
+                [("flag_layer".to_string(), spw_map(spws))].into(),
+            );
+            c
+        };
+        let old = with("A", &[(16, "a"), (18, "b"), (20, "c")]);
+        let new = with("B", &[(16, "a"), (18, "b"), (20, "X")]);
+        assert_eq!(new.changed_spws(&old), Some([20].into()));
+        assert_eq!(old.fingerprint(), with("A", &[]).fingerprint());
+        // A change that reaches no spw's data narrows to nothing.
+        let same = with("C", &[(16, "a"), (18, "b"), (20, "c")]);
+        assert_eq!(same.changed_spws(&old), Some(Default::default()));
+        // Without per-spw digests on one side, or with a parameter change: not narrowed.
+        let mut blind = with("B", &[]);
+        blind.upstream_spws.clear();
+        assert_eq!(blind.changed_spws(&old), None);
+        let mut param = with("B", &[(16, "a"), (18, "b"), (20, "X")]);
+        param
+            .params
+            .insert("solint".into(), ParamValue::Str("int".into()));
+        assert_eq!(param.changed_spws(&old), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod graph;
 pub mod linediff;
 pub mod lock;
 pub mod plan;
+pub mod plots;
 pub mod regress;
 pub mod run;
 pub mod stages;

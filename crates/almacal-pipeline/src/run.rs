@@ -3,9 +3,9 @@
 //! concurrently, up to `jobs`), commit products crash-safely, propagate
 //! failures as skips, and write `<workdir>/run.json`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::assess::{dep_product, Assessor, Digests};
 use crate::dag::Dag;
-use crate::digest::digest_product;
+use crate::digest::{digest_product, digest_vis_product, flag_layer_spw_digests};
 use crate::events::{Event, Observer};
-use crate::executor::{Layer, StageContext, StageError, TaskRegistry, VisInput};
+use crate::executor::{
+    Layer, PartialMode, PartialRun, StageContext, StageError, TaskRegistry, VisInput,
+};
 use crate::fingerprint::{Components, Reason};
 use crate::lock::{LockError, WorkspaceLock};
 use crate::workspace::{write_atomic, ProductRecord, Record, RECORD_FORMAT};
@@ -34,6 +36,8 @@ pub struct RunOptions {
     pub force: Vec<String>,
     /// Wait for the workspace lock instead of failing.
     pub wait: bool,
+    /// Make the stages' `plots = [...]` (false: `--no-plots`).
+    pub plots: bool,
 }
 
 impl Default for RunOptions {
@@ -44,6 +48,7 @@ impl Default for RunOptions {
             from: None,
             force: Vec::new(),
             wait: false,
+            plots: true,
         }
     }
 }
@@ -85,6 +90,9 @@ pub struct StageReport {
     pub invalid_input: bool,
     #[serde(default)]
     pub summary: Option<serde_json::Value>,
+    /// The stage's `plots = [...]` (see [`crate::plots`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plots: Option<crate::plots::PlotsReport>,
 }
 
 /// The content of run.json.
@@ -170,9 +178,10 @@ pub fn run(
     let mut digests = Digests::new();
     let mut reports: BTreeMap<usize, StageReport> = BTreeMap::new();
     let mut started_set: HashSet<usize> = HashSet::new();
-    let (tx, rx) = mpsc::channel::<(usize, Done, Components, Vec<Reason>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Done, Components, Vec<Reason>, Option<String>)>();
 
     std::thread::scope(|scope| {
+        let plotter = crate::plots::Plotter::start(scope, &a, opts.plots);
         let mut running = 0usize;
         loop {
             // Start or settle every stage whose upstream is resolved.
@@ -199,6 +208,7 @@ pub fn run(
                         unchanged: false,
                         invalid_input: false,
                         summary: None,
+                        plots: None,
                     };
                     if let Some((u, _)) = ups.iter().find(|(u, k)| {
                         *k != DepKind::After
@@ -248,6 +258,7 @@ pub fn run(
                                 report.fingerprint = Some(r.fingerprint.clone());
                                 report.products = product_reports(&r.products);
                                 report.summary = r.summary.clone();
+                                a.note_spws(&stage.name, &r.products);
                                 digests.insert(
                                     stage.name.clone(),
                                     r.products
@@ -255,6 +266,7 @@ pub fn run(
                                         .map(|p| (p.kind, p.digest.digest.clone()))
                                         .collect(),
                                 );
+                                plotter.stage_done(i, stage, &r.products, &mut report);
                                 obs.event(&Event::StageCached {
                                     stage: stage.name.clone(),
                                     reason: report.reason.clone(),
@@ -278,10 +290,22 @@ pub fn run(
                     running += 1;
                     started_set.insert(i);
                     progressed = true;
+                    let spw_scope = partial_scope(
+                        &a,
+                        stage,
+                        &comps,
+                        record,
+                        &reasons,
+                        opts.force.contains(&stage.name),
+                    );
+                    let mut shown: Vec<String> = reasons.iter().map(|r| r.to_string()).collect();
+                    if let Some((_, spws)) = &spw_scope {
+                        shown.push(partial_note(spws));
+                    }
                     obs.event(&Event::StageStarted {
                         stage: stage.name.clone(),
                         task: stage.task.clone(),
-                        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+                        reasons: shown,
                     });
                     let tx = tx.clone();
                     let a = &a;
@@ -289,15 +313,16 @@ pub fn run(
                     let threads =
                         (std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs).max(1);
                     scope.spawn(move || {
-                        let done = execute(a, stage, &comps, old.as_ref(), threads, obs);
-                        let _ = tx.send((i, done, comps, reasons));
+                        let note = spw_scope.as_ref().map(|(_, s)| partial_note(s));
+                        let done = execute(a, stage, &comps, old.as_ref(), spw_scope, threads, obs);
+                        let _ = tx.send((i, done, comps, reasons, note));
                     });
                 }
             }
             if running == 0 {
                 break;
             }
-            let Ok((i, done, comps, reasons)) = rx.recv() else {
+            let Ok((i, done, comps, reasons, note)) = rx.recv() else {
                 break;
             };
             running -= 1;
@@ -307,13 +332,17 @@ pub fn run(
                 name: stage.name.clone(),
                 task: stage.task.clone(),
                 status: Status::Ran,
-                reason: join(&reasons),
+                reason: match note {
+                    Some(n) => format!("{}; {n}", join(&reasons)),
+                    None => join(&reasons),
+                },
                 wall_s: 0.0,
                 products: Vec::new(),
                 fingerprint: Some(comps.fingerprint()),
                 unchanged: false,
                 invalid_input: false,
                 summary: None,
+                plots: None,
             };
             match done {
                 Done::Ok {
@@ -326,6 +355,7 @@ pub fn run(
                     report.unchanged = unchanged;
                     report.products = product_reports(&products);
                     report.summary = summary;
+                    a.note_spws(&stage.name, &products);
                     digests.insert(
                         stage.name.clone(),
                         products
@@ -333,6 +363,7 @@ pub fn run(
                             .map(|p| (p.kind, p.digest.digest.clone()))
                             .collect(),
                     );
+                    plotter.stage_done(i, stage, &products, &mut report);
                     obs.event(&Event::StageFinished {
                         stage: stage.name.clone(),
                         wall_s,
@@ -359,6 +390,7 @@ pub fn run(
             }
             reports.insert(i, report);
         }
+        plotter.finish(&mut reports);
     });
 
     let report = RunReport {
@@ -398,12 +430,52 @@ fn product_reports(p: &[ProductRecord]) -> Vec<ProductReport> {
         .collect()
 }
 
+/// "partial rerun: spws 20" for reasons and reports.
+fn partial_note(spws: &BTreeSet<u32>) -> String {
+    if spws.is_empty() {
+        return "partial rerun: no spw's data changed".into();
+    }
+    let list: Vec<String> = spws.iter().map(|s| s.to_string()).collect();
+    format!(
+        "partial rerun: only spw{} {} changed",
+        if spws.len() > 1 { "s" } else { "" },
+        list.join(",")
+    )
+}
+
+/// Can `stage` rerun only some spws? Yes when its only reasons are upstream changes
+/// narrowed to spws by per-spw digests, and its task supports it.
+fn partial_scope(
+    a: &Assessor,
+    stage: &Stage,
+    comps: &Components,
+    record: Option<&Record>,
+    reasons: &[Reason],
+    forced: bool,
+) -> Option<(PartialMode, BTreeSet<u32>)> {
+    let record = record?;
+    if forced
+        || reasons.is_empty()
+        || !reasons
+            .iter()
+            .all(|r| matches!(r, Reason::UpstreamChanged { .. }))
+    {
+        return None;
+    }
+    let mode = a.registry.get(&stage.task)?.partial_mode(stage);
+    if mode == PartialMode::No {
+        return None;
+    }
+    comps.changed_spws(&record.components).map(|s| (mode, s))
+}
+
 /// Run one stage in a temp dir and commit its products.
 fn execute(
     a: &Assessor,
     stage: &Stage,
     comps: &Components,
     old: Option<&Record>,
+    scope: Option<(PartialMode, BTreeSet<u32>)>,
     threads: usize,
     obs: &dyn Observer,
 ) -> Done {
@@ -438,6 +510,49 @@ fn execute(
             )
         })
         .collect();
+    let partial = match (scope, old) {
+        (Some((mode, spws)), Some(old)) => {
+            let mut previous = BTreeMap::new();
+            let mut ok = true;
+            if mode == PartialMode::InPlace {
+                // From here on the stage counts as never run: a crash reruns it whole.
+                if let Err(e) = a.ws.remove_record(&stage.name) {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    return fail(e.into());
+                }
+            }
+            for o in &stage.outputs {
+                let here = a.ws.product_path(&o.rel_path);
+                match mode {
+                    PartialMode::InPlace => {
+                        let to = &outputs[&o.kind];
+                        if std::fs::rename(&here, to).is_err() {
+                            ok = false;
+                        }
+                        previous.insert(o.kind, to.clone());
+                    }
+                    _ => {
+                        previous.insert(o.kind, here);
+                    }
+                }
+            }
+            if ok {
+                Some(PartialRun {
+                    spws,
+                    previous,
+                    previous_summary: old.summary.clone(),
+                })
+            } else {
+                // A product could not be moved: run whole into a clean output folder.
+                let _ = std::fs::remove_dir_all(&outdir);
+                if let Err(e) = std::fs::create_dir_all(&outdir) {
+                    return fail(e.into());
+                }
+                None
+            }
+        }
+        _ => None,
+    };
     let progress = |done: u64, total: u64| {
         obs.event(&Event::StageProgress {
             stage: stage.name.clone(),
@@ -464,6 +579,7 @@ fn execute(
         outputs: outputs.clone(),
         scratch,
         threads,
+        partial,
         progress: &progress,
     };
     let result = catch_unwind(AssertUnwindSafe(|| exec.run(&ctx)));
@@ -495,7 +611,22 @@ fn execute(
                 o.rel_path.display()
             )));
         }
-        match digest_product(path) {
+        let digest = if o.kind == ProductKind::Vis {
+            digest_vis_product(path, &comps.fingerprint())
+        } else {
+            digest_product(path).map(|mut d| {
+                if o.kind == ProductKind::FlagLayer {
+                    d.spws = ctx
+                        .vis
+                        .as_ref()
+                        .and_then(|v| row_spws(&v.path))
+                        .and_then(|rs| flag_layer_spw_digests(path, &rs))
+                        .map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+                }
+                d
+            })
+        };
+        match digest {
             Ok(d) => staged.push((
                 ProductRecord {
                     kind: o.kind,
@@ -537,7 +668,7 @@ fn execute(
 }
 
 /// The vis a stage reads, with the flag layers and models upstream of it.
-fn vis_input(a: &Assessor, stage: &Stage) -> Option<VisInput> {
+pub(crate) fn vis_input(a: &Assessor, stage: &Stage) -> Option<VisInput> {
     let source = stage.vis.clone()?;
     let path = match &source {
         VisSource::Input(name) => a.recipe.input(name)?.path.clone(),
@@ -568,4 +699,18 @@ fn vis_input(a: &Assessor, stage: &Stage) -> Option<VisInput> {
         models: layer(DepKind::Model),
         flag_versions: layer(DepKind::FlagVersions),
     })
+}
+
+/// The spw of every main-table row of `ms` (for per-spw digests of flag layers).
+fn row_spws(ms: &Path) -> Option<Vec<u32>> {
+    let (meta, idx) = almacal_casa::meta_read::read_meta_with_index(ms).ok()?;
+    let spw_of_dd: Vec<u32> = meta.data_descs.iter().map(|d| d.spw.0).collect();
+    idx.dd
+        .iter()
+        .map(|&d| {
+            usize::try_from(d)
+                .ok()
+                .and_then(|d| spw_of_dd.get(d).copied())
+        })
+        .collect()
 }

@@ -18,6 +18,7 @@ pub mod qa;
 pub mod render;
 pub mod renorm;
 pub mod report;
+pub mod stageplots;
 pub mod tsys;
 pub mod vis;
 

@@ -10,6 +10,7 @@ pub mod checks;
 mod convert;
 pub mod diag;
 pub mod flagfile;
+pub mod plots;
 pub mod raw;
 pub mod recipe;
 mod refs;
@@ -22,6 +23,7 @@ mod validate;
 pub mod value;
 
 pub use diag::{DiagKind, Diagnostic, RecipeErrors};
+pub use plots::PlotName;
 pub use recipe::{
     CalRef, Dep, DepKind, FileFlagCommand, Input, ProductDecl, Recipe, Stage, TextFile, VisSource,
 };

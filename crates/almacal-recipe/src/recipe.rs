@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::plots::PlotName;
 use crate::schema::ProductKind;
 use crate::value::Params;
 
@@ -124,6 +125,9 @@ pub struct Stage {
     pub file_commands: Vec<FileFlagCommand>,
     pub deps: Vec<Dep>,
     pub outputs: Vec<ProductDecl>,
+    /// `plots = [...]`: plots made of the products after the stage succeeds. Not a
+    /// parameter: not fingerprinted (adding a plot never reruns the stage).
+    pub plots: Vec<PlotName>,
 }
 
 impl Recipe {

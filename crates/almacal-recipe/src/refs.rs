@@ -19,7 +19,7 @@ use crate::suggest::did_you_mean;
 use crate::validate::Draft;
 
 /// Names the workspace keeps for itself.
-const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json"];
+const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json", "plots"];
 
 pub(crate) fn link(
     src: &SourceFile,
@@ -197,7 +197,8 @@ pub(crate) fn link(
                         kind: DepKind::Model,
                     });
                 }
-                if kinds.contains(&ProductKind::FlagVersions) {
+                // Only flagmanager reads saved versions; other stages need not wait for a save.
+                if kinds.contains(&ProductKind::FlagVersions) && task.name == "flagmanager" {
                     deps.push(Dep {
                         stage: e.name.clone(),
                         kind: DepKind::FlagVersions,
@@ -294,6 +295,7 @@ pub(crate) fn link(
             file_commands,
             deps,
             outputs: decls,
+            plots: d.plots.clone(),
         });
     }
     check_cycles(src, &drafts, &stages, diags);

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::convert::{convert, Cx};
 use crate::diag::{Diagnostic, RecipeErrors};
+use crate::plots::{self, PlotName};
 use crate::raw::{self, Key, Node, RawValue};
 use crate::recipe::{Input, Recipe};
 use crate::rules;
@@ -72,9 +73,13 @@ pub(crate) struct Draft {
     pub after: Vec<(String, Range<usize>)>,
     /// Caltable reference strings with their spans.
     pub cal_sites: Vec<(String, Range<usize>)>,
+    /// `plots = [...]`, checked against the task.
+    pub plots: Vec<PlotName>,
 }
 
 const SECTIONS: &[&str] = &["recipe", "defaults", "inputs", "stage"];
+/// The stage key listing the plots made after the stage (not a task parameter).
+const PLOTS_KEY: &str = "plots";
 const RECIPE_KEYS: &[&str] = &["name", "workdir", "description"];
 
 fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Option<Recipe> {
@@ -298,6 +303,14 @@ fn check_defaults(
             })
             .find_map(|t| t.param(&k.name));
         match spec {
+            None if k.name == PLOTS_KEY => diags.push(
+                Diagnostic::at(
+                    src,
+                    k.span.clone(),
+                    "`plots` cannot have a default: each stage lists the plots of its own products",
+                )
+                .with_help("move `plots = [...]` into the stages that should make them"),
+            ),
             None => {
                 let names = all_param_names();
                 let help = did_you_mean(&k.name, names.iter().copied());
@@ -367,6 +380,7 @@ fn stage_draft(
         spans: BTreeMap::new(),
         after: Vec::new(),
         cal_sites: Vec::new(),
+        plots: Vec::new(),
     };
     let task_entry = entries.iter().find(|(k, _)| k.name == "task");
     let task = match task_entry {
@@ -427,8 +441,13 @@ fn stage_draft(
     };
 
     let mut given: BTreeMap<String, ParamValue> = BTreeMap::new();
+    let mut plot_names = Vec::new();
     for (k, v) in entries {
         if k.name == "task" || k.name == "after" {
+            continue;
+        }
+        if k.name == PLOTS_KEY {
+            plot_names = plots::collect(src, v, diags);
             continue;
         }
         if let Some((_, why)) = task.reserved.iter().find(|(n, _)| *n == k.name) {
@@ -498,6 +517,7 @@ fn stage_draft(
         }
     }
     rules::apply(src, &draft, task, &given, &mut params, diags);
+    draft.plots = plots::check(src, &name, task.name, &params, &plot_names, diags);
     draft.params = params;
     Some(draft)
 }
@@ -505,7 +525,7 @@ fn stage_draft(
 fn unknown_param(src: &SourceFile, k: &Key, task: &TaskSpec, opts: &LoadOptions) -> Diagnostic {
     let mut candidates: Vec<&str> = task.param_names().collect();
     candidates.extend(task.reserved.iter().map(|(n, _)| *n));
-    candidates.extend(["task", "after"]);
+    candidates.extend(["task", "after", PLOTS_KEY]);
     let help = did_you_mean(&k.name, candidates).or_else(|| {
         let owners: Vec<&str> = tasks::TASKS
             .iter()

@@ -347,3 +347,70 @@ fn missing_input_is_input_data_error() {
     );
     assert!(ok.is_ok());
 }
+
+#[test]
+fn plots_are_checked_per_task_with_positions_and_suggestions() {
+    let e = errors(
+        "[inputs]\nraw = \"raw.ms\"\n[stage.t]\ntask = \"gencal\"\nvis = \"raw\"\ncaltype = \"tsys\"\nplots = [\"tsy\", \"ants\"]\n[stage.b]\ntask = \"bandpass\"\nvis = \"raw\"\nplots = [\"bandpass\", 3]\n[stage.f]\ntask = \"flagdata\"\nvis = \"raw\"\nmode = \"shadow\"\nplots = [\"amp_time\"]\n[stage.g]\ntask = \"gaincal\"\nvis = \"raw\"\nplot = [\"gain\"]\n",
+    );
+    let got: Vec<(usize, usize, &str)> =
+        e.0.iter()
+            .map(|d| (d.pos.line, d.pos.col, d.help.as_deref().unwrap_or("")))
+            .collect();
+    assert_eq!(
+        got,
+        [
+            (7, 10, "did you mean `tsys`?"),
+            (
+                7,
+                17,
+                "\"ants\" is made by gencal stages with caltype = \"antpos\""
+            ),
+            (11, 22, "e.g. plots = [\"amp_uvdist\", \"amp_time\"]"),
+            (
+                16,
+                10,
+                "\"amp_time\" is made by gaincal and fluxscale stages (solutions) and applycal, split and mstransform stages (visibilities)"
+            ),
+            (20, 1, "did you mean `plots`?"),
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("r.toml:7:10: error: unknown plot \"tsy\" in stage `t` (task gencal)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("plot \"ants\" is not available for stage `t` (task gencal, caltype = \"tsys\"); gencal stages make \"tsys\""),
+        "{text}"
+    );
+    assert!(text.contains("flagdata stages make no plots"), "{text}");
+}
+
+#[test]
+fn plots_are_kept_in_order_and_are_not_parameters() {
+    let dir = tempfile::tempdir().expect("tmp");
+    fake_ms(dir.path(), "raw.ms");
+    let text = "[inputs]\nraw = \"raw.ms\"\n[stage.a]\ntask = \"applycal\"\nvis = \"raw\"\ngaintable = []\nplots = [\"phase_freq\", \"amp_uvdist\", \"phase_freq\"]\n[stage.g]\ntask = \"gaincal\"\nvis = \"a\"\nplots = \"gain\"\n";
+    let r = load(&write(dir.path(), text), &opts()).expect("valid");
+    let a = r.stage("a").expect("a");
+    assert_eq!(
+        a.plots,
+        [
+            almacal_recipe::PlotName::PhaseFreq,
+            almacal_recipe::PlotName::AmpUvdist
+        ]
+    );
+    assert!(!a.params.contains_key("plots"));
+    assert_eq!(
+        r.stage("g").expect("g").plots,
+        [almacal_recipe::PlotName::Gain]
+    );
+    // `plots` has no default.
+    let e = errors("[defaults]\nplots = [\"gain\"]\n[inputs]\nraw = \"raw.ms\"\n[stage.g]\ntask = \"gaincal\"\nvis = \"raw\"\n");
+    assert!(
+        e.to_string().contains("`plots` cannot have a default"),
+        "{e}"
+    );
+}

@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// Wait for another run on the same workspace to finish instead of failing.
     #[arg(long)]
     pub wait: bool,
+    /// Do not make the stages' `plots = [...]` (up-to-date plots are still listed).
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -178,6 +181,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
             from: a.from.clone(),
             force: a.force.clone(),
             wait: a.wait,
+            plots: !a.no_plots,
         };
         let result = almacal_pipeline::run(recipe, reg, &opts, &obs);
         obs.finish();
@@ -272,6 +276,7 @@ fn print_report(r: &RunReport) {
             s.name, s.task, status, s.wall_s
         );
     }
+    print_plots(r);
     println!(
         "{} ran, {} cached, {} failed, {} skipped in {:.2}s",
         r.count(Status::Ran),
@@ -280,6 +285,30 @@ fn print_report(r: &RunReport) {
         r.count(Status::Skipped),
         r.wall_s
     );
+}
+
+/// One line per stage with `plots = [...]`: how many PNGs, made or cached, or why not.
+fn print_plots(r: &RunReport) {
+    for s in &r.stages {
+        let Some(p) = &s.plots else { continue };
+        let folder = p
+            .files
+            .first()
+            .and_then(|f| f.parent())
+            .map(|d| format!(" in {}", d.display()))
+            .unwrap_or_default();
+        match (&p.error, p.status.as_str()) {
+            (Some(e), _) => println!("plots {}: FAILED: {e}", s.name),
+            (None, "made") => println!(
+                "plots {}: {} made ({:.2}s){folder}",
+                s.name,
+                p.files.len(),
+                p.wall_s
+            ),
+            (None, "disabled") => println!("plots {}: not made (--no-plots)", s.name),
+            (None, st) => println!("plots {}: {} {st}{folder}", s.name, p.files.len()),
+        }
+    }
 }
 
 fn cmd_plan(recipe: &Recipe, reg: &TaskRegistry) -> i32 {

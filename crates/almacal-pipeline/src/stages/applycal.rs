@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::apply_terms::{load_term, LoadedTerm, SpwMapSpec, TableSpec};
 use super::flagdata::{load_layers, selection_of};
 use super::prep_common::{casa_err, failed, vis};
-use super::vis_out::{write_vis, ChunkOp, DataColumn, OutputSpec};
-use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
+use super::vis_out::{update_vis_in_place, write_vis, ChunkOp, DataColumn, OutputSpec, WriteStats};
+use crate::executor::{PartialMode, StageContext, StageError, StageExecutor, StageOutput};
 
 /// The `applycal` task.
 pub struct Applycal;
@@ -199,6 +199,40 @@ impl StageExecutor for Applycal {
         1
     }
 
+    /// Every table applied to a spw's rows comes from the same spw (no `spwmap`; Tsys
+    /// with `spwmap = "auto"` maps across spws), and every row is kept (`keepflags`):
+    /// then a change upstream that touches some spws rewrites only their rows, in place.
+    fn partial_mode(&self, stage: &almacal_recipe::Stage) -> PartialMode {
+        let p = &stage.params;
+        let Some(out) = p.get("output").and_then(ParamValue::as_table) else {
+            return PartialMode::No;
+        };
+        if out.get("keepflags").and_then(ParamValue::as_bool) == Some(false) {
+            return PartialMode::No;
+        }
+        let mapped = |params: &Params| {
+            params
+                .get("spwmap")
+                .and_then(ParamValue::as_list)
+                .is_some_and(|l| {
+                    l.iter().any(|e| match e {
+                        ParamValue::List(ids) => !ids.is_empty(),
+                        ParamValue::Str(s) => !s.trim().is_empty(),
+                        _ => true,
+                    })
+                })
+        };
+        let groups_mapped = p
+            .get("groups")
+            .and_then(ParamValue::as_list)
+            .is_some_and(|gs| gs.iter().filter_map(ParamValue::as_table).any(mapped));
+        if mapped(p) || groups_mapped {
+            PartialMode::No
+        } else {
+            PartialMode::InPlace
+        }
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let stage = &ctx.stage.name;
         let input = vis(ctx)?;
@@ -301,16 +335,49 @@ impl StageExecutor for Applycal {
         };
         let out = ctx.output(ProductKind::Vis)?;
         let progress = |d: u64, t: u64| ctx.progress(d, t);
-        let stats = write_vis(
-            stage,
-            ms,
-            layers,
-            out,
-            &spec,
-            Some(&op),
-            ctx.threads,
-            &progress,
-        )?;
+        let mut partial_stats = None;
+        if let Some(p) = &ctx.partial {
+            // Partial rerun: the previous output was moved to `out`; update its rows of
+            // the changed spws, or rewrite it whole if the rows no longer match.
+            if out.exists() {
+                partial_stats = update_vis_in_place(
+                    stage,
+                    ms,
+                    layers.clone(),
+                    out,
+                    &spec,
+                    Some(&op),
+                    &p.spws,
+                    ctx.threads,
+                    &progress,
+                )?;
+                if partial_stats.is_none() {
+                    std::fs::remove_dir_all(out)?;
+                }
+            }
+        }
+        let stats = match partial_stats {
+            Some(st) => {
+                let previous: WriteStats = ctx
+                    .partial
+                    .as_ref()
+                    .and_then(|p| p.previous_summary.as_ref())
+                    .and_then(|s| s.get("output"))
+                    .and_then(|o| serde_json::from_value(o.clone()).ok())
+                    .unwrap_or_default();
+                st.merged_over(&previous)
+            }
+            None => write_vis(
+                stage,
+                ms,
+                layers,
+                out,
+                &spec,
+                Some(&op),
+                ctx.threads,
+                &progress,
+            )?,
+        };
         Ok(StageOutput {
             summary: Some(serde_json::json!({
                 "tables": report_groups,

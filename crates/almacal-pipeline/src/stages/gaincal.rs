@@ -5,8 +5,8 @@
 
 use almacal_solve::gain::JonesKind;
 
-use super::solve_common::{param_str, run_solve, SolveConfig};
-use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
+use super::solve_common::{param_str, run_solve, solve_partial_mode, SolveConfig};
+use crate::executor::{PartialMode, StageContext, StageError, StageExecutor, StageOutput};
 
 /// The `gaincal` task.
 pub struct Gaincal;
@@ -14,6 +14,10 @@ pub struct Gaincal;
 impl StageExecutor for Gaincal {
     fn algorithm_version(&self) -> u32 {
         1
+    }
+
+    fn partial_mode(&self, stage: &almacal_recipe::Stage) -> PartialMode {
+        solve_partial_mode(stage)
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {

@@ -10,6 +10,7 @@
 //! `fill_table`, rows of 1.0 for the other spws), which applycal applies like a Tsys table:
 //! V_ij × sqrt(N_i N_j), weights ÷ N_i N_j (the ALMA pipeline uses `interp='nearest,linear'`).
 
+mod partial;
 mod read;
 mod template;
 
@@ -32,7 +33,7 @@ use serde_json::{json, Value};
 
 use super::prep_common::{casa_err, failed, file_name, vis, write_json};
 use super::solve_common::{load_flag_layers, now_mjd_s, provenance};
-use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
+use crate::executor::{PartialMode, StageContext, StageError, StageExecutor, StageOutput};
 
 /// The `renorm` task.
 pub struct Renorm;
@@ -230,6 +231,11 @@ impl StageExecutor for Renorm {
         1
     }
 
+    /// Everything renorm computes is per spw (see [`partial`]).
+    fn partial_mode(&self, _stage: &almacal_recipe::Stage) -> PartialMode {
+        PartialMode::Merge
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let start = Instant::now();
         let stage = ctx.stage.name.as_str();
@@ -244,7 +250,28 @@ impl StageExecutor for Renorm {
                 meta.data_columns.join(", ")
             )));
         }
-        let plan = plan(stage, &meta, &p)?;
+        let mut plan = plan(stage, &meta, &p)?;
+        // A partial rerun recomputes the changed spws and keeps the others' results.
+        let previous = match &ctx.partial {
+            Some(pr) => {
+                let prev = partial::read_previous(
+                    pr.previous.get(&ProductKind::Caltable).map(|x| x.as_path()),
+                    pr.previous.get(&ProductKind::Report).ok_or_else(|| {
+                        failed(stage, "partial rerun without the previous report")
+                    })?,
+                )
+                .map_err(|e| failed(stage, e))?;
+                plan.spws.retain(|s| pr.spws.contains(s));
+                Some((prev, pr.spws.clone()))
+            }
+            None => None,
+        };
+        if plan.spws.is_empty() {
+            if let Some((prev, _)) = previous {
+                // None of this stage's spws changed: the previous products stand.
+                return keep_previous(ctx, prev);
+            }
+        }
         let ac = read::read_autocorrs(
             &v.path,
             p.column,
@@ -322,11 +349,15 @@ impl StageExecutor for Renorm {
         let t_compute = start.elapsed().as_secs_f64() - t_read;
 
         // Statistics per (field name, spw), and which spws need correcting.
-        let marked: BTreeSet<u32> = computed
+        let new_marked: BTreeSet<u32> = computed
             .iter()
             .filter(|c| c.result.scaling > p.threshold)
             .map(|c| c.spw)
             .collect();
+        let marked = match &previous {
+            Some((prev, redone)) => partial::merge_marked(&prev.report, &new_marked, redone),
+            None => new_marked,
+        };
         let mut fields_json = serde_json::Map::new();
         let mut max_all = 1.0f64;
         for &f in &plan.fields {
@@ -387,6 +418,28 @@ impl StageExecutor for Renorm {
                 }
             }
         }
+        if let Some((prev, redone)) = &previous {
+            // Filled in below from the merged per-spw entries.
+            let mut part = json!({
+                "stats": fields_json,
+                "atm_exclusions": atm_report,
+                "notes": notes,
+            });
+            max_all = partial::merge_report(&mut part, &prev.report, redone);
+            fields_json = part["stats"].as_object().cloned().unwrap_or_default();
+            atm_report = part["atm_exclusions"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            notes = part["notes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
         let table_needed = !marked.is_empty();
         let mut report = json!({
             "vis": v.path.display().to_string(),
@@ -415,7 +468,10 @@ impl StageExecutor for Renorm {
             "marked_spws": marked.iter().collect::<Vec<_>>(),
         });
         if p.apply {
-            let table = caltable(ctx, &meta, &plan, &ac, &computed, &marked, p.fill_table)?;
+            let mut table = caltable(ctx, &meta, &plan, &ac, &computed, &marked, p.fill_table)?;
+            if let Some((prev, redone)) = previous {
+                table.rows = partial::merge_rows(prev.rows, table.rows, &redone);
+            }
             let nrows = table.rows.len();
             write_caltable(ctx.output(ProductKind::Caltable)?, &table)
                 .map_err(|e| casa_err(stage, e))?;
@@ -428,6 +484,31 @@ impl StageExecutor for Renorm {
             summary: Some(summary),
         })
     }
+}
+
+/// Rewrite the previous products unchanged (a partial rerun that touches none of the
+/// stage's spws).
+fn keep_previous(
+    ctx: &StageContext<'_>,
+    prev: partial::Previous,
+) -> Result<StageOutput, StageError> {
+    let stage = &ctx.stage.name;
+    if let Some(old) = ctx
+        .partial
+        .as_ref()
+        .and_then(|p| p.previous.get(&ProductKind::Caltable))
+    {
+        let mut t = almacal_casa::caltable::read_caltable(old).map_err(|e| casa_err(stage, e))?;
+        t.rows = prev.rows;
+        write_caltable(ctx.output(ProductKind::Caltable)?, &t).map_err(|e| casa_err(stage, e))?;
+    }
+    write_json(ctx.output(ProductKind::Report)?, &prev.report)?;
+    Ok(StageOutput {
+        summary: ctx
+            .partial
+            .as_ref()
+            .and_then(|p| p.previous_summary.clone()),
+    })
 }
 
 /// The `B TSYS` table: N for marked spws, 1.0 rows for the rest with `fill_table`.

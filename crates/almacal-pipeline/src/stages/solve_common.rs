@@ -40,7 +40,7 @@ use serde_json::json;
 
 use super::apply_terms::{load_term, LoadedTerm, SpwMapSpec, TableSpec};
 use super::model::{model_fc, ModelSet};
-use crate::executor::{StageContext, StageError, StageOutput, VisInput};
+use crate::executor::{PartialMode, StageContext, StageError, StageOutput, VisInput};
 
 // ---------------------------------------------------------------------------------------
 // Parameters
@@ -124,21 +124,9 @@ pub fn selection_params(ctx: &StageContext<'_>) -> Result<SelectionParams, Stage
     })
 }
 
-/// Decode the upstream flag layers of a vis.
+/// Decode the upstream flag layers of a vis (shared with flagdata/applycal).
 pub fn load_flag_layers(vis: &VisInput) -> Result<Vec<Arc<FlagLayer>>, StageError> {
-    vis.flag_layers
-        .iter()
-        .map(|l| {
-            let bytes = std::fs::read(&l.path)?;
-            FlagLayer::decode(&bytes).map(Arc::new).map_err(|e| {
-                StageError::InvalidInput(format!(
-                    "flag layer of stage {} ({}) cannot be read: {e}; rerun that stage",
-                    l.stage,
-                    l.path.display()
-                ))
-            })
-        })
-        .collect()
+    super::flagdata::load_layers(vis, None)
 }
 
 /// Antenna indices of a `refant` list: each token is an antenna NAME, else a row id.
@@ -415,6 +403,47 @@ impl SolveConfig {
 
 type SampleKey = (u64, i32, i32, i32, u32);
 
+/// gaincal/bandpass solve each spw independently (solution intervals, reference antenna,
+/// solnorm and fillgaps are per spw) unless `combine` includes spw or a pre-applied
+/// table is mapped across spws (`spwmap`); then a change upstream that touches some spws
+/// reruns only those and keeps the other spws' rows of the previous table.
+pub fn solve_partial_mode(stage: &almacal_recipe::Stage) -> PartialMode {
+    let has_text = |v: &ParamValue, pat: &str| v.to_compact().to_ascii_lowercase().contains(pat);
+    let combine_spw = stage
+        .params
+        .get("combine")
+        .is_some_and(|v| has_text(v, "spw"));
+    let spwmap = match stage.params.get("spwmap") {
+        None => false,
+        Some(ParamValue::List(items)) => items.iter().any(|e| match e {
+            ParamValue::List(inner) => !inner.is_empty(),
+            ParamValue::Str(s) => !s.trim().is_empty(),
+            _ => true,
+        }),
+        Some(ParamValue::Str(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    };
+    if combine_spw || spwmap {
+        PartialMode::No
+    } else {
+        PartialMode::Merge
+    }
+}
+
+/// Caltable rows in almacal's canonical order (time, spw, field, scan, obs, antenna), so
+/// that a partial rerun's merged table equals a whole rerun's.
+fn sort_rows(rows: &mut [CalRow]) {
+    rows.sort_by(|a, b| {
+        a.time_s
+            .total_cmp(&b.time_s)
+            .then(a.spw_id.cmp(&b.spw_id))
+            .then(a.field_id.cmp(&b.field_id))
+            .then(a.scan.cmp(&b.scan))
+            .then(a.obs_id.cmp(&b.obs_id))
+            .then(a.antenna1.cmp(&b.antenna1))
+    });
+}
+
 /// Run a gaincal/bandpass solve and write the caltable product.
 pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutput, StageError> {
     let vis = need_vis(ctx)?;
@@ -541,16 +570,26 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
     };
 
     // Pass 2: stream the data through pre-application, model division and accumulation.
+    let only_spws = ctx.partial.as_ref().map(|p| p.spws.clone());
+    let any_to_read = only_spws.as_ref().is_none_or(|keep| {
+        rows.iter()
+            .any(|&r| spw_of_dd(idx.dd[r as usize]).is_some_and(|s| keep.contains(&s)))
+    });
     let mut req = ReadRequest::new(ms);
     req.selection = sel_params.clone();
     req.flag_layers = load_flag_layers(vis)?;
-    let stream = spawn_reader(req, 2).map_err(|e| invalid(ctx, e))?;
+    req.only_spws = only_spws.clone();
+    let stream = if any_to_read {
+        Some(spawn_reader(req, 2).map_err(|e| invalid(ctx, e))?)
+    } else {
+        None
+    };
     let nant = meta.antennas.len();
     let mut accs: Vec<Option<Accumulator>> = (0..intervals.len()).map(|_| None).collect();
     let mut iv_corrs: Vec<Option<Vec<CorrType>>> = vec![None; intervals.len()];
     let mut uncalibratable = 0usize;
     let mut rows_done = 0u64;
-    for chunk in stream {
+    for chunk in stream.into_iter().flatten() {
         let mut chunk = chunk.map_err(|e| invalid(ctx, e))?;
         let spw = chunk.spw.0;
         bins_for(&mut spw_bins, spw)?;
@@ -700,12 +739,41 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         }
     }
     sub.history = provenance(ctx).history_rows(now_mjd_s());
-    let rows = cells_to_rows(&cells);
-    let nflag: usize = cells
+    let mut rows = cells_to_rows(&cells);
+    if let (Some(keep_new), Some(p)) = (&only_spws, &ctx.partial) {
+        // Partial rerun: the other spws' rows and SPECTRAL_WINDOW rows as they were.
+        let prev_path = p
+            .previous
+            .get(&ProductKind::Caltable)
+            .ok_or_else(|| fail(ctx, "partial rerun without the previous caltable"))?;
+        let prev = read_caltable(prev_path).map_err(|e| {
+            fail(
+                ctx,
+                format!("cannot read the previous {}: {e}", prev_path.display()),
+            )
+        })?;
+        let new_spw = |s: i32| u32::try_from(s).is_ok_and(|s| keep_new.contains(&s));
+        rows.extend(prev.rows.into_iter().filter(|r| !new_spw(r.spw_id)));
+        for (i, w) in prev.sub.spws.into_iter().enumerate() {
+            if !new_spw(i as i32) {
+                if let Some(slot) = sub.spws.get_mut(i) {
+                    *slot = w;
+                }
+            }
+        }
+    }
+    sort_rows(&mut rows);
+    let solved_spws: BTreeSet<i32> = rows.iter().map(|r| r.spw_id).collect();
+    let nflag: usize = rows
         .iter()
-        .map(|c| c.flag.iter().filter(|f| **f).count())
+        .map(|r| r.flag.iter().filter(|f| **f).count())
         .sum();
-    let ntot: usize = cells.iter().map(|c| c.flag.len()).sum();
+    let ntot: usize = rows.iter().map(|r| r.flag.len()).sum();
+    let nintervals = rows
+        .iter()
+        .map(|r| (r.time_s.to_bits(), r.spw_id, r.field_id, r.scan, r.obs_id))
+        .collect::<BTreeSet<_>>()
+        .len();
     let table = CalTable {
         keywords: CalKeywords {
             par_type: ParType::Complex,
@@ -730,7 +798,7 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         .unwrap_or(0);
     Ok(StageOutput {
         summary: Some(json!({
-            "solution_intervals": cells.len(),
+            "solution_intervals": nintervals,
             "rows": table.rows.len(),
             "solutions": ntot,
             "flagged_solutions": nflag,

@@ -10,6 +10,7 @@
 //! SIGMA = 1/sqrt(WEIGHT) (algorithms.md §8.5). Rows are written chunk by chunk, i.e.
 //! grouped by (DDID, field, scan) in time order. The input MS is only read.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
@@ -69,13 +70,56 @@ pub trait ChunkOp: Sync {
 }
 
 /// What a write did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct WriteStats {
     pub rows_read: u64,
     pub rows_written: u64,
     pub chunks: u64,
     pub cells_flagged: u64,
     pub cells_total: u64,
+    /// The same counts per spw (what a partial rerun replaces).
+    #[serde(default)]
+    pub per_spw: BTreeMap<u32, SpwStats>,
+}
+
+/// Output counts of one spw.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SpwStats {
+    pub rows_written: u64,
+    pub cells_flagged: u64,
+    pub cells_total: u64,
+}
+
+impl WriteStats {
+    fn count_chunk(&mut self, c: &VisChunk, keep: &[usize]) {
+        self.rows_read += c.nrows() as u64;
+        self.rows_written += keep.len() as u64;
+        self.chunks += 1;
+        let e = self.per_spw.entry(c.spw.0).or_default();
+        e.rows_written += keep.len() as u64;
+        for &k in keep {
+            let f = c.flag_rcf.index_axis(ndarray::Axis(0), k);
+            let nf = f.iter().filter(|&&x| x).count() as u64;
+            self.cells_total += f.len() as u64;
+            self.cells_flagged += nf;
+            e.cells_total += f.len() as u64;
+            e.cells_flagged += nf;
+        }
+    }
+
+    /// Totals of a partial rerun: `previous` (a whole run's stats) with the spws of
+    /// `self` replaced. `rows_read`/`chunks` stay those of this partial pass.
+    pub fn merged_over(mut self, previous: &WriteStats) -> WriteStats {
+        let mut per = previous.per_spw.clone();
+        for (s, v) in &self.per_spw {
+            per.insert(*s, *v);
+        }
+        self.rows_written = per.values().map(|v| v.rows_written).sum();
+        self.cells_total = per.values().map(|v| v.cells_total).sum();
+        self.cells_flagged = per.values().map(|v| v.cells_flagged).sum();
+        self.per_spw = per;
+        self
+    }
 }
 
 /// Rows per chunk giving about 16 MB of visibilities.
@@ -374,14 +418,7 @@ pub fn write_vis(
         for (c, r) in batch.drain(..).zip(results) {
             match r {
                 Ok(keep) => {
-                    stats.rows_read += c.nrows() as u64;
-                    stats.rows_written += keep.len() as u64;
-                    stats.chunks += 1;
-                    for &k in &keep {
-                        let f = c.flag_rcf.index_axis(ndarray::Axis(0), k);
-                        stats.cells_total += f.len() as u64;
-                        stats.cells_flagged += f.iter().filter(|&&x| x).count() as u64;
-                    }
+                    stats.count_chunk(&c, &keep);
                     if tx.send((c, keep)).is_err() {
                         stop = true;
                         break;
@@ -459,4 +496,265 @@ fn finish_chunk(
                         .all(|&f| f))
         })
         .collect())
+}
+
+/// Row key shared by an input row and the output row written from it.
+type RowKey = (u64, u32, u32, u32);
+
+/// Update `out` — a product [`write_vis`] wrote earlier from the same `ms` and `spec`, with
+/// every row kept (`keepflags`) — in place for the rows of `spws` only: read them with the
+/// current `layers`, run `op`, and overwrite DATA, FLAG, FLAG_ROW, WEIGHT and SIGMA of the
+/// matching output rows (matched on TIME, ANTENNA1, ANTENNA2, DATA_DESC_ID). Returns
+/// `Ok(None)` without writing anything when the rows do not match one to one (the caller
+/// then rewrites the whole product).
+#[allow(clippy::too_many_arguments)]
+pub fn update_vis_in_place(
+    stage: &str,
+    ms: &Path,
+    layers: Vec<Arc<FlagLayer>>,
+    out: &Path,
+    spec: &OutputSpec,
+    op: Option<&dyn ChunkOp>,
+    spws: &BTreeSet<u32>,
+    threads: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Option<WriteStats>, StageError> {
+    if !spec.keepflags {
+        return Ok(None);
+    }
+    let (meta, idx) =
+        almacal_casa::meta_read::read_meta_with_index(ms).map_err(|e| casa_err(stage, e))?;
+    let dd_in: BTreeSet<u32> = meta
+        .data_descs
+        .iter()
+        .filter(|d| spws.contains(&d.spw.0))
+        .map(|d| d.id.0)
+        .collect();
+    // The input rows this pass will read, as keys.
+    let sel = almacal_casa::selection::Selection::resolve(&meta, &spec.selection)
+        .map_err(|e| failed(stage, e))?;
+    if sel.needs_uvw() {
+        return Ok(None);
+    }
+    let key_of = |r: usize| -> Option<RowKey> {
+        Some((
+            idx.time_s[r].to_bits(),
+            u32::try_from(idx.ant1[r]).ok()?,
+            u32::try_from(idx.ant2[r]).ok()?,
+            u32::try_from(idx.dd[r]).ok()?,
+        ))
+    };
+    let mut want: Vec<RowKey> = Vec::new();
+    for r in sel.select_rows(&idx, |_| None) {
+        let r = r as usize;
+        if u32::try_from(idx.dd[r]).is_ok_and(|d| dd_in.contains(&d)) {
+            match key_of(r) {
+                Some(k) => want.push(k),
+                None => return Ok(None),
+            }
+        }
+    }
+    // The output rows of those DDIDs.
+    let out_map: HashMap<RowKey, u64> = {
+        let (_, oidx) =
+            almacal_casa::meta_read::read_meta_with_index(out).map_err(|e| casa_err(stage, e))?;
+        let mut m = HashMap::new();
+        for r in 0..oidx.nrows() {
+            let Ok(dd) = u32::try_from(oidx.dd[r]) else {
+                continue;
+            };
+            if !dd_in.contains(&dd) {
+                continue;
+            }
+            let (Ok(a1), Ok(a2)) = (u32::try_from(oidx.ant1[r]), u32::try_from(oidx.ant2[r]))
+            else {
+                continue;
+            };
+            if m.insert((oidx.time_s[r].to_bits(), a1, a2, dd), r as u64)
+                .is_some()
+            {
+                return Ok(None);
+            }
+        }
+        m
+    };
+    if want.len() != out_map.len() || want.iter().any(|k| !out_map.contains_key(k)) {
+        return Ok(None);
+    }
+    if want.is_empty() {
+        // Nothing of these spws is in the output: nothing to update.
+        return Ok(Some(WriteStats::default()));
+    }
+
+    let mut req = ReadRequest::new(ms);
+    req.selection = spec.selection.clone();
+    req.flag_layers = layers;
+    req.chunk_rows = chunk_rows(&meta);
+    req.only_spws = Some(spws.clone());
+    req.column = if op.is_some() {
+        "DATA".into()
+    } else {
+        spec.datacolumn.column().into()
+    };
+    let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
+    let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;
+    let total_rows = want.len() as u64;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| failed(stage, format!("cannot start threads: {e}")))?;
+
+    let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<u64>)>(2);
+    let out_w: PathBuf = out.to_path_buf();
+    let writer = std::thread::Builder::new()
+        .name("almacal-ms-updater".into())
+        .spawn(move || -> Result<u64, String> {
+            let mut t = {
+                let _g = casacore_lock();
+                OutTable {
+                    t: ManuallyDrop::new(
+                        Table::open(&out_w, TableOpenMode::ReadWrite)
+                            .map_err(|e| format!("cannot open {}: {e}", out_w.display()))?,
+                    ),
+                }
+            };
+            let mut n = 0u64;
+            for (c, out_rows) in rx {
+                update_chunk(&mut t, &c, &out_rows)?;
+                n += out_rows.len() as u64;
+            }
+            drop(t);
+            Ok(n)
+        })
+        .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
+
+    let mut stats = WriteStats::default();
+    let batch_len = threads.max(1) * 2;
+    let mut batch: Vec<VisChunk> = Vec::with_capacity(batch_len);
+    let mut err: Option<StageError> = None;
+    let mut stream = stream.peekable();
+    while let Some(item) = stream.next() {
+        match item {
+            Ok(c) => batch.push(c),
+            Err(e) => {
+                err = Some(casa_err(stage, e));
+                break;
+            }
+        }
+        if batch.len() < batch_len && stream.peek().is_some() {
+            continue;
+        }
+        let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
+            batch
+                .par_iter_mut()
+                .map(|c| finish_chunk(c, &meta, op, calibrated, true))
+                .collect()
+        });
+        let mut stop = false;
+        for (c, r) in batch.drain(..).zip(results) {
+            let keep = match r {
+                Ok(k) => k,
+                Err(e) => {
+                    err = Some(failed(stage, e));
+                    stop = true;
+                    break;
+                }
+            };
+            let mut rows = Vec::with_capacity(c.nrows());
+            for k in 0..c.nrows() {
+                let key = (c.time_s[k].to_bits(), c.ant1[k].0, c.ant2[k].0, c.dd.0);
+                match out_map.get(&key) {
+                    Some(&o) => rows.push(o),
+                    None => {
+                        err = Some(failed(
+                            stage,
+                            "an input row has no output row to update (the output changed)",
+                        ));
+                        stop = true;
+                        break;
+                    }
+                }
+            }
+            if stop {
+                break;
+            }
+            stats.count_chunk(&c, &keep);
+            if tx.send((c, rows)).is_err() {
+                stop = true;
+                break;
+            }
+        }
+        progress(stats.rows_read, total_rows);
+        if stop {
+            break;
+        }
+    }
+    drop(tx);
+    let written = writer
+        .join()
+        .map_err(|_| failed(stage, "the MS writer thread panicked"))?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let n = written.map_err(|e| failed(stage, format!("updating {}: {e}", out.display())))?;
+    if n != total_rows {
+        return Err(failed(
+            stage,
+            format!("updated {n} rows of the {total_rows} expected"),
+        ));
+    }
+    Ok(Some(stats))
+}
+
+/// Overwrite the data of the output rows `out_rows` (one per chunk row) with `c`.
+fn update_chunk(out: &mut OutTable, c: &VisChunk, out_rows: &[u64]) -> Result<(), String> {
+    use ndarray::{s, Axis};
+    let flag_row: Vec<bool> = (0..c.nrows())
+        .map(|k| c.flag_row[k] || c.flag_rcf.index_axis(Axis(0), k).iter().all(|&f| f))
+        .collect();
+    let _g = casacore_lock();
+    let t = &mut *out.t;
+    let mut k0 = 0;
+    while k0 < out_rows.len() {
+        // A run of consecutive output rows.
+        let mut k1 = k0 + 1;
+        while k1 < out_rows.len() && out_rows[k1] == out_rows[k1 - 1] + 1 {
+            k1 += 1;
+        }
+        let start = out_rows[k0];
+        let arr = |r: Result<(), rubbl_casatables::CasacoreError>, col: &str| {
+            r.map_err(|e| format!("writing {col}: {e}"))
+        };
+        arr(
+            t.put_column_range_array(
+                "DATA",
+                start,
+                &c.data_rcf.slice(s![k0..k1, .., ..]).to_owned(),
+            ),
+            "DATA",
+        )?;
+        arr(
+            t.put_column_range_array(
+                "FLAG",
+                start,
+                &c.flag_rcf.slice(s![k0..k1, .., ..]).to_owned(),
+            ),
+            "FLAG",
+        )?;
+        arr(
+            t.put_column_range_array(
+                "WEIGHT",
+                start,
+                &c.weight_rc.slice(s![k0..k1, ..]).to_owned(),
+            ),
+            "WEIGHT",
+        )?;
+        arr(
+            t.put_column_range_array("SIGMA", start, &c.sigma_rc.slice(s![k0..k1, ..]).to_owned()),
+            "SIGMA",
+        )?;
+        put_scalars(t, "FLAG_ROW", start, &flag_row[k0..k1])?;
+        k0 = k1;
+    }
+    Ok(())
 }

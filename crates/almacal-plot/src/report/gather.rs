@@ -39,6 +39,17 @@ struct StageJson {
     products: Vec<ProductJson>,
     #[serde(default)]
     summary: Option<Value>,
+    /// The stage's `plots = [...]` as the run reported them.
+    #[serde(default)]
+    plots: Option<StagePlotsJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StagePlotsJson {
+    #[serde(default)]
+    files: Vec<PathBuf>,
+    #[serde(default)]
+    error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +152,24 @@ fn stage_info(workdir: &Path, plots_dir: &Path, s: StageJson) -> StageInfo {
     if let Some(m) = info.summary.as_ref().and_then(qa::from_summary) {
         info.metrics.push(m);
     }
+    // The stage's own plots (`plots = [...]`, made by the run) replace the report's
+    // caltable figures.
+    let stage_plots = s.plots.as_ref().map_or(&[][..], |p| p.files.as_slice());
+    for f in stage_plots.iter().filter(|f| workdir.join(f).is_file()) {
+        info.plots.push(Plot {
+            href: format!("../{}", f.to_string_lossy()),
+            caption: format!(
+                "{} ({})",
+                f.file_stem()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                info.name
+            ),
+        });
+    }
+    if let Some(e) = s.plots.as_ref().and_then(|p| p.error.as_ref()) {
+        info.notes.push(format!("plots: {e}"));
+    }
+    let own_plots = !info.plots.is_empty();
     for p in &s.products {
         let path = workdir.join(&p.path);
         match p.kind.as_str() {
@@ -150,7 +179,12 @@ fn stage_info(workdir: &Path, plots_dir: &Path, s: StageJson) -> StageInfo {
                     if cal.viscal.to_ascii_uppercase().starts_with("B JONES") {
                         info.metrics.extend(qa::bandpass_phase_rms(&cal));
                     }
-                    for (what, figs) in caltable_figures(&cal) {
+                    let figures = if own_plots {
+                        Vec::new()
+                    } else {
+                        caltable_figures(&cal)
+                    };
+                    for (what, figs) in figures {
                         let prefix = format!("{}_{what}", info.name);
                         match save_all(&figs, plots_dir, &prefix) {
                             Ok(paths) => {

@@ -1,7 +1,8 @@
 //! The HTML run report `<workdir>/report/index.html`, from `<workdir>/run.json`, the stage
 //! records (resolved parameters) and the products: one section per stage with status, time,
-//! parameters, products, QA score and plot thumbnails (made here from the caltables, plus any
-//! PNG product), the flux-scale table and a flag summary. Self-contained: inline CSS, no
+//! parameters, products, QA score and plot thumbnails (the stage's own `plots = [...]` from
+//! `<workdir>/plots/<stage>/` when the run made them, else made here from the caltables; plus
+//! any PNG product), the flux-scale table and a flag summary. Self-contained: inline CSS, no
 //! scripts, images are local files beside the page.
 
 mod gather;

@@ -20,22 +20,100 @@ pub struct BinKey {
     pub flagged: bool,
 }
 
-#[derive(Debug, Clone)]
-struct Acc {
-    vis: Complex64,
-    w: f64,
-    time: f64,
-    uvdist: f64,
-    freq: f64,
-    n: f64,
-    chan_lo: usize,
-    chan_hi: usize,
+/// Weighted sums of the samples of one bin (also used for partial sums over a chunk).
+#[derive(Debug, Clone, Copy)]
+pub struct BinSum {
+    pub vis: Complex64,
+    pub w: f64,
+    pub time: f64,
+    pub uvdist: f64,
+    pub freq: f64,
+    pub n: f64,
+    pub chan_lo: usize,
+    pub chan_hi: usize,
+}
+
+impl Default for BinSum {
+    fn default() -> Self {
+        Self {
+            vis: Complex64::new(0.0, 0.0),
+            w: 0.0,
+            time: 0.0,
+            uvdist: 0.0,
+            freq: 0.0,
+            n: 0.0,
+            chan_lo: usize::MAX,
+            chan_hi: 0,
+        }
+    }
+}
+
+impl BinSum {
+    /// The weight a sample counts with: its own when positive and finite, else 1.
+    #[inline]
+    pub fn weight_of(weight: f64) -> f64 {
+        if weight > 0.0 && weight.is_finite() {
+            weight
+        } else {
+            1.0
+        }
+    }
+
+    /// Add one sample (weights that are not positive and finite count as 1).
+    #[inline]
+    pub fn add(&mut self, s: Sample) {
+        self.add_weighted(
+            s.vis,
+            Self::weight_of(s.weight),
+            s.time_s,
+            s.uvdist_m,
+            s.freq_hz,
+            s.chan,
+        );
+    }
+
+    /// Add one sample whose weight already went through [`BinSum::weight_of`].
+    #[inline]
+    pub fn add_weighted(
+        &mut self,
+        vis: Complex64,
+        w: f64,
+        time_s: f64,
+        uvdist_m: f64,
+        freq_hz: f64,
+        chan: usize,
+    ) {
+        self.vis += vis * w;
+        self.w += w;
+        self.time += time_s;
+        self.uvdist += uvdist_m;
+        self.freq += freq_hz;
+        self.n += 1.0;
+        self.chan_lo = self.chan_lo.min(chan);
+        self.chan_hi = self.chan_hi.max(chan);
+    }
+
+    /// Add another partial sum.
+    pub fn merge(&mut self, o: &BinSum) {
+        self.vis += o.vis;
+        self.w += o.w;
+        self.time += o.time;
+        self.uvdist += o.uvdist;
+        self.freq += o.freq;
+        self.n += o.n;
+        self.chan_lo = self.chan_lo.min(o.chan_lo);
+        self.chan_hi = self.chan_hi.max(o.chan_hi);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0.0
+    }
 }
 
 /// Accumulates samples into bins.
 #[derive(Debug, Default)]
 pub struct Accumulator {
-    bins: HashMap<BinKey, Acc>,
+    bins: HashMap<BinKey, BinSum>,
 }
 
 /// One sample to add.
@@ -51,29 +129,14 @@ pub struct Sample {
 
 impl Accumulator {
     pub fn add(&mut self, key: BinKey, s: Sample) {
-        let w = if s.weight > 0.0 && s.weight.is_finite() {
-            s.weight
-        } else {
-            1.0
-        };
-        let a = self.bins.entry(key).or_insert(Acc {
-            vis: Complex64::new(0.0, 0.0),
-            w: 0.0,
-            time: 0.0,
-            uvdist: 0.0,
-            freq: 0.0,
-            n: 0.0,
-            chan_lo: s.chan,
-            chan_hi: s.chan,
-        });
-        a.vis += s.vis * w;
-        a.w += w;
-        a.time += s.time_s;
-        a.uvdist += s.uvdist_m;
-        a.freq += s.freq_hz;
-        a.n += 1.0;
-        a.chan_lo = a.chan_lo.min(s.chan);
-        a.chan_hi = a.chan_hi.max(s.chan);
+        self.bins.entry(key).or_default().add(s);
+    }
+
+    /// Add a partial sum (empty sums are ignored).
+    pub fn merge(&mut self, key: BinKey, sum: &BinSum) {
+        if !sum.is_empty() {
+            self.bins.entry(key).or_default().merge(sum);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +149,7 @@ impl Accumulator {
 
     /// The averaged points, sorted by key (deterministic order).
     pub fn finish(self) -> Vec<VisPoint> {
-        let mut v: Vec<(BinKey, Acc)> = self.bins.into_iter().collect();
+        let mut v: Vec<(BinKey, BinSum)> = self.bins.into_iter().collect();
         v.sort_by(|a, b| {
             (
                 a.0.field,

@@ -1,46 +1,115 @@
 //! Reading and averaging visibility points from an MS (chunked, through `almacal-casa`'s
 //! reader thread). Autocorrelations are skipped unless the selection asks for them.
 
-use super::accumulate::{Accumulator, BinKey, Sample};
+use super::accumulate::{Accumulator, BinKey, BinSum};
 use super::{VisOptions, VisPoints};
 use crate::error::{PlotError, Result};
 use crate::plotants::ms_display_name;
 use almacal_casa::reader::{spawn_reader, ReadRequest};
-use almacal_casa::selection::BaselineKind;
+use almacal_casa::selection::{BaselineKind, SelectionParams};
 use almacal_core::{MsMeta, VisChunk};
+use ndarray::Axis;
 use num_complex::Complex64;
+use std::collections::HashMap;
 use std::path::Path;
+
+/// One way of averaging the points of a read: several views share one pass over the MS.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Only these field ids (`None`: every field read).
+    pub fields: Option<Vec<u32>>,
+    /// Channels averaged together (0 or 1 = none; `usize::MAX` = all selected channels).
+    pub avg_channel: usize,
+    /// Use at most this many evenly spaced channels of each spw (0 = all): decimation for
+    /// channel-averaged views of wide spws.
+    pub max_chans: usize,
+    /// Averaging interval in seconds within each scan (0 = none; infinite = whole scan).
+    pub avg_time_s: f64,
+    /// Average over scans too (with an infinite `avg_time_s`: one point per field).
+    pub combine_scans: bool,
+    /// Average all baselines together.
+    pub avg_baselines: bool,
+    /// Keep flagged points (averaged among themselves) to draw them in grey.
+    pub keep_flagged: bool,
+    /// Include autocorrelations instead of cross-correlations.
+    pub autos: bool,
+    /// A short description of the selection and averaging, for titles.
+    pub description: String,
+}
+
+impl View {
+    fn of(opts: &VisOptions) -> Self {
+        Self {
+            fields: None,
+            avg_channel: opts.avg_channel,
+            max_chans: 0,
+            avg_time_s: opts.avg_time_s,
+            combine_scans: false,
+            avg_baselines: opts.avg_baselines,
+            keep_flagged: opts.keep_flagged,
+            autos: opts.selection.baselines == BaselineKind::AutoOnly,
+            description: describe(opts),
+        }
+    }
+}
 
 /// Read the points of `ms` described by `opts`.
 pub fn extract(ms: &Path, opts: &VisOptions) -> Result<VisPoints> {
-    let mut req = ReadRequest::new(ms);
-    req.column = opts.column.clone();
-    req.selection = opts.selection.clone();
-    req.chunk_rows = opts.chunk_rows.max(1);
-    let stream = spawn_reader(req, 2)?;
-    let meta = stream.meta().clone();
-    let mut acc = Accumulator::default();
-    let mut corr_names: Vec<String> = Vec::new();
-    for chunk in stream {
-        add_chunk(&chunk?, &meta, opts, &mut corr_names, &mut acc);
-    }
-    if acc.is_empty() {
-        return Err(PlotError::Empty(format!(
+    let mut v = extract_many(
+        ms,
+        &opts.column,
+        &opts.selection,
+        opts.chunk_rows,
+        &[View::of(opts)],
+    )?;
+    match v.pop() {
+        Some(p) if !p.points.is_empty() => Ok(p),
+        _ => Err(PlotError::Empty(format!(
             "no {} visibilities in {} for {}",
             if opts.keep_flagged { "" } else { "unflagged" },
             ms.display(),
             describe(opts)
-        )));
+        ))),
     }
-    Ok(VisPoints {
-        ms: ms_display_name(&ms.to_string_lossy()),
-        column: opts.column.clone(),
-        points: acc.finish(),
-        field_names: meta.fields.iter().map(|f| f.name.clone()).collect(),
-        antenna_names: meta.antennas.iter().map(|a| a.name.clone()).collect(),
-        corr_names,
-        description: describe(opts),
-    })
+}
+
+/// Read `column` of the rows of `ms` in `selection` once and average them in every view;
+/// one [`VisPoints`] per view, in order (a view with no points gets an empty one).
+pub fn extract_many(
+    ms: &Path,
+    column: &str,
+    selection: &SelectionParams,
+    chunk_rows: usize,
+    views: &[View],
+) -> Result<Vec<VisPoints>> {
+    let mut req = ReadRequest::new(ms);
+    req.column = column.to_string();
+    req.selection = selection.clone();
+    req.chunk_rows = chunk_rows.max(1);
+    let stream = spawn_reader(req, 2)?;
+    let meta = stream.meta().clone();
+    let mut accs: Vec<Accumulator> = views.iter().map(|_| Accumulator::default()).collect();
+    let mut corr_names: Vec<String> = Vec::new();
+    for chunk in stream {
+        let chunk = chunk?;
+        let corr_ids = corr_ids(&chunk, &meta, &mut corr_names);
+        for (view, acc) in views.iter().zip(accs.iter_mut()) {
+            add_chunk(&chunk, &meta, view, &corr_ids, acc);
+        }
+    }
+    Ok(views
+        .iter()
+        .zip(accs)
+        .map(|(view, acc)| VisPoints {
+            ms: ms_display_name(&ms.to_string_lossy()),
+            column: column.to_string(),
+            points: acc.finish(),
+            field_names: meta.fields.iter().map(|f| f.name.clone()).collect(),
+            antenna_names: meta.antennas.iter().map(|a| a.name.clone()).collect(),
+            corr_names: corr_names.clone(),
+            description: view.description.clone(),
+        })
+        .collect())
 }
 
 /// `spw='20' avgtime=30s avgchannel=all` for titles.
@@ -74,87 +143,144 @@ fn corr_index(names: &mut Vec<String>, name: String) -> usize {
     }
 }
 
-fn add_chunk(
-    c: &VisChunk,
-    meta: &MsMeta,
-    opts: &VisOptions,
-    corr_names: &mut Vec<String>,
-    acc: &mut Accumulator,
-) {
-    let freqs = meta
-        .spw(c.spw)
-        .map(|s| s.chan_freq_hz.as_slice())
-        .unwrap_or(&[]);
+/// Index into the shared correlation names of each correlation of the chunk.
+fn corr_ids(c: &VisChunk, meta: &MsMeta, names: &mut Vec<String>) -> Vec<usize> {
     let corr_types = meta.corrs_of(c.dd);
-    let corr_ids: Vec<usize> = c
-        .corrs
+    c.corrs
         .iter()
         .map(|&k| {
             let name = corr_types
                 .get(k)
                 .map_or_else(|| k.to_string(), |t| t.name());
-            corr_index(corr_names, name)
+            corr_index(names, name)
         })
-        .collect();
+        .collect()
+}
+
+/// Average one chunk into `acc`. Samples are first summed into dense per-chunk cells keyed
+/// by (time bin, baseline) — one hash lookup per row, not per sample — then merged.
+fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: &mut Accumulator) {
+    if let Some(f) = &view.fields {
+        if !f.contains(&c.field.0) {
+            return;
+        }
+    }
+    let freqs = meta
+        .spw(c.spw)
+        .map(|s| s.chan_freq_hz.as_slice())
+        .unwrap_or(&[]);
     let scan_start = meta
         .scans
         .iter()
         .find(|s| s.scan == c.scan && s.field == c.field)
         .map_or(0.0, |s| s.start_s);
-    let autos = opts.selection.baselines == BaselineKind::AutoOnly;
+    let nc = c.chans.len();
+    let step = if view.max_chans > 0 && nc > view.max_chans {
+        nc.div_ceil(view.max_chans)
+    } else {
+        1
+    };
+    let used: Vec<usize> = (0..nc).step_by(step).collect();
+    // Channel bin of each used channel, and a dense slot per distinct bin.
+    let bin_of = |ci: usize| match view.avg_channel {
+        0 | 1 => c.chans[ci],
+        usize::MAX => 0,
+        n => ci / n,
+    };
+    let mut slot_bins: Vec<usize> = Vec::new();
+    let slots: Vec<usize> = used
+        .iter()
+        .map(|&ci| {
+            let b = bin_of(ci);
+            match slot_bins.iter().rposition(|&x| x == b) {
+                Some(i) => i,
+                None => {
+                    slot_bins.push(b);
+                    slot_bins.len() - 1
+                }
+            }
+        })
+        .collect();
+    let used_freqs: Vec<f64> = used
+        .iter()
+        .map(|&ci| freqs.get(c.chans[ci]).copied().unwrap_or(f64::NAN))
+        .collect();
+    let np = corr_ids.len();
+    let ncell = slot_bins.len() * np * 2;
+    let mut cells: HashMap<(i64, i32, i32), Vec<BinSum>> = HashMap::new();
     for r in 0..c.nrows() {
         let (a1, a2) = (c.ant1[r].0 as i32, c.ant2[r].0 as i32);
-        if (a1 == a2) != autos {
+        if (a1 == a2) != view.autos {
             continue;
         }
         let t = c.time_s[r];
-        let time_bin = if opts.avg_time_s > 0.0 {
-            ((t - scan_start) / opts.avg_time_s).floor() as i64
+        let time_bin = if view.avg_time_s.is_infinite() {
+            0
+        } else if view.avg_time_s > 0.0 {
+            ((t - scan_start) / view.avg_time_s).floor() as i64
         } else {
             (t * 1000.0).round() as i64
         };
         let uv = c.uvw_m.row(r);
         let uvdist = (uv[0] * uv[0] + uv[1] * uv[1]).sqrt();
-        let (k1, k2) = if opts.avg_baselines {
-            (-1, -1)
+        let key = if view.avg_baselines {
+            (time_bin, -1, -1)
         } else {
-            (a1, a2)
+            (time_bin, a1, a2)
         };
-        for (ci, &chan) in c.chans.iter().enumerate() {
-            let chan_bin = match opts.avg_channel {
-                0 | 1 => chan,
-                usize::MAX => 0,
-                n => ci / n,
-            };
-            for (k, &corr) in corr_ids.iter().enumerate() {
-                let flagged = c.flag_row[r] || c.flag_rcf[[r, ci, k]];
-                if flagged && !opts.keep_flagged {
+        let row_cells = cells
+            .entry(key)
+            .or_insert_with(|| vec![BinSum::default(); ncell]);
+        let row_flagged = c.flag_row[r];
+        let (Some(data), Some(flags)) = (
+            c.data_rcf.index_axis(Axis(0), r).to_slice(),
+            c.flag_rcf.index_axis(Axis(0), r).to_slice(),
+        ) else {
+            continue;
+        };
+        if data.len() < nc * np || flags.len() < nc * np {
+            continue;
+        }
+        let weights: Vec<f64> = (0..np)
+            .map(|k| BinSum::weight_of(f64::from(c.weight_rc[[r, k]])))
+            .collect();
+        for ((&ci, &slot), &freq) in used.iter().zip(&slots).zip(&used_freqs) {
+            let chan = c.chans[ci];
+            let base = ci * np;
+            for (k, &w) in weights.iter().enumerate() {
+                let flagged = row_flagged || flags[base + k];
+                if flagged && !view.keep_flagged {
                     continue;
                 }
-                let v = c.data_rcf[[r, ci, k]];
-                let key = BinKey {
-                    field: c.field.0,
-                    spw: c.spw.0,
-                    scan: c.scan,
-                    time_bin,
-                    ant1: k1,
-                    ant2: k2,
-                    chan_bin,
-                    corr,
-                    flagged,
-                };
-                acc.add(
-                    key,
-                    Sample {
-                        vis: Complex64::new(f64::from(v.re), f64::from(v.im)),
-                        weight: f64::from(c.weight_rc[[r, k]]),
-                        time_s: t,
-                        uvdist_m: uvdist,
-                        freq_hz: freqs.get(chan).copied().unwrap_or(f64::NAN),
-                        chan,
-                    },
+                let v = data[base + k];
+                row_cells[(slot * np + k) * 2 + usize::from(flagged)].add_weighted(
+                    Complex64::new(f64::from(v.re), f64::from(v.im)),
+                    w,
+                    t,
+                    uvdist,
+                    freq,
+                    chan,
                 );
             }
+        }
+    }
+    for ((time_bin, ant1, ant2), sums) in cells {
+        for (i, sum) in sums.iter().enumerate() {
+            let (slot, rest) = (i / (np * 2), i % (np * 2));
+            acc.merge(
+                BinKey {
+                    field: c.field.0,
+                    spw: c.spw.0,
+                    scan: if view.combine_scans { 0 } else { c.scan },
+                    time_bin,
+                    ant1,
+                    ant2,
+                    chan_bin: slot_bins[slot],
+                    corr: corr_ids[rest / 2],
+                    flagged: rest % 2 == 1,
+                },
+                sum,
+            );
         }
     }
 }
