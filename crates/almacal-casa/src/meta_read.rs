@@ -389,7 +389,10 @@ fn ms_stamp(ms: &Path) -> Option<u64> {
     let mut stack = vec![ms.to_path_buf()];
     let mut n = 0usize;
     while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let md = e.metadata().ok()?;

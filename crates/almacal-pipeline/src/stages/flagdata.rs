@@ -36,7 +36,12 @@ pub fn read_layer(path: &Path) -> Result<FlagLayer, StageError> {
     })
 }
 
-type LayerCache = Vec<(std::path::PathBuf, u64, std::time::SystemTime, Arc<FlagLayer>)>;
+type LayerCache = Vec<(
+    std::path::PathBuf,
+    u64,
+    std::time::SystemTime,
+    Arc<FlagLayer>,
+)>;
 
 /// Decoded layers by path, size and mtime: every stage downstream of a flag stage reads
 /// the same layer files.
