@@ -190,22 +190,24 @@ pub(crate) fn check(
                 }
             }
             Some(p) => {
-                let what = if ok.is_empty() {
-                    format!("{task} stages make no plots")
-                } else {
-                    format!("{task} stages make {}", quoted(ok))
-                };
                 let caltype = params
                     .get("caltype")
                     .and_then(|v| v.as_str())
-                    .filter(|_| task == "gencal")
-                    .map(|c| format!(", caltype = \"{c}\""))
-                    .unwrap_or_default();
+                    .filter(|_| task == "gencal");
+                let kind = match caltype {
+                    Some(c) => format!("{task} stages with caltype = \"{c}\""),
+                    None => format!("{task} stages"),
+                };
+                let what = if ok.is_empty() {
+                    format!("{kind} make no plots")
+                } else {
+                    format!("{kind} make {}", quoted(ok))
+                };
                 diags.push(
                     Diagnostic::at(
                         src,
                         span.clone(),
-                        format!("plot \"{p}\" is not available for stage `{stage}` (task {task}{caltype}); {what}"),
+                        format!("plot \"{p}\" is not available for stage `{stage}`: {what}"),
                     )
                     .with_help(format!("\"{p}\" is made by {}", offered_by(p))),
                 );

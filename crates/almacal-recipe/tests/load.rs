@@ -382,7 +382,7 @@ fn plots_are_checked_per_task_with_positions_and_suggestions() {
         "{text}"
     );
     assert!(
-        text.contains("plot \"ants\" is not available for stage `t` (task gencal, caltype = \"tsys\"); gencal stages make \"tsys\""),
+        text.contains("plot \"ants\" is not available for stage `t`: gencal stages with caltype = \"tsys\" make \"tsys\""),
         "{text}"
     );
     assert!(text.contains("flagdata stages make no plots"), "{text}");

@@ -289,6 +289,19 @@ fn print_report(r: &RunReport) {
 
 /// One line per stage with `plots = [...]`: how many PNGs, made or cached, or why not.
 fn print_plots(r: &RunReport) {
+    let disabled: Vec<&str> = r
+        .stages
+        .iter()
+        .filter(|s| s.plots.as_ref().is_some_and(|p| p.status == "disabled"))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !disabled.is_empty() {
+        println!(
+            "plots not made (--no-plots) for {} stage{}",
+            disabled.len(),
+            if disabled.len() == 1 { "" } else { "s" }
+        );
+    }
     for s in &r.stages {
         let Some(p) = &s.plots else { continue };
         let folder = p
@@ -305,7 +318,7 @@ fn print_plots(r: &RunReport) {
                 p.files.len(),
                 p.wall_s
             ),
-            (None, "disabled") => println!("plots {}: not made (--no-plots)", s.name),
+            (None, "disabled") => {}
             (None, st) => println!("plots {}: {} {st}{folder}", s.name, p.files.len()),
         }
     }

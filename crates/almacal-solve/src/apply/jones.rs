@@ -53,10 +53,13 @@ struct AntSolution {
     wfac: Vec<f64>,
     /// 1/g per par and data channel (1 where flagged), for the correction product.
     inv: Vec<Vec<Complex32>>,
+    /// Per par: is any data channel flagged? (Most are not: their flag pass is skipped.)
+    any_flag: Vec<bool>,
 }
 
 impl AntSolution {
     fn with_inverse(mut self) -> Self {
+        self.any_flag = self.flags.iter().map(|f| f.iter().any(|&x| x)).collect();
         self.inv = self
             .vals
             .iter()
@@ -196,6 +199,7 @@ impl JonesTerm {
             flags: Vec::with_capacity(self.npar),
             wfac: Vec::with_capacity(self.npar),
             inv: Vec::new(),
+            any_flag: Vec::new(),
         };
         for p in 0..self.npar {
             let pv = &v[p * nchan_sol..(p + 1) * nchan_sol];
@@ -302,13 +306,27 @@ impl Term for JonesTerm {
                 };
                 let (fi, fj) = (&si.flags[p], &sj.flags[q]);
                 let n = freqs.len().min(ii.len()).min(ij.len());
+                let flagged = si.any_flag.get(p).copied().unwrap_or(true)
+                    || sj.any_flag.get(q).copied().unwrap_or(true);
                 // Rows of (chan, corr) are contiguous with the correlation fastest.
                 match (frow.as_slice_mut(), grow.as_slice_mut()) {
                     (Some(fs), Some(gs)) => {
-                        for ci in 0..n {
-                            fs[ci * ncorr + pi] *= ii[ci] * ij[ci].conj();
-                            if fi[ci] || fj[ci] {
-                                gs[ci * ncorr + pi] = true;
+                        for ((f, a), b) in fs[pi..]
+                            .iter_mut()
+                            .step_by(ncorr)
+                            .zip(&ii[..n])
+                            .zip(&ij[..n])
+                        {
+                            *f *= a * b.conj();
+                        }
+                        if flagged {
+                            for ((g, a), b) in gs[pi..]
+                                .iter_mut()
+                                .step_by(ncorr)
+                                .zip(&fi[..n])
+                                .zip(&fj[..n])
+                            {
+                                *g |= *a || *b;
                             }
                         }
                     }

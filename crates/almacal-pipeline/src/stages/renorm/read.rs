@@ -152,7 +152,10 @@ pub fn read_autocorrs(
 }
 
 /// Per target (spw, scan, field): whether each antenna has any unflagged cross-correlation
-/// (FLAG column, FLAG_ROW and the upstream flag layers).
+/// (FLAG column, FLAG_ROW and the upstream flag layers). Rows are visited in MS order and
+/// a row's FLAG cell is read only while one of its two antennas is not yet known to be
+/// live, so a target with healthy antennas costs a few cells per (spw, scan), not a pass
+/// over every cross-correlation.
 pub fn cross_live(
     ms: &Path,
     meta: &MsMeta,
@@ -160,36 +163,56 @@ pub fn cross_live(
     target_scans: &BTreeSet<i32>,
     layers: &[Arc<FlagLayer>],
 ) -> Result<BTreeMap<TargetKey, Vec<bool>>, CasaError> {
-    let mut req = ReadRequest::new(ms);
-    req.read_data = false;
-    req.flag_layers = layers.to_vec();
-    req.selection = SelectionParams {
+    let params = SelectionParams {
         spw: list(spws),
         scan: list(target_scans),
         baselines: BaselineKind::CrossOnly,
         ..Default::default()
     };
+    let (_, idx) = almacal_casa::meta_read::read_meta_with_index(ms)?;
+    let sel = almacal_casa::selection::Selection::resolve(meta, &params)?;
+    let rows = sel.select_rows(&idx, |_| None);
     let nant = meta.antennas.len();
     let mut out: BTreeMap<TargetKey, Vec<bool>> = BTreeMap::new();
-    for chunk in ChunkReader::open(&req)? {
-        let c = chunk?;
+    let mut main = almacal_casa::table::RoTable::open(ms)?;
+    for r in rows {
+        let i = r as usize;
+        let Some(dd) = usize::try_from(idx.dd[i])
+            .ok()
+            .and_then(|d| meta.data_descs.get(d))
+        else {
+            continue;
+        };
+        let (a1, a2) = (idx.ant1[i], idx.ant2[i]);
+        let (Ok(a1), Ok(a2)) = (usize::try_from(a1), usize::try_from(a2)) else {
+            continue;
+        };
+        if a1 >= nant || a2 >= nant {
+            continue;
+        }
+        let field = u32::try_from(idx.field[i]).unwrap_or(0);
         let live = out
-            .entry((c.spw.0, c.scan, c.field.0))
+            .entry((dd.spw.0, idx.scan[i], field))
             .or_insert_with(|| vec![false; nant]);
-        for k in 0..c.nrows() {
-            let (i, j) = (c.ant1[k].idx(), c.ant2[k].idx());
-            if i >= nant || j >= nant || (live[i] && live[j]) {
-                continue;
-            }
-            let any = c
-                .flag_rcf
-                .index_axis(ndarray::Axis(0), k)
-                .iter()
-                .any(|f| !f);
-            if any {
-                live[i] = true;
-                live[j] = true;
-            }
+        if (live[a1] && live[a2]) || idx.flag_row[i] {
+            continue;
+        }
+        let masks: Vec<_> = layers.iter().filter_map(|l| l.row(r)).collect();
+        if masks
+            .iter()
+            .any(|m| matches!(m, almacal_core::flaglayer::RowMask::All))
+        {
+            continue;
+        }
+        let ncorr = meta.corrs_of(dd.id).len().max(1);
+        let fcell: Vec<bool> = main.cell_vec("FLAG", r)?;
+        let any_unflagged = fcell
+            .iter()
+            .enumerate()
+            .any(|(k, &f)| !f && !masks.iter().any(|m| m.get(k / ncorr, k % ncorr)));
+        if any_unflagged {
+            live[a1] = true;
+            live[a2] = true;
         }
     }
     Ok(out)
