@@ -369,11 +369,6 @@ pub fn write_vis(
     let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
     let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;
     let total_rows = meta_rows(ms);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| failed(stage, format!("cannot start threads: {e}")))?;
-
     let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
     let ms_w: PathBuf = ms.to_path_buf();
     let out_w: PathBuf = out.to_path_buf();
@@ -392,57 +387,21 @@ pub fn write_vis(
         })
         .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
 
-    let mut stats = WriteStats::default();
-    let batch_len = threads.max(1) * 2;
-    let mut batch: Vec<VisChunk> = Vec::with_capacity(batch_len);
-    let mut err: Option<StageError> = None;
-    let mut stream = stream.peekable();
-    while let Some(item) = stream.next() {
-        match item {
-            Ok(c) => batch.push(c),
-            Err(e) => {
-                err = Some(casa_err(stage, e));
-                break;
-            }
-        }
-        if batch.len() < batch_len && stream.peek().is_some() {
-            continue;
-        }
-        let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
-            batch
-                .par_iter_mut()
-                .map(|c| finish_chunk(c, &meta, op, calibrated, spec.keepflags))
-                .collect()
-        });
-        let mut stop = false;
-        for (c, r) in batch.drain(..).zip(results) {
-            match r {
-                Ok(keep) => {
-                    stats.count_chunk(&c, &keep);
-                    if tx.send((c, keep)).is_err() {
-                        stop = true;
-                        break;
-                    }
-                }
-                Err(e) => {
-                    err = Some(failed(stage, e));
-                    stop = true;
-                    break;
-                }
-            }
-        }
-        progress(stats.rows_read, total_rows);
-        if stop {
-            break;
-        }
-    }
+    let computed = compute_stream(
+        stage,
+        stream,
+        threads,
+        &meta,
+        (op, calibrated, spec.keepflags),
+        total_rows,
+        progress,
+        |c, keep| Ok(tx.send((c, keep)).is_ok()),
+    );
     drop(tx);
     let written = writer
         .join()
         .map_err(|_| failed(stage, "the MS writer thread panicked"))?;
-    if let Some(e) = err {
-        return Err(e);
-    }
+    let stats = computed?;
     let n = written.map_err(|e| failed(stage, format!("writing {}: {e}", out.display())))?;
     if n != stats.rows_written {
         return Err(failed(
@@ -451,6 +410,53 @@ pub fn write_vis(
         ));
     }
     // casacore keeps the type in table.info; deep copies keep the input's, but make sure.
+    Ok(stats)
+}
+
+/// The compute half of a streaming pass, shared by [`write_vis`] and
+/// [`update_vis_in_place`]: take chunks from the reader in batches, finish them on a pool
+/// of `threads` ([`finish_chunk`] with `(op, calibrated, keepflags)`), count them, and hand
+/// each with its kept rows to `sink`, which forwards it to the writer thread (`Ok(false)`:
+/// the writer has stopped, whose error the caller reports).
+#[allow(clippy::too_many_arguments)]
+fn compute_stream(
+    stage: &str,
+    stream: almacal_casa::reader::ChunkStream,
+    threads: usize,
+    meta: &MsMeta,
+    (op, calibrated, keepflags): (Option<&dyn ChunkOp>, bool, bool),
+    total_rows: u64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    mut sink: impl FnMut(VisChunk, Vec<usize>) -> Result<bool, StageError>,
+) -> Result<WriteStats, StageError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| failed(stage, format!("cannot start threads: {e}")))?;
+    let mut stats = WriteStats::default();
+    let batch_len = threads.max(1) * 2;
+    let mut batch: Vec<VisChunk> = Vec::with_capacity(batch_len);
+    let mut stream = stream.peekable();
+    while let Some(item) = stream.next() {
+        batch.push(item.map_err(|e| casa_err(stage, e))?);
+        if batch.len() < batch_len && stream.peek().is_some() {
+            continue;
+        }
+        let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
+            batch
+                .par_iter_mut()
+                .map(|c| finish_chunk(c, meta, op, calibrated, keepflags))
+                .collect()
+        });
+        for (c, r) in batch.drain(..).zip(results) {
+            let keep = r.map_err(|e| failed(stage, e))?;
+            stats.count_chunk(&c, &keep);
+            if !sink(c, keep)? {
+                return Ok(stats);
+            }
+        }
+        progress(stats.rows_read, total_rows);
+    }
     Ok(stats)
 }
 
@@ -599,11 +605,6 @@ pub fn update_vis_in_place(
     let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
     let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;
     let total_rows = want.len() as u64;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| failed(stage, format!("cannot start threads: {e}")))?;
-
     let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<u64>)>(2);
     let out_w: PathBuf = out.to_path_buf();
     let writer = std::thread::Builder::new()
@@ -628,74 +629,34 @@ pub fn update_vis_in_place(
         })
         .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
 
-    let mut stats = WriteStats::default();
-    let batch_len = threads.max(1) * 2;
-    let mut batch: Vec<VisChunk> = Vec::with_capacity(batch_len);
-    let mut err: Option<StageError> = None;
-    let mut stream = stream.peekable();
-    while let Some(item) = stream.next() {
-        match item {
-            Ok(c) => batch.push(c),
-            Err(e) => {
-                err = Some(casa_err(stage, e));
-                break;
-            }
-        }
-        if batch.len() < batch_len && stream.peek().is_some() {
-            continue;
-        }
-        let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
-            batch
-                .par_iter_mut()
-                .map(|c| finish_chunk(c, &meta, op, calibrated, true))
-                .collect()
-        });
-        let mut stop = false;
-        for (c, r) in batch.drain(..).zip(results) {
-            let keep = match r {
-                Ok(k) => k,
-                Err(e) => {
-                    err = Some(failed(stage, e));
-                    stop = true;
-                    break;
-                }
-            };
-            let mut rows = Vec::with_capacity(c.nrows());
-            for k in 0..c.nrows() {
-                let key = (c.time_s[k].to_bits(), c.ant1[k].0, c.ant2[k].0, c.dd.0);
-                match out_map.get(&key) {
-                    Some(&o) => rows.push(o),
-                    None => {
-                        err = Some(failed(
+    let computed = compute_stream(
+        stage,
+        stream,
+        threads,
+        &meta,
+        (op, calibrated, true),
+        total_rows,
+        progress,
+        |c, _keep| {
+            let rows = (0..c.nrows())
+                .map(|k| {
+                    let key = (c.time_s[k].to_bits(), c.ant1[k].0, c.ant2[k].0, c.dd.0);
+                    out_map.get(&key).copied().ok_or_else(|| {
+                        failed(
                             stage,
                             "an input row has no output row to update (the output changed)",
-                        ));
-                        stop = true;
-                        break;
-                    }
-                }
-            }
-            if stop {
-                break;
-            }
-            stats.count_chunk(&c, &keep);
-            if tx.send((c, rows)).is_err() {
-                stop = true;
-                break;
-            }
-        }
-        progress(stats.rows_read, total_rows);
-        if stop {
-            break;
-        }
-    }
+                        )
+                    })
+                })
+                .collect::<Result<Vec<u64>, StageError>>()?;
+            Ok(tx.send((c, rows)).is_ok())
+        },
+    );
     drop(tx);
     let written = writer
         .join()
         .map_err(|_| failed(stage, "the MS writer thread panicked"))?;
-    if let Some(e) = err {
-        return Err(e);
-    }
+    let stats = computed?;
     let n = written.map_err(|e| failed(stage, format!("updating {}: {e}", out.display())))?;
     if n != total_rows {
         return Err(failed(
