@@ -345,9 +345,10 @@ fn tiny_simulation_with_line_is_detected_and_corrected() {
         assert!(m < 1.02, "spw {spw}: {m}");
     }
     assert_eq!(check["table_needed"], Value::Bool(true));
-    let table = read_caltable(&r.workdir.join("rn.cal")).expect("renorm table");
     let t_line: Vec<f64> =
         serde_json::from_value(truth["renormalization"]["t_line_k"].clone()).expect("t_line");
+    diagnostics_follow_the_truth(&check, &tf, &t_line);
+    let table = read_caltable(&r.workdir.join("rn.cal")).expect("renorm table");
     let ratio = restoration(&ms, &table, 16, &tf);
     let n = ratio.len();
     let free: Vec<f64> = (1..n - 1)
@@ -364,6 +365,124 @@ fn tiny_simulation_with_line_is_detected_and_corrected() {
         100.0 * dev
     );
     assert!(dev < 0.01, "line channels deviate by {dev}");
+}
+
+/// The report's ratio-spectrum diagnostics (`diagnostics.<spw>`: the data behind the
+/// renorm plot): per antenna and correlation `[ant][corr][chan]`, `null` where excluded.
+fn diag_cube(d: &Value, key: &str) -> Vec<Vec<Vec<f64>>> {
+    d[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("diagnostics without {key}"))
+        .iter()
+        .map(|a| {
+            a.as_array()
+                .expect("corrs")
+                .iter()
+                .map(|c| {
+                    c.as_array()
+                        .expect("chans")
+                        .iter()
+                        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// ratio / baseline per antenna, correlation and channel, with the spw's channel count.
+fn diag_scaling(d: &Value) -> Vec<Vec<Vec<f64>>> {
+    let (ratio, base) = (diag_cube(d, "ratio"), diag_cube(d, "baseline"));
+    let nchan = d["freq_hz"].as_array().expect("freq_hz").len();
+    assert!(nchan > 4);
+    assert_eq!(ratio.len(), base.len());
+    ratio
+        .iter()
+        .zip(&base)
+        .map(|(ra, ba)| {
+            ra.iter()
+                .zip(ba)
+                .map(|(r, b)| {
+                    assert_eq!((r.len(), b.len()), (nchan, nchan));
+                    r.iter().zip(b).map(|(r, b)| r / b).collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every finite ratio / baseline of `spw` lies within the threshold of 1.
+fn assert_flat_within_threshold(report: &Value, spw: &str) {
+    let d = &report["diagnostics"][spw];
+    let th = d["threshold"].as_f64().expect("threshold");
+    let n = diag_scaling(d);
+    let worst = n
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(|x| x.is_finite())
+        .map(|x| (x - 1.0).abs())
+        .fold(0.0, f64::max);
+    eprintln!("  spw {spw} diagnostics: worst |ratio/baseline - 1| {worst:.4}");
+    assert!(worst < th - 1.0, "spw {spw}: ratio/baseline off by {worst}");
+    assert!(n.iter().flatten().flatten().any(|x| x.is_finite()));
+}
+
+/// In spw 16 the ratio rises above its fitted baseline in the line channels by the
+/// injected factor of the scan of maximum scaling (beyond the threshold), per antenna and
+/// correlation; the line-free spws stay within the threshold.
+fn diagnostics_follow_the_truth(
+    report: &Value,
+    tf: &BTreeMap<i32, Vec<Vec<Vec<f64>>>>,
+    t_line: &[f64],
+) {
+    let d = &report["diagnostics"]["16"];
+    let scan = d["scan"].as_i64().expect("scan") as i32;
+    assert_eq!(
+        Some(scan as i64),
+        report["stats"]["SgrAstar"]["16"]["max_rn_scan"].as_i64()
+    );
+    let th = d["threshold"].as_f64().expect("threshold");
+    let truth = &tf[&scan];
+    let n = diag_scaling(d);
+    assert_eq!(n.len(), truth.len(), "one diagnostic per antenna");
+    let mut peaks = Vec::new();
+    let mut worst: f64 = 0.0;
+    for (a, (na, ta)) in n.iter().zip(truth).enumerate() {
+        for (p, (np, tp)) in na.iter().zip(ta).enumerate() {
+            if np.iter().all(|x| x.is_nan()) {
+                continue; // a flagged antenna
+            }
+            let line: Vec<usize> = (0..np.len()).filter(|&c| t_line[c] > 1.0).collect();
+            assert!(!line.is_empty());
+            let ours = line.iter().map(|&c| np[c]).fold(f64::MIN, f64::max);
+            let want = line.iter().map(|&c| tp[c]).fold(f64::MIN, f64::max);
+            worst = worst.max((ours / want - 1.0).abs());
+            assert!(
+                (ours / want - 1.0).abs() < 0.02,
+                "ant {a} corr {p}: peak ratio/baseline {ours:.4} vs truth {want:.4}"
+            );
+            // Off the line the ratio follows its baseline.
+            for c in (0..np.len()).filter(|&c| t_line[c] < 0.01 && np[c].is_finite()) {
+                assert!(
+                    (np[c] - 1.0).abs() < 0.01,
+                    "ant {a} corr {p} chan {c}: {}",
+                    np[c]
+                );
+            }
+            peaks.push(ours);
+        }
+    }
+    let mean_peak = peaks.iter().sum::<f64>() / peaks.len() as f64;
+    eprintln!(
+        "  spw 16 diagnostics (scan {scan}): mean peak ratio/baseline {mean_peak:.4}, worst vs truth {:.3} %",
+        100.0 * worst
+    );
+    assert!(peaks.len() >= 4, "{} live antenna/corrs", peaks.len());
+    assert!(mean_peak > th, "{mean_peak} ≤ threshold {th}");
+    for spw in ["18", "20", "22"] {
+        assert_flat_within_threshold(report, spw);
+    }
 }
 
 #[test]
@@ -387,6 +506,9 @@ fn tiny_simulation_without_line_needs_no_table() {
     assert!(check["message"]
         .as_str()
         .is_some_and(|m| m.contains("no renormalization needed")));
+    for spw in ["16", "18", "20", "22"] {
+        assert_flat_within_threshold(&check, spw);
+    }
     // apply = true with nothing marked: fill_table rows of 1.0 only.
     let table = read_caltable(&r.workdir.join("rn.cal")).expect("renorm table");
     assert!(table.rows.iter().all(|row| match &row.params {

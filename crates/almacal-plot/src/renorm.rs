@@ -1,6 +1,9 @@
 //! Renormalization diagnostics (ALMA `renorm`): per antenna, the ratio spectrum (target
-//! autocorrelation / bandpass-calibrator autocorrelation), the fitted baseline and the
-//! threshold above which the scaling is applied. Plain arrays: the renorm stage produces them.
+//! autocorrelation / bandpass-calibrator autocorrelation) per correlation, its fitted
+//! baseline, and the threshold times the baseline: the scaling N = ratio / baseline is
+//! corrected when it exceeds the threshold. The renorm stage records them in its report
+//! (`diagnostics.<spw>`, the scan/field of maximum scaling); [`diagnostics_from_report`]
+//! reads them back and [`renorm_pages`] draws them.
 //!
 //! From a renorm stage's products ([`scaling_pages`], [`max_scaling_figure`]): the scaling
 //! spectra of its caltable (per antenna, the maximum over the target scans, with the
@@ -17,10 +20,10 @@ use std::collections::BTreeMap;
 pub struct RenormSpectrum {
     pub antenna: String,
     pub freq_hz: Vec<f64>,
-    /// `[corr][chan]` ratio spectra (NaN for flagged channels).
+    /// `[corr][chan]` ratio spectra (NaN for flagged or excluded channels).
     pub ratio: Vec<Vec<f64>>,
-    /// `[chan]` fitted baseline of the ratio.
-    pub baseline: Vec<f64>,
+    /// `[corr][chan]` fitted baselines of the ratios (NaN where the ratio is).
+    pub baseline: Vec<Vec<f64>>,
 }
 
 /// The renorm diagnostics of one spw.
@@ -29,7 +32,7 @@ pub struct RenormDiagnostics {
     pub ms: String,
     pub field: String,
     pub spw: u32,
-    /// Scaling threshold (e.g. 1.02): channels whose ratio exceeds it are rescaled.
+    /// Scaling threshold (e.g. 1.02): the spw is corrected when ratio / baseline exceeds it.
     pub threshold: f64,
     pub corr_names: Vec<String>,
     pub spectra: Vec<RenormSpectrum>,
@@ -47,7 +50,7 @@ pub fn renorm_pages(d: &RenormDiagnostics) -> Vec<NamedFigure> {
         .map(|(k, spectra)| {
             let panels = spectra.iter().map(|s| panel(d, s)).collect();
             NamedFigure {
-                stem: format!("spw{}_page{}", d.spw, k + 1),
+                stem: format!("ratio_spw{}_page{}", d.spw, k + 1),
                 figure: Figure::grid(
                     format!(
                         "{}: renorm ratio spectra, field {}, spw {} (threshold {}) (page {}/{npages})",
@@ -83,26 +86,121 @@ fn panel(d: &RenormDiagnostics, s: &RenormSpectrum) -> Panel {
         ser.points = ghz.iter().copied().zip(r.iter().copied()).collect();
         p.series.push(ser);
     }
-    let mut fit = Series::new("baseline fit", palette::REFERENCE, Mark::Thin);
-    fit.points = ghz
-        .iter()
-        .copied()
-        .zip(s.baseline.iter().copied())
+    for (i, b) in s.baseline.iter().enumerate() {
+        let name = d
+            .corr_names
+            .get(i)
+            .map_or_else(|| format!("fit {i}"), |c| format!("fit {c}"));
+        let mut fit = Series::new(name, palette::REFERENCE, Mark::Thin);
+        fit.points = ghz.iter().copied().zip(b.iter().copied()).collect();
+        p.series.push(fit);
+    }
+    // The threshold on the scaling, drawn on the ratio's scale: threshold × the mean
+    // baseline of the correlations (a flat line when there is no baseline).
+    let level: Vec<f64> = (0..ghz.len())
+        .map(|c| {
+            let v: Vec<f64> = s
+                .baseline
+                .iter()
+                .filter_map(|b| b.get(c).copied())
+                .filter(|x| x.is_finite())
+                .collect();
+            if v.is_empty() {
+                f64::NAN
+            } else {
+                d.threshold * v.iter().sum::<f64>() / v.len() as f64
+            }
+        })
         .collect();
-    p.series.push(fit);
-    if let (Some(lo), Some(hi)) = (
+    let mut th = Series::new(
+        format!("threshold {} x fit", d.threshold),
+        palette::OUTLIER,
+        Mark::Thin,
+    );
+    if level.iter().any(|x| x.is_finite()) {
+        th.points = ghz.iter().copied().zip(level).collect();
+    } else if let (Some(lo), Some(hi)) = (
         ghz.iter().copied().reduce(f64::min),
         ghz.iter().copied().reduce(f64::max),
     ) {
-        let mut th = Series::new(
-            format!("threshold {}", d.threshold),
-            palette::OUTLIER,
-            Mark::Thin,
-        );
         th.points = vec![(lo, d.threshold), (hi, d.threshold)];
-        p.series.push(th);
     }
+    p.series.push(th);
     p
+}
+
+/// The ratio-spectrum diagnostics of a renorm report (`diagnostics.<spw>`), in spw order;
+/// `ms` names the data in the titles. Empty when the report has none (an older report).
+pub fn diagnostics_from_report(report: &Value, ms: &str) -> Vec<RenormDiagnostics> {
+    let Some(all) = report.get("diagnostics").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let nums = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default()
+    };
+    let cube = |v: Option<&Value>| -> Vec<Vec<Vec<f64>>> {
+        v.and_then(Value::as_array)
+            .map(|ants| {
+                ants.iter()
+                    .map(|a| {
+                        a.as_array()
+                            .map(|c| c.iter().map(nums).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out: Vec<RenormDiagnostics> = all
+        .iter()
+        .filter_map(|(spw, d)| {
+            let spw: u32 = spw.parse().ok()?;
+            let freq_hz = nums(d.get("freq_hz")?);
+            let ratio = cube(d.get("ratio"));
+            let baseline = cube(d.get("baseline"));
+            let antennas = strings(d.get("antennas"));
+            let spectra = ratio
+                .into_iter()
+                .enumerate()
+                .map(|(a, ratio)| RenormSpectrum {
+                    antenna: antennas.get(a).cloned().unwrap_or_else(|| a.to_string()),
+                    freq_hz: freq_hz.clone(),
+                    ratio,
+                    baseline: baseline.get(a).cloned().unwrap_or_default(),
+                })
+                .collect();
+            let field = d.get("field").and_then(Value::as_str).unwrap_or("?");
+            let scan = d.get("scan").and_then(Value::as_i64);
+            Some(RenormDiagnostics {
+                ms: ms.to_string(),
+                field: match scan {
+                    Some(s) => format!("{field} (scan {s}, maximum scaling)"),
+                    None => field.to_string(),
+                },
+                spw,
+                threshold: d
+                    .get("threshold")
+                    .or_else(|| report.get("threshold"))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN),
+                corr_names: strings(d.get("corr_names")),
+                spectra,
+            })
+        })
+        .collect();
+    out.sort_by_key(|d| d.spw);
+    out
 }
 
 /// Pages of the renorm caltable's scaling spectra: per spw, one panel per antenna with the

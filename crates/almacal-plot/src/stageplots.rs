@@ -1,5 +1,6 @@
 //! The plots of one stage's products (a recipe's `plots = [...]`), made by the engine
-//! once the stage has succeeded: caltable views (Tsys, gains, bandpass, renorm scaling),
+//! once the stage has succeeded: caltable views (Tsys, gains, bandpass, renorm scaling and
+//! ratio spectra),
 //! the antenna layout, and visibility views of a written MS with fixed, plotms-like
 //! averaging. All visibility views of one MS come from a single read ([`vis_views`]).
 //!
@@ -20,7 +21,7 @@ use crate::figure::NamedFigure;
 use crate::gaintime::{gain_vs_time, GainAxis};
 use crate::plotants::{ms_display_name, AntennaLayout};
 use crate::render::save_all;
-use crate::renorm::{max_scaling_figure, scaling_pages};
+use crate::renorm::{diagnostics_from_report, max_scaling_figure, renorm_pages, scaling_pages};
 use crate::tsys::{tsys_pages, TsysLayout};
 use crate::vis::extract::{extract_many, View};
 use crate::vis::figure::vis_figure;
@@ -59,7 +60,8 @@ pub enum StagePlot {
     VisAmpFreq,
     /// Visibility phase vs frequency (calibrators, time- and baseline-averaged).
     VisPhaseFreq,
-    /// Renorm scaling spectra (caltable) and maximum scaling per scan (report).
+    /// Renorm scaling spectra (caltable), maximum scaling per scan and, per spw, the
+    /// ratio spectra with their fitted baselines (report).
     Renorm,
 }
 
@@ -214,6 +216,9 @@ fn renorm_figures(
         .collect();
     if p.caltable.is_some() {
         figs.extend(scaling_pages(&load_cal(plot)?, threshold));
+    }
+    for d in diagnostics_from_report(&report, &title) {
+        figs.extend(renorm_pages(&d));
     }
     Ok(figs)
 }

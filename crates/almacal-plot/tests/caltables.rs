@@ -175,7 +175,7 @@ fn renorm_diagnostics_from_plain_arrays() {
                     .collect(),
                 vec![1.0; 64],
             ],
-            baseline: vec![1.0; 64],
+            baseline: vec![vec![1.0; 64]; 2],
         })
         .collect();
     let d = RenormDiagnostics {
@@ -189,9 +189,9 @@ fn renorm_diagnostics_from_plain_arrays() {
     let figs = renorm_pages(&d);
     assert_eq!(figs.len(), 1);
     let p = &figs[0].figure.panels[0];
-    // Two correlations, the fit, the threshold line at 1.02.
-    assert_eq!(p.series.len(), 4);
-    assert!(p.series[3].points.iter().all(|&(_, y)| y == 1.02));
+    // Two correlations, their fits, the threshold × fit line at 1.02.
+    assert_eq!(p.series.len(), 5);
+    assert!(p.series[4].points.iter().all(|&(_, y)| y == 1.02));
     let peak = p.series[0]
         .points
         .iter()

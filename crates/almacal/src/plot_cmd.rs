@@ -1,4 +1,4 @@
-//! `almacal plot ants|tsys|gain|bandpass|vis ...`: the tutorial's plots as PNGs, and
+//! `almacal plot ants|tsys|gain|bandpass|renorm|vis ...`: the tutorial's plots as PNGs, and
 //! `almacal report RECIPE|WORKDIR`: the HTML run report. Work lives in `almacal-plot`.
 
 use almacal_casa::selection::{BaselineKind, SelectionParams};
@@ -57,6 +57,21 @@ pub enum PlotKind {
         table: PathBuf,
         #[command(flatten)]
         common: CalCommon,
+    },
+    /// Renorm ratio spectra per antenna with the fitted baseline and the threshold, from a
+    /// renorm stage's report (`<workdir>/<stage>.json`, or the workdir and `--stage`).
+    Renorm {
+        /// The stage's report JSON, or the run's workdir.
+        report: PathBuf,
+        /// The renorm stage's name when REPORT is a workdir.
+        #[arg(long, default_value = "renorm")]
+        stage: String,
+        /// Spw ids to plot, comma separated (default: all in the report).
+        #[arg(long, value_delimiter = ',')]
+        spw: Vec<u32>,
+        /// Output directory (files `<report stem>_renorm_ratio_spw<N>_page<k>.png`).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
     },
     /// Visibilities (plotms): amp/phase vs time/uvdist/freq/channel with averaging.
     Vis(Box<VisArgs>),
@@ -331,7 +346,65 @@ pub fn run(args: &PlotArgs) -> u8 {
             ),
             Err(c) => c,
         },
+        PlotKind::Renorm {
+            report,
+            stage,
+            spw,
+            out,
+        } => run_renorm(report, stage, spw, out, t0),
         PlotKind::Vis(v) => run_vis(v, t0),
+    }
+}
+
+fn run_renorm(report: &Path, stage: &str, spws: &[u32], out: &Path, t0: Instant) -> u8 {
+    let path = if report.is_dir() {
+        report.join(format!("{stage}.json"))
+    } else {
+        report.to_path_buf()
+    };
+    let value: serde_json::Value = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not JSON: {e}")))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return EXIT_FAIL;
+        }
+    };
+    let title = value
+        .get("vis")
+        .and_then(serde_json::Value::as_str)
+        .map_or_else(
+            || "renorm".to_string(),
+            almacal_plot::plotants::ms_display_name,
+        );
+    let figs: Vec<NamedFigure> = almacal_plot::renorm::diagnostics_from_report(&value, &title)
+        .iter()
+        .filter(|d| spws.is_empty() || spws.contains(&d.spw))
+        .flat_map(almacal_plot::renorm::renorm_pages)
+        .collect();
+    if figs.is_empty() {
+        eprintln!(
+            "error: no renorm diagnostics{} in {} (a renorm stage report written by this almacal)",
+            if spws.is_empty() {
+                ""
+            } else {
+                " for the chosen spws"
+            },
+            path.display()
+        );
+        return EXIT_FAIL;
+    }
+    let name = path
+        .file_stem()
+        .map_or_else(|| stage.to_string(), |s| s.to_string_lossy().into_owned());
+    match save_all(&figs, out, &format!("{name}_renorm")) {
+        Ok(paths) => report_paths(&paths, t0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAIL
+        }
     }
 }
 

@@ -178,6 +178,8 @@ fn calibrated_amp_vs_uvdist_of_the_calibrators_is_flat_at_the_injected_flux() {
     assert_eq!(uvdist, "plots/apply/amp_uvdist.png");
     assert_eq!(png_size(&dir.join(WORK).join(uvdist)), (1000, 750));
 
+    renorm_ratio_plots(dir, &status["renorm"]);
+
     // The data behind it.
     let truth = json(&dir.join("data/sim_tiny.ms.truth.json"));
     let expected = |field: &str, spw: u32, freq_hz: f64| -> Option<f64> {
@@ -237,6 +239,113 @@ fn calibrated_amp_vs_uvdist_of_the_calibrators_is_flat_at_the_injected_flux() {
             );
         }
     }
+}
+
+/// Per spw of a renorm report's diagnostics: the mean over antennas and correlations of
+/// the peak ratio / fitted baseline (the scaling the plot shows against the threshold).
+fn diag_peaks(report: &serde_json::Value) -> BTreeMap<String, f64> {
+    let cube = |v: &serde_json::Value| -> Vec<Vec<f64>> {
+        v.as_array()
+            .expect("antennas")
+            .iter()
+            .flat_map(|a| a.as_array().expect("corrs").iter())
+            .map(|c| {
+                c.as_array()
+                    .expect("chans")
+                    .iter()
+                    .map(|x| x.as_f64().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect()
+    };
+    report["diagnostics"]
+        .as_object()
+        .expect("diagnostics in the renorm report")
+        .iter()
+        .map(|(spw, d)| {
+            let peaks: Vec<f64> = cube(&d["ratio"])
+                .iter()
+                .zip(cube(&d["baseline"]))
+                .map(|(r, b)| {
+                    r.iter()
+                        .zip(&b)
+                        .map(|(r, b)| r / b)
+                        .filter(|x| x.is_finite())
+                        .fold(f64::NAN, f64::max)
+                })
+                .filter(|x| x.is_finite())
+                .collect();
+            assert!(!peaks.is_empty(), "spw {spw}: no live spectrum");
+            (spw.clone(), peaks.iter().sum::<f64>() / peaks.len() as f64)
+        })
+        .collect()
+}
+
+/// The renorm stage's ratio-spectrum pages (one set per target spw, as `almacal plot
+/// renorm` draws them from the report) and the data behind them: the simulated CO line
+/// lifts spw 16's ratio above threshold × baseline by about the injected renormalization
+/// (tiny preset: max_rn 1.247), the line-free spws stay within the threshold.
+fn renorm_ratio_plots(dir: &Path, status: &(String, String, Vec<String>)) {
+    let work = dir.join(WORK);
+    let (_, st, files) = status;
+    assert_eq!(st, "made");
+    let ratio: Vec<&String> = files.iter().filter(|f| f.contains("_ratio_")).collect();
+    for spw in [16, 18, 20, 22] {
+        let f = format!("plots/renorm/renorm_ratio_spw{spw}_page1.png");
+        assert!(ratio.contains(&&f), "{f} not in {files:?}");
+    }
+    for f in &ratio {
+        // The same grid of antennas as the caltable's scaling page of that spw and page.
+        let (w, h) = png_size(&work.join(f));
+        assert_eq!(
+            (w, h),
+            png_size(&work.join(f.replace("_ratio_", "_"))),
+            "{f}"
+        );
+        if f.ends_with("_page1.png") {
+            assert_eq!((w, h), (1380, 1070), "{f}: a 3x3 page");
+        }
+        let len = std::fs::metadata(work.join(f)).expect("png").len();
+        assert!(len > 10_000, "{f}: {len} bytes, an empty figure?");
+    }
+    let report = json(&work.join("renorm.json"));
+    let th = report["threshold"].as_f64().expect("threshold");
+    let peaks = diag_peaks(&report);
+    eprintln!("renorm diagnostics: mean peak ratio/baseline per spw {peaks:?}");
+    assert_eq!(peaks.len(), 4, "{peaks:?}");
+    assert!(
+        peaks["16"] > th && (peaks["16"] - 1.247).abs() < 0.03,
+        "spw 16: {}",
+        peaks["16"]
+    );
+    for spw in ["18", "20", "22"] {
+        assert!(peaks[spw] < th, "spw {spw}: {}", peaks[spw]);
+    }
+
+    // The same pages from the command line, from the workdir.
+    let out = dir.join("renorm_cli");
+    let (code, text) = almacal(
+        &[
+            "plot",
+            "renorm",
+            work.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{text}");
+    let mut made: Vec<String> = std::fs::read_dir(&out)
+        .expect("cli out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    made.sort();
+    let mut want: Vec<String> = ratio
+        .iter()
+        .map(|f| f.replace("plots/renorm/renorm_", "renorm_renorm_"))
+        .collect();
+    want.sort();
+    assert_eq!(made, want);
 }
 
 #[test]

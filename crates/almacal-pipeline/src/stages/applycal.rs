@@ -196,7 +196,8 @@ fn stage_selection(ctx: &StageContext<'_>) -> Result<SelectionParams, StageError
 
 impl StageExecutor for Applycal {
     fn algorithm_version(&self) -> u32 {
-        1
+        // 2: casacore's Tsys spline/cubic rules and baseline geometry.
+        2
     }
 
     /// Every table applied to a spw's rows comes from the same spw (no `spwmap`; Tsys

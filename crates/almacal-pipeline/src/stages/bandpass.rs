@@ -13,7 +13,8 @@ pub struct Bandpass;
 
 impl StageExecutor for Bandpass {
     fn algorithm_version(&self) -> u32 {
-        1
+        // 2: CASA's solver iteration (casa_solver.rs) is the default.
+        2
     }
 
     fn partial_mode(&self, stage: &almacal_recipe::Stage) -> PartialMode {

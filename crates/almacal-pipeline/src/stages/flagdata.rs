@@ -246,7 +246,8 @@ pub fn steps(ctx: &StageContext<'_>) -> Result<Vec<Step>, StageError> {
 
 impl StageExecutor for Flagdata {
     fn algorithm_version(&self) -> u32 {
-        1
+        // 2: CASA's clip semantics (clipzeros below float32 epsilon, ABS_ expressions).
+        2
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {

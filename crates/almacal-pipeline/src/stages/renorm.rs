@@ -4,7 +4,9 @@
 //! For every target spw it averages the target's and the bandpass calibrator's
 //! autocorrelations ([`read`]), computes the renormalization spectra per target scan and
 //! field, and reports per field and spw the maximum scaling (`max_rn`), where it occurs,
-//! the threshold and the segment changes (`<workdir>/<stage>.json`). With `apply = true` it
+//! the threshold and the segment changes (`<workdir>/<stage>.json`), and per spw the
+//! diagnostic behind the renorm plot: the ratio spectra and fitted baselines of the scan/field
+//! of maximum scaling (`diagnostics.<spw>`, compact, 6 significant digits). With `apply = true` it
 //! also writes a `B TSYS` caltable (FPARAM = N per antenna, pol, channel; one row per antenna
 //! for every scan/field of the target in each spw whose scaling exceeded `threshold`; with
 //! `fill_table`, rows of 1.0 for the other spws), which applycal applies like a Tsys table:
@@ -31,7 +33,7 @@ use almacal_solve::renorm::{renormalize, RenormConfig, ScanRenorm, ScanSpectra};
 use ndarray::Array2;
 use serde_json::{json, Value};
 
-use super::prep_common::{casa_err, failed, file_name, vis, write_json};
+use super::prep_common::{casa_err, failed, file_name, io_err, vis};
 use super::solve_common::{load_flag_layers, now_mjd_s, provenance};
 use crate::executor::{PartialMode, StageContext, StageError, StageExecutor, StageOutput};
 
@@ -227,8 +229,9 @@ fn exclusions(
 }
 
 impl StageExecutor for Renorm {
+    /// 2: the report holds the ratio-spectrum `diagnostics` per spw.
     fn algorithm_version(&self) -> u32 {
-        1
+        2
     }
 
     /// Everything renorm computes is per spw (see [`partial`]).
@@ -418,12 +421,27 @@ impl StageExecutor for Renorm {
                 }
             }
         }
+        let mut diagnostics: serde_json::Map<String, Value> = plan
+            .spws
+            .iter()
+            .filter_map(|&spw| {
+                let best = computed
+                    .iter()
+                    .filter(|c| c.spw == spw)
+                    .max_by(|a, b| a.result.scaling.total_cmp(&b.result.scaling))?;
+                Some((
+                    spw.to_string(),
+                    diagnostic_json(&meta, &ac, best, p.threshold),
+                ))
+            })
+            .collect();
         if let Some((prev, redone)) = &previous {
             // Filled in below from the merged per-spw entries.
             let mut part = json!({
                 "stats": fields_json,
                 "atm_exclusions": atm_report,
                 "notes": notes,
+                "diagnostics": diagnostics,
             });
             max_all = partial::merge_report(&mut part, &prev.report, redone);
             fields_json = part["stats"].as_object().cloned().unwrap_or_default();
@@ -431,6 +449,7 @@ impl StageExecutor for Renorm {
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
+            diagnostics = part["diagnostics"].as_object().cloned().unwrap_or_default();
             notes = part["notes"]
                 .as_array()
                 .map(|a| {
@@ -456,6 +475,7 @@ impl StageExecutor for Renorm {
             "marked_spws": marked.iter().collect::<Vec<_>>(),
             "stats": fields_json,
             "atm_exclusions": atm_report,
+            "diagnostics": diagnostics,
             "excludechan": p.excludechan.iter().map(|(k, v)| (k.to_string(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
             "autocorrelation_flags": "ignored (ACReNorm averages autocorrelations without flags); cross-correlation flags incl. upstream layers decide fully flagged antennas",
             "notes": notes,
@@ -479,11 +499,72 @@ impl StageExecutor for Renorm {
             summary["caltable_rows"] = nrows.into();
         }
         report["timing_s"]["total"] = start.elapsed().as_secs_f64().into();
-        write_json(ctx.output(ProductKind::Report)?, &report)?;
+        write_report(ctx.output(ProductKind::Report)?, &report)?;
         Ok(StageOutput {
             summary: Some(summary),
         })
     }
+}
+
+/// Write the report as indented JSON, except `diagnostics`, whose spectra stay on one line
+/// (indenting every channel value would make the file several times larger).
+fn write_report(path: &std::path::Path, report: &Value) -> Result<(), StageError> {
+    const MARK: &str = "@@almacal-renorm-diagnostics@@";
+    let mut outer = report.clone();
+    let diag = match outer.get_mut("diagnostics") {
+        Some(d) => std::mem::replace(d, Value::from(MARK)),
+        None => Value::Null,
+    };
+    let pretty = serde_json::to_string_pretty(&outer).map_err(|e| io_err(path, e))?;
+    let compact = serde_json::to_string(&diag).map_err(|e| io_err(path, e))?;
+    let text = pretty.replacen(&format!("\"{MARK}\""), &compact, 1);
+    std::fs::write(path, text + "\n").map_err(|e| io_err(path, e))
+}
+
+/// `x` rounded to [`DIAG_DIGITS`] significant digits (NaN stays NaN: `null` in JSON).
+fn round_sig(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.*e}", DIAG_DIGITS - 1).parse().unwrap_or(x)
+}
+
+/// Significant digits of the diagnostic spectra in the report.
+const DIAG_DIGITS: usize = 6;
+
+/// The diagnostic of one spw (its scan/field of maximum scaling) for the report's
+/// `diagnostics.<spw>`: per antenna and correlation the ratio spectrum and its fitted
+/// baseline (`null` where excluded or flagged), with the channel frequencies and threshold.
+fn diagnostic_json(meta: &MsMeta, ac: &read::AcData, best: &Computed, threshold: f64) -> Value {
+    let r = &best.result;
+    let (npol, nant, nchan) = r.ratio_pac.dim();
+    let cube = |a: &ndarray::Array3<f64>| -> Vec<Vec<Vec<f64>>> {
+        (0..nant)
+            .map(|ant| {
+                (0..npol)
+                    .map(|p| (0..nchan).map(|c| round_sig(a[[p, ant, c]])).collect())
+                    .collect()
+            })
+            .collect()
+    };
+    let corr_names: Vec<String> = ac
+        .pols
+        .get(&best.spw)
+        .map(|v| v.iter().map(|c| c.name()).collect())
+        .unwrap_or_else(|| (0..npol).map(|p| format!("corr {p}")).collect());
+    json!({
+        "field": meta.fields.get(best.field as usize).map_or_else(|| best.field.to_string(), |f| f.name.clone()),
+        "field_id": best.field,
+        "scan": best.scan,
+        "scaling": r.scaling,
+        "threshold": threshold,
+        "tsys_template_power": r.template_power,
+        "corr_names": corr_names,
+        "antennas": (0..nant).map(|a| meta.antennas.get(a).map_or_else(|| a.to_string(), |x| x.name.clone())).collect::<Vec<_>>(),
+        "freq_hz": meta.spws.get(best.spw as usize).map(|w| w.chan_freq_hz.clone()).unwrap_or_default(),
+        "ratio": cube(&r.ratio_pac),
+        "baseline": cube(&r.baseline_pac),
+    })
 }
 
 /// Rewrite the previous products unchanged (a partial rerun that touches none of the
@@ -502,7 +583,7 @@ fn keep_previous(
         t.rows = prev.rows;
         write_caltable(ctx.output(ProductKind::Caltable)?, &t).map_err(|e| casa_err(stage, e))?;
     }
-    write_json(ctx.output(ProductKind::Report)?, &prev.report)?;
+    write_report(ctx.output(ProductKind::Report)?, &prev.report)?;
     Ok(StageOutput {
         summary: ctx
             .partial
@@ -578,4 +659,29 @@ fn caltable(
         rows,
         sub,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_keeps_diagnostic_spectra_on_one_line_and_rounds_them() {
+        assert_eq!(round_sig(1.234_567_89), 1.234_57);
+        assert_eq!(round_sig(0.000_123_456_78), 0.000_123_457);
+        assert!(round_sig(f64::NAN).is_nan());
+        let report = json!({
+            "threshold": 1.02,
+            "diagnostics": {"16": {"ratio": [[[1.5, round_sig(f64::NAN), 1.25]]]}},
+        });
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("renorm.json");
+        write_report(&path, &report).expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("[[[1.5,null,1.25]]]"), "{text}");
+        assert!(text.contains("\n  \"threshold\": 1.02"), "{text}");
+        let back: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(back["diagnostics"]["16"]["ratio"][0][0][1], Value::Null);
+        assert_eq!(back["threshold"], json!(1.02));
+    }
 }

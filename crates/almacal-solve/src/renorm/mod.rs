@@ -112,6 +112,13 @@ pub struct ScanRenorm {
     pub outliers: Vec<OutlierFix>,
     /// Power of the Tsys template divided out before the fits (0: none).
     pub template_power: u32,
+    /// The diagnostic ratio spectra AC_target / AC_bandpass (pol, ant, chan); NaN where a
+    /// channel is excluded, the ratio is not a positive number, or the antenna is dead.
+    pub ratio_pac: Array3<f64>,
+    /// The fitted baseline of the ratio (pol, ant, chan): the segment polynomials times
+    /// the Tsys template^`template_power`, so that ratio / baseline is N before the edge
+    /// and outlier repairs; NaN where the ratio is.
+    pub baseline_pac: Array3<f64>,
 }
 
 /// Run steps 1–7 (see the module doc) on one scan's spectra.
@@ -183,6 +190,7 @@ pub fn renormalize(input: &ScanSpectra, cfg: &RenormConfig) -> Result<ScanRenorm
             bandpass: input.bandpass_pac.dim(),
         });
     };
+    let (ratio_pac, baseline_pac) = diagnostic_spectra(&ratio, &n_pac, input.dead);
     let mut n_pac = n_pac;
     // 4: edges.
     for p in 0..npol {
@@ -239,7 +247,29 @@ pub fn renormalize(input: &ScanSpectra, cfg: &RenormConfig) -> Result<ScanRenorm
         scaling,
         outliers,
         template_power,
+        ratio_pac,
+        baseline_pac,
     })
+}
+
+/// The diagnostic ratio (NaN where excluded, i.e. exactly 1.0 after step 2, or for dead
+/// antennas) and its fitted baseline ratio / N from the fitted N of step 3.
+fn diagnostic_spectra(
+    ratio: &Array3<f64>,
+    n_fit: &Array3<f64>,
+    dead: &[bool],
+) -> (Array3<f64>, Array3<f64>) {
+    let mut r = ratio.clone();
+    let mut base = Array3::<f64>::from_elem(ratio.dim(), f64::NAN);
+    for ((p, a, c), v) in r.indexed_iter_mut() {
+        let n = n_fit[[p, a, c]];
+        if *v == 1.0 || dead.get(a).copied().unwrap_or(false) || !(n.is_finite() && n > 0.0) {
+            *v = f64::NAN;
+        } else {
+            base[[p, a, c]] = *v / n;
+        }
+    }
+    (r, base)
 }
 
 /// Step 3 on a ratio cube: fits per segment, lowering the segment count by 2 while a segment
@@ -373,6 +403,45 @@ mod tests {
         let want = 1.0 + 0.25 * (0..6).map(|a| 1.0 + 0.02 * a as f64).sum::<f64>() / 6.0;
         assert!((r.scaling - want).abs() < 2e-3, "{} vs {want}", r.scaling);
         assert!(r.outliers.is_empty(), "{:?}", r.outliers);
+    }
+
+    #[test]
+    fn diagnostics_hold_the_ratio_and_its_fitted_baseline() {
+        let (t, b, truth) = synth(256, 4, 0.25, 128.0, 6.0);
+        let exclude = std::iter::once(10..20).collect::<Vec<_>>();
+        let dead = [false, false, false, true];
+        let input = ScanSpectra {
+            target_pac: t.view(),
+            bandpass_pac: b.view(),
+            exclude: &exclude,
+            dead: &dead,
+            chan_width_hz: 1e6,
+            bandwidth_hz: 256e6,
+            template_pac: None,
+        };
+        let r = renormalize(&input, &RenormConfig::default()).unwrap();
+        for c in 30..226 {
+            let x = c as f64 / 256.0 - 0.5;
+            let base = 1.02 + 0.03 * x - 0.02 * x * x;
+            // The ratio is the plain quotient; the baseline follows the smooth part.
+            assert!((r.ratio_pac[[0, 1, c]] - t[[0, 1, c]] / b[[0, 1, c]]).abs() < 1e-12);
+            assert!(
+                (r.baseline_pac[[0, 1, c]] / base - 1.0).abs() < 2e-3,
+                "chan {c}"
+            );
+            let n = r.ratio_pac[[1, 2, c]] / r.baseline_pac[[1, 2, c]];
+            assert!((n - truth[[1, 2, c]]).abs() < 2e-3, "chan {c}: {n}");
+        }
+        assert!(r
+            .ratio_pac
+            .slice(s![.., 0, 10..20])
+            .iter()
+            .all(|v| v.is_nan()));
+        assert!(r
+            .baseline_pac
+            .slice(s![.., 3, ..])
+            .iter()
+            .all(|v| v.is_nan()));
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn merge_marked(prev: &Value, new: &BTreeSet<u32>, redone: &BTreeSet<u32>) -
 }
 
 /// Merge the per-spw parts of the report (`stats` per field and spw, `atm_exclusions`,
-/// notes naming a spw) and recompute the maximum scaling. Returns it.
+/// the ratio-spectrum `diagnostics`, notes naming a spw) and recompute the maximum scaling. Returns it.
 pub fn merge_report(new: &mut Value, prev: &Value, redone: &BTreeSet<u32>) -> f64 {
     // stats: field name → spw → entry.
     if let (Some(pstats), Some(nstats)) = (prev["stats"].as_object(), new["stats"].as_object_mut())
@@ -89,13 +89,15 @@ pub fn merge_report(new: &mut Value, prev: &Value, redone: &BTreeSet<u32>) -> f6
             }
         }
     }
-    if let (Some(p), Some(n)) = (
-        prev["atm_exclusions"].as_object(),
-        new["atm_exclusions"].as_object_mut(),
-    ) {
-        for (spw, v) in p {
-            if !is_redone(spw, redone) {
-                n.insert(spw.clone(), v.clone());
+    for key in ["atm_exclusions", "diagnostics"] {
+        if new.get(key).is_none() {
+            new[key] = Value::Object(Default::default());
+        }
+        if let (Some(p), Some(n)) = (prev[key].as_object(), new[key].as_object_mut()) {
+            for (spw, v) in p {
+                if !is_redone(spw, redone) {
+                    n.insert(spw.clone(), v.clone());
+                }
             }
         }
     }
@@ -140,11 +142,13 @@ mod tests {
             "atm_exclusions": {"16": [1], "18": [2]},
             "notes": ["spw 18: old note", "general"],
             "marked_spws": [16, 18],
+            "diagnostics": {"16": {"scan": 5, "ratio": [[[1.2]]]}, "18": {"scan": 5}, "20": {"scan": 9}},
         });
         let mut new = json!({
             "stats": {"T": {"18": {"max_rn": 1.01}}},
             "atm_exclusions": {"18": [3]},
             "notes": ["spw 18: new note"],
+            "diagnostics": {"18": {"scan": 7}},
         });
         let redone: BTreeSet<u32> = [18].into();
         let max = merge_report(&mut new, &prev, &redone);
@@ -152,6 +156,18 @@ mod tests {
         assert_eq!(new["stats"]["T"]["16"]["max_rn"], json!(1.05));
         assert_eq!(new["stats"]["T"]["18"]["max_rn"], json!(1.01));
         assert_eq!(new["atm_exclusions"]["18"], json!([3]));
+        // Diagnostics: the redone spw's new entry, the others' previous ones.
+        assert_eq!(
+            new["diagnostics"],
+            json!({"16": {"scan": 5, "ratio": [[[1.2]]]}, "18": {"scan": 7}, "20": {"scan": 9}})
+        );
+        // A redone spw with no new diagnostic (e.g. no longer computed) loses the old one.
+        let mut bare = json!({"stats": {}, "atm_exclusions": {}, "notes": []});
+        merge_report(&mut bare, &prev, &redone);
+        assert_eq!(
+            bare["diagnostics"],
+            json!({"16": {"scan": 5, "ratio": [[[1.2]]]}, "20": {"scan": 9}})
+        );
         assert_eq!(new["notes"], json!(["general", "spw 18: new note"]));
         let marked = merge_marked(&prev, &BTreeSet::new(), &redone);
         assert_eq!(marked, [16].into());
