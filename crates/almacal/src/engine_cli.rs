@@ -188,6 +188,9 @@ fn cmd_run(a: &RunArgs) -> i32 {
         match result {
             Ok(report) => {
                 print_report(&report);
+                if opts.plots {
+                    write_html_report(&recipe.workdir, &report);
+                }
                 if report.ok() {
                     EXIT_OK
                 } else if report
@@ -210,6 +213,27 @@ fn cmd_run(a: &RunArgs) -> i32 {
             }
         }
     })
+}
+
+/// The run's HTML report, `<workdir>/report/index.html` (with the stages' plots as
+/// thumbnails). Remade after every run that ran or failed a stage or made plots; a no-op
+/// run keeps the existing one. A report that cannot be written is a warning, not a failed run.
+fn write_html_report(workdir: &std::path::Path, r: &RunReport) {
+    let index = workdir.join("report").join("index.html");
+    let nothing_new = r.count(Status::Ran) == 0
+        && r.count(Status::Failed) == 0
+        && r
+            .stages
+            .iter()
+            .all(|s| s.plots.as_ref().is_none_or(|p| p.status != "made"));
+    if nothing_new && index.is_file() {
+        println!("report: {} (unchanged)", index.display());
+        return;
+    }
+    match almacal_plot::write_report(workdir) {
+        Ok(p) => println!("report: {}", p.display()),
+        Err(e) => eprintln!("warning: the HTML report was not written: {e}"),
+    }
 }
 
 /// Run a recipe quietly (no progress bars), print the stage table, return the exit code.

@@ -362,6 +362,7 @@ fn plots_are_a_cached_product_of_their_own() {
     assert_eq!(st["tsys"].1, "disabled");
     assert!(st["setjy"].1.is_empty(), "no plots asked: {st:?}");
     assert!(!work.join("plots").exists());
+    assert!(!work.join("report").exists(), "--no-plots writes no report");
 
     // Plots enabled: every stage stays cached, only the plots are made.
     let (code, out) = almacal(&["run", RECIPE, "--no-progress"], dir);
@@ -381,6 +382,9 @@ fn plots_are_a_cached_product_of_their_own() {
         }
     }
     assert_eq!(st["tsys"].2.len(), 4, "one Tsys page per spw");
+    // Every run that makes something writes the HTML report.
+    assert!(out.contains("report: "), "{out}");
+    assert!(work.join("report/index.html").is_file());
     let manifest = json(&work.join("plots/apply/plots.json"));
     assert_eq!(manifest["plots"][0], "amp_uvdist");
 
@@ -423,4 +427,8 @@ fn plots_are_a_cached_product_of_their_own() {
         html.contains("../plots/apply/amp_uvdist.png"),
         "report without the stage plots"
     );
+    // A no-op run keeps the report.
+    let (code, out) = almacal(&["run", RECIPE, "--no-progress"], dir);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(unchanged)"), "{out}");
 }
