@@ -222,8 +222,7 @@ fn write_html_report(workdir: &std::path::Path, r: &RunReport) {
     let index = workdir.join("report").join("index.html");
     let nothing_new = r.count(Status::Ran) == 0
         && r.count(Status::Failed) == 0
-        && r
-            .stages
+        && r.stages
             .iter()
             .all(|s| s.plots.as_ref().is_none_or(|p| p.status != "made"));
     if nothing_new && index.is_file() {
