@@ -90,6 +90,14 @@ pub fn clean(recipe: &Recipe, stage: Option<&str>, wait: bool) -> Result<Vec<Pat
                 std::fs::remove_file(ws.run_json())?;
                 removed.push(ws.run_json());
             }
+            // The stage plots and the HTML report `almacal run` writes (reserved names).
+            for dir in ["plots", "report"] {
+                let d = ws.root.join(dir);
+                if d.is_dir() {
+                    std::fs::remove_dir_all(&d)?;
+                    removed.push(d);
+                }
+            }
             drop(lock);
             std::fs::remove_dir_all(ws.meta_dir())?;
             // Leave the workdir itself if the user keeps other files there.

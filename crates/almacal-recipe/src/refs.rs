@@ -19,7 +19,7 @@ use crate::suggest::did_you_mean;
 use crate::validate::Draft;
 
 /// Names the workspace keeps for itself.
-const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json", "plots"];
+const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json", "plots", "report"];
 
 pub(crate) fn link(
     src: &SourceFile,
