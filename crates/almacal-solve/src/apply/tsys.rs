@@ -16,6 +16,12 @@ use std::collections::BTreeMap;
 pub enum FreqMethod {
     Nearest,
     Linear,
+    /// `nearestflag`: the values of `Nearest`; a data channel is flagged when the Tsys
+    /// channel nearest to it (among all, flagged or not) is flagged.
+    NearestFlag,
+    /// `linearflag`: the values of `Linear`; a data channel is flagged when either Tsys
+    /// channel bracketing it (among all) is flagged.
+    LinearFlag,
     /// casacore's cubic spline (see [`Spline`]).
     Spline,
     /// casacore's `cubic`: the cubic polynomial through 4 neighbouring samples.
@@ -23,7 +29,10 @@ pub enum FreqMethod {
 }
 
 impl FreqMethod {
-    /// The frequency part of an `interp` string (`linear,spline` → Spline).
+    /// The frequency part of an `interp` string (`linear,spline` → Spline). A `flag`
+    /// suffix on the time part changes nothing (measured with CASA 6.7 on Tsys tables,
+    /// like the Jones tables); `linearflag` / `nearestflag` in frequency are their own
+    /// modes; `splineflag` / `cubicflag` (not measured) are read as the plain modes.
     pub fn parse(interp: &str) -> Option<(TimeInterp, Self)> {
         let mut parts = interp.splitn(2, ',');
         let t = match parts
@@ -33,24 +42,32 @@ impl FreqMethod {
             .to_ascii_lowercase()
             .as_str()
         {
-            "" | "linear" => TimeInterp::Linear,
-            "nearest" => TimeInterp::Nearest,
+            "" | "linear" | "linearflag" => TimeInterp::Linear,
+            "nearest" | "nearestflag" => TimeInterp::Nearest,
             _ => return None,
         };
-        let f = match parts
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-            .trim_end_matches("flag")
-        {
-            "" | "linear" => Self::Linear,
-            "nearest" => Self::Nearest,
-            "spline" => Self::Spline,
-            "cubic" => Self::Cubic,
-            _ => return None,
+        let f = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let f = match f.as_str() {
+            "linearflag" => Self::LinearFlag,
+            "nearestflag" => Self::NearestFlag,
+            f => match f.trim_end_matches("flag") {
+                "" | "linear" => Self::Linear,
+                "nearest" => Self::Nearest,
+                "spline" => Self::Spline,
+                "cubic" => Self::Cubic,
+                _ => return None,
+            },
         };
         Some((t, f))
+    }
+
+    /// The method that computes the values, and whether the Tsys flags propagate.
+    fn split_flag(self) -> (Self, bool) {
+        match self {
+            Self::LinearFlag => (Self::Linear, true),
+            Self::NearestFlag => (Self::Nearest, true),
+            m => (m, false),
+        }
     }
 }
 
@@ -140,35 +157,53 @@ impl TsysTerm {
             return None;
         }
         let src = self.tsys_freq_hz.get(&cspw)?;
-        // Time: bracketing rows (nearest beyond the ends), linear on the K values.
         let times: Vec<f64> = rows.iter().map(|s| s.time_s).collect();
-        let (a, b, x) = time_bracket(&times, t, self.time)?;
-        let npol = rows[a].tsys_pc.len();
-        Some(
-            (0..npol)
-                .map(|p| {
-                    let va = &rows[a].tsys_pc[p];
-                    let vb = &rows[b].tsys_pc[p];
-                    let vals: Vec<f64> = va
-                        .iter()
-                        .zip(vb)
-                        .map(|(p0, p1)| p0 + (p1 - p0) * x)
-                        .collect();
-                    let flags: Vec<bool> = rows[a].flag_pc[p]
-                        .iter()
-                        .zip(&rows[b].flag_pc[p])
-                        .map(|(f0, f1)| *f0 || *f1)
-                        .collect();
-                    freq_resample_casa(src, &vals, &flags, freqs, self.freq)
-                })
-                .collect(),
-        )
+        let npol = rows[0].tsys_pc.len();
+        (0..npol)
+            .map(|p| {
+                let vals: Vec<&[f64]> = rows.iter().map(|s| s.tsys_pc[p].as_slice()).collect();
+                let flags: Vec<&[bool]> = rows.iter().map(|s| s.flag_pc[p].as_slice()).collect();
+                interp_spectrum(&times, &vals, &flags, t, self.time, src, freqs, self.freq)
+            })
+            .collect()
     }
+}
+
+/// One antenna's Tsys spectrum (one polarisation) at time `t` on the data channels
+/// `dst`: rows (`times` ascending, `vals[r]` / `flags[r]` on the Tsys channels `src`)
+/// interpolated in time — the bracketing rows (nearest beyond the ends, or the nearest
+/// row), linear on the values, a channel flagged if it is flagged in either row, whatever
+/// `flag` suffix the time part has — then in frequency by [`freq_resample_casa`].
+/// `None` without rows.
+#[allow(clippy::too_many_arguments)]
+pub fn interp_spectrum(
+    times: &[f64],
+    vals: &[&[f64]],
+    flags: &[&[bool]],
+    t: f64,
+    time: TimeInterp,
+    src: &[f64],
+    dst: &[f64],
+    freq: FreqMethod,
+) -> Option<(Vec<f64>, Vec<bool>)> {
+    let (a, b, x) = time_bracket(times, t, time)?;
+    let v: Vec<f64> = vals[a]
+        .iter()
+        .zip(vals[b])
+        .map(|(p0, p1)| p0 + (p1 - p0) * x)
+        .collect();
+    let f: Vec<bool> = flags[a]
+        .iter()
+        .zip(flags[b])
+        .map(|(f0, f1)| *f0 || *f1)
+        .collect();
+    Some(freq_resample_casa(src, &v, &f, dst, freq))
 }
 
 /// Interpolate a real spectrum onto `dst` (flagged source channels dropped; ends held).
 /// All-flagged input gives all-flagged output. Negative results are flagged and zeroed.
-/// When `dst` is the source grid itself the values are copied with their flags.
+/// When `dst` is the source grid itself the values are copied with their flags. The `flag`
+/// modes are computed as the plain ones here (no flag propagation).
 pub fn freq_interp(
     src: &[f64],
     vals: &[f64],
@@ -188,11 +223,13 @@ pub fn freq_interp(
     resample(src, vals, flags, dst, method)
 }
 
-/// CASA's `CTPatchedInterp::resampleInFreq` (without a `flag` suffix), as the Tsys
-/// application uses it: like [`freq_interp`], except that the values are copied only when
-/// the *unflagged* source channels coincide with `dst`; otherwise flagged source channels
-/// are bridged and the output is not flagged by them (measured with CASA 6.7 on a Tsys
-/// table applied to its own spw with flagged channels).
+/// CASA's `CTPatchedInterp::resampleInFreq`, as the Tsys application uses it: like
+/// [`freq_interp`], except that the values are copied only when the *unflagged* source
+/// channels coincide with `dst`; otherwise flagged source channels are bridged and the
+/// output is not flagged by them (measured with CASA 6.7 on a Tsys table applied to its
+/// own spw with flagged channels). With `LinearFlag` / `NearestFlag` the values are the
+/// same as with `Linear` / `Nearest`, and the output is also flagged by the source flags
+/// (see [`flag_suffix_flags`]), on any grid, the source grid itself included.
 pub fn freq_resample_casa(
     src: &[f64],
     vals: &[f64],
@@ -200,6 +237,12 @@ pub fn freq_resample_casa(
     dst: &[f64],
     method: FreqMethod,
 ) -> (Vec<f64>, Vec<bool>) {
+    if let Some(extra) = flag_suffix_flags(src, flags, dst, method) {
+        let (base, _) = method.split_flag();
+        let (v, f) = freq_resample_casa(src, vals, flags, dst, base);
+        let f = f.iter().zip(&extra).map(|(a, b)| *a || *b).collect();
+        return (v, f);
+    }
     let good_x: Vec<f64> = src
         .iter()
         .zip(flags)
@@ -214,6 +257,51 @@ pub fn freq_resample_casa(
         );
     }
     resample(src, vals, flags, dst, method)
+}
+
+/// The flags a `flag`-suffixed frequency mode adds (measured with CASA 6.7, the same rule
+/// as for Jones tables): on the ascending grid of *all* source channels, a destination
+/// channel at f is flagged if — `linearflag` — either channel bracketing f is flagged (the
+/// end channel alone beyond the ends; the channel itself on an exact match), or —
+/// `nearestflag` — the nearest channel is (a tie, f midway, goes to the lower
+/// frequency). `None` for the modes without the suffix.
+pub fn flag_suffix_flags(
+    src: &[f64],
+    flags: &[bool],
+    dst: &[f64],
+    method: FreqMethod,
+) -> Option<Vec<bool>> {
+    let (base, flagged) = method.split_flag();
+    if !flagged || src.is_empty() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..src.len()).collect();
+    order.sort_by(|&a, &b| src[a].total_cmp(&src[b]));
+    let g: Vec<f64> = order.iter().map(|&i| src[i]).collect();
+    let n = g.len();
+    Some(
+        dst.iter()
+            .map(|&f| {
+                let (lo, hi, x) = if f <= g[0] {
+                    (0, 0, 0.0)
+                } else if f >= g[n - 1] {
+                    (n - 1, n - 1, 0.0)
+                } else {
+                    let k = g.partition_point(|&x| x <= f) - 1;
+                    if g[k] == f {
+                        (k, k, 0.0)
+                    } else {
+                        (k, k + 1, (f - g[k]) / (g[k + 1] - g[k]))
+                    }
+                };
+                if base == FreqMethod::Linear {
+                    flags[order[lo]] || flags[order[hi]]
+                } else {
+                    flags[order[if x <= 0.5 { lo } else { hi }]]
+                }
+            })
+            .collect(),
+    )
 }
 
 /// casacore `allNear(a, b, 1e-10)` on equal lengths.
@@ -249,7 +337,7 @@ fn resample(
     if good.is_empty() {
         return (vec![0.0; dst.len()], vec![true; dst.len()]);
     }
-    let method = match method {
+    let method = match method.split_flag().0 {
         _ if src.len() < 2 => FreqMethod::Nearest,
         FreqMethod::Spline | FreqMethod::Cubic if src.len() < 4 => FreqMethod::Linear,
         m => m,
@@ -280,6 +368,7 @@ fn resample(
                 FreqMethod::Linear => linear,
                 FreqMethod::Spline => spline.as_ref().map_or(linear, |s| s.eval(f)),
                 FreqMethod::Cubic => cubic(&xs, &ys, f),
+                FreqMethod::LinearFlag | FreqMethod::NearestFlag => unreachable!(),
             }
         };
         oflag.push(v < 0.0);
@@ -406,7 +495,7 @@ mod tests {
         );
         assert_eq!(
             FreqMethod::parse("linear,linearflag"),
-            Some((TimeInterp::Linear, FreqMethod::Linear))
+            Some((TimeInterp::Linear, FreqMethod::LinearFlag))
         );
         assert_eq!(
             FreqMethod::parse("linear,cubic"),
@@ -502,6 +591,118 @@ mod tests {
         assert!(f.iter().all(|&x| !x));
         let (_, f) = freq_interp(&src, &vals, &flags, &src, FreqMethod::Linear);
         assert_eq!(f, flags.to_vec());
+    }
+
+    #[test]
+    fn parses_flag_suffixes() {
+        use FreqMethod::*;
+        let p = |s| FreqMethod::parse(s).unwrap();
+        assert_eq!(p("linear,linearflag"), (TimeInterp::Linear, LinearFlag));
+        assert_eq!(p("nearest,nearestflag"), (TimeInterp::Nearest, NearestFlag));
+        assert_eq!(p("linearflag,linear"), (TimeInterp::Linear, Linear));
+        assert_eq!(p("nearestflag,nearest"), (TimeInterp::Nearest, Nearest));
+        assert_eq!(
+            p("LinearFlag, LinearFlag"),
+            (TimeInterp::Linear, LinearFlag)
+        );
+        assert_eq!(p("linear,splineflag"), (TimeInterp::Linear, Spline));
+        assert!(FreqMethod::parse("cubicflag,linear").is_none());
+    }
+
+    /// `linearflag`: values as `linear` (the flagged channel 2 bridged: 20 → 40 between
+    /// channels 1 and 3), flagged where a bracketing channel (of all five) is flagged.
+    /// `nearestflag`: values from the nearest unflagged channel, flagged where the nearest
+    /// channel of all is flagged (a tie goes to the lower frequency).
+    #[test]
+    fn flag_suffix_propagates_source_flags() {
+        let src = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let vals = [10.0, 20.0, 99.0, 40.0, 50.0];
+        let fl = [false, false, true, false, false];
+        let dst = [-1.0, 0.5, 1.5, 2.5, 3.5, 5.0];
+        let (v, f) = freq_resample_casa(&src, &vals, &fl, &dst, FreqMethod::LinearFlag);
+        assert!(close(&v, &[10.0, 15.0, 25.0, 35.0, 45.0, 50.0]), "{v:?}");
+        assert_eq!(f, [false, false, true, true, false, false]);
+        // Without the suffix: same values, nothing flagged.
+        let (v0, f0) = freq_resample_casa(&src, &vals, &fl, &dst, FreqMethod::Linear);
+        assert_eq!(v0, v);
+        assert!(f0.iter().all(|&x| !x));
+        // An edge channel flagged: the channels beyond it and up to channel 1.
+        let e = [true, false, false, false, false];
+        let (_, f) = freq_resample_casa(&src, &vals, &e, &dst, FreqMethod::LinearFlag);
+        assert_eq!(f, [true, true, false, false, false, false]);
+        // nearestflag.
+        let dst = [1.4, 1.6, 2.5, 2.6];
+        let (v, f) = freq_resample_casa(&src, &vals, &fl, &dst, FreqMethod::NearestFlag);
+        assert!(close(&v, &[20.0, 20.0, 40.0, 40.0]), "{v:?}");
+        assert_eq!(f, [false, true, true, false]);
+        // LSB (descending) grid, channel 1 (at 3) flagged: by frequency, not index.
+        let (_, f) = freq_resample_casa(
+            &[4.0, 3.0, 2.0, 1.0, 0.0],
+            &vals,
+            &[false, true, false, false, false],
+            &[3.5, 2.5, 1.5],
+            FreqMethod::LinearFlag,
+        );
+        assert_eq!(f, [true, true, false]);
+        // The source grid itself: bridged values, the flagged channel flagged.
+        let (v, f) = freq_resample_casa(&src, &vals, &fl, &src, FreqMethod::LinearFlag);
+        assert!(close(&v, &[10.0, 20.0, 30.0, 40.0, 50.0]), "{v:?}");
+        assert_eq!(f, fl);
+        let (_, f) = freq_resample_casa(&src, &vals, &fl, &src, FreqMethod::NearestFlag);
+        assert_eq!(f, fl);
+    }
+
+    /// Time then frequency. Rows at 0 s ([10, 12, 14], unflagged) and 10 s ([20, 30, 40],
+    /// channel 1 flagged). Linear at 5 s: [15, 21, 27] with channel 1 flagged (OR of the
+    /// rows) and bridged: at 0.5 → 15 + 12/4 = 18, at 1.5 → 15 + 12·3/4 = 24; flagged
+    /// only with `linearflag` in frequency, whatever the time part. Nearest at 2 s: the
+    /// first row alone (11, 13, unflagged); at 8 s the second (25, 35; flagged with the
+    /// suffix).
+    #[test]
+    fn time_then_frequency_with_flag_suffixes() {
+        let times = [0.0, 10.0];
+        let r0 = [10.0, 12.0, 14.0];
+        let r1 = [20.0, 30.0, 40.0];
+        let f0 = [false; 3];
+        let f1 = [false, true, false];
+        let (vals, flags): ([&[f64]; 2], [&[bool]; 2]) = ([&r0, &r1], [&f0, &f1]);
+        let src = [0.0, 1.0, 2.0];
+        let dst = [0.5, 1.5];
+        let run = |interp: &str, t: f64| {
+            let (ti, fm) = FreqMethod::parse(interp).unwrap();
+            interp_spectrum(&times, &vals, &flags, t, ti, &src, &dst, fm).unwrap()
+        };
+        for interp in ["linear,linear", "linearflag,linear"] {
+            let (v, f) = run(interp, 5.0);
+            assert!(close(&v, &[18.0, 24.0]), "{v:?}");
+            assert_eq!(f, [false, false]);
+        }
+        for interp in ["linear,linearflag", "linearflag,linearflag"] {
+            let (v, f) = run(interp, 5.0);
+            assert!(close(&v, &[18.0, 24.0]), "{v:?}");
+            assert_eq!(f, [true, true]);
+        }
+        let (v, f) = run("nearestflag,linearflag", 2.0);
+        assert!(close(&v, &[11.0, 13.0]), "{v:?}");
+        assert_eq!(f, [false, false]);
+        let (v, f) = run("nearestflag,linearflag", 8.0);
+        assert!(close(&v, &[25.0, 35.0]), "{v:?}");
+        assert_eq!(f, [true, true]);
+        // A whole row flagged: every channel, any mode, while that row is used.
+        let fa = [true; 3];
+        let flags: [&[bool]; 2] = [&f0, &fa];
+        let (_, f) = interp_spectrum(
+            &times,
+            &vals,
+            &flags,
+            5.0,
+            TimeInterp::Linear,
+            &src,
+            &dst,
+            FreqMethod::Linear,
+        )
+        .unwrap();
+        assert_eq!(f, [true, true]);
     }
 
     #[test]
