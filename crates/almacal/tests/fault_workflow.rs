@@ -5,30 +5,10 @@
 //! reruns only those, and the fault's damage to the phase calibrator's flux disappears.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn almacal(args: &[&str], cwd: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_almacal"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run almacal");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod cli_common;
+use cli_common::{almacal, copy_dir, json, repo};
 
 /// J1700-2610's fluxscale result in spw 20 (Jy).
 fn flux_spw20(dir: &Path) -> f64 {
@@ -281,19 +261,6 @@ fn adding_a_flag_command_reruns_only_downstream_and_removes_the_fault() {
         after < before,
         "flagging did not help: {before:.4} -> {after:.4}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
-    }
 }
 
 /// blake3 over DATA, FLAG, WEIGHT and SIGMA of every row (as read by casacore).

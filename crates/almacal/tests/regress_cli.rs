@@ -4,26 +4,9 @@
 //! naming the regressed metrics, and JUnit XML with failures.
 
 use almacal_casa::caltable::{read_caltable, write_caltable, CalParams};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn almacal(args: &[&str], cwd: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_almacal"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run almacal");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
+mod cli_common;
+use cli_common::{almacal, repo};
 
 #[test]
 fn regress_passes_then_catches_a_perturbed_solver() {

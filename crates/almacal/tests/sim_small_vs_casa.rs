@@ -23,13 +23,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use almacal_casa::caltable::{read_caltable, CalParams, CalRow, CalTable};
 use almacal_casa::read_meta;
 use almacal_casa::reader::{ChunkReader, ReadRequest};
 use almacal_casa::selection::{BaselineKind, SelectionParams};
 use serde_json::Value;
+
+mod cli_common;
+use cli_common::{almacal, json as read_json, repo};
 
 /// Caltable tolerances (amplitude %, phase degrees), from the brief and the solvers issue.
 const AMP_TOL_PCT: f64 = 0.1;
@@ -64,10 +66,6 @@ const DOWNSTREAM_STAGES: [&str; 11] = [
     "apply_renorm",
 ];
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The shared reference data, or `None` (with a note) when it is absent and not required.
 fn refdata() -> Option<PathBuf> {
     let base = std::env::var_os("ALMACAL_REFDATA")
@@ -93,20 +91,6 @@ fn refdata() -> Option<PathBuf> {
         base.display()
     );
     None
-}
-
-fn almacal(args: &[&str], cwd: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_almacal"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run almacal");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// Copy `recipes/sim_small.toml` (and its flag file) into `dir`, with the reference-data paths
@@ -148,12 +132,6 @@ fn run_recipe(dir: &Path) -> Value {
     println!("{out}almacal run: {:.2} s", t0.elapsed().as_secs_f64());
     assert_eq!(code, 0, "almacal run failed:\n{out}");
     read_json(&dir.join("work/run.json"))
-}
-
-fn read_json(p: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON {}: {e}", p.display()))
 }
 
 /// Each stage's status in `run.json`.

@@ -8,11 +8,13 @@
 //!   remade, and an up-to-date set is reused.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use almacal_plot::stageplots::{vis_views, StagePlot};
 use almacal_plot::vis::VisPoint;
+
+mod cli_common;
+use cli_common::{almacal, json, repo};
 
 const RECIPE: &str = "alma-manual-calibration.toml";
 const WORK: &str = "work/alma-manual-calibration";
@@ -29,28 +31,6 @@ const NO_PLOTS: &[&str] = &[
     "other_flags",
     "setjy",
 ];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn almacal(args: &[&str], cwd: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_almacal"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run almacal");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read json")).expect("json")
-}
 
 /// A temp folder with the tiny recipe and its simulated MS (nominal noise, no fault).
 fn setup() -> tempfile::TempDir {
