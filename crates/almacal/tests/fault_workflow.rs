@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 mod cli_common;
-use cli_common::{almacal, copy_dir, json, repo};
+use cli_common::{almacal, copy_dir, json, tiny_setup};
 
 /// J1700-2610's fluxscale result in spw 20 (Jy).
 fn flux_spw20(dir: &Path) -> f64 {
@@ -35,27 +35,8 @@ fn ran(dir: &Path) -> BTreeSet<String> {
 
 #[test]
 fn adding_a_flag_command_reruns_only_downstream_and_removes_the_fault() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tiny_setup(true);
     let dir = tmp.path();
-    for f in [
-        "alma-manual-calibration.toml",
-        "alma-manual-calibration.flags.txt",
-    ] {
-        std::fs::copy(repo().join("recipes").join(f), dir.join(f)).unwrap();
-    }
-    let (code, out) = almacal(
-        &[
-            "simulate",
-            "--preset",
-            "tiny",
-            "--fault",
-            "--out",
-            "data/sim_tiny.ms",
-            "--quiet",
-        ],
-        dir,
-    );
-    assert_eq!(code, 0, "{out}");
     let (code, out) = almacal(
         &["run", "alma-manual-calibration.toml", "--no-progress"],
         dir,

@@ -6,30 +6,12 @@
 use almacal_casa::caltable::{read_caltable, write_caltable, CalParams};
 
 mod cli_common;
-use cli_common::{almacal, repo};
+use cli_common::{almacal, tiny_setup};
 
 #[test]
 fn regress_passes_then_catches_a_perturbed_solver() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tiny_setup(false);
     let dir = tmp.path();
-    for f in [
-        "alma-manual-calibration.toml",
-        "alma-manual-calibration.flags.txt",
-    ] {
-        std::fs::copy(repo().join("recipes").join(f), dir.join(f)).unwrap();
-    }
-    let (code, out) = almacal(
-        &[
-            "simulate",
-            "--preset",
-            "tiny",
-            "--out",
-            "data/sim_tiny.ms",
-            "--quiet",
-        ],
-        dir,
-    );
-    assert_eq!(code, 0, "{out}");
     let (code, out) = almacal(
         &[
             "regress",

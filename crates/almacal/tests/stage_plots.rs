@@ -14,7 +14,7 @@ use almacal_plot::stageplots::{vis_views, StagePlot};
 use almacal_plot::vis::VisPoint;
 
 mod cli_common;
-use cli_common::{almacal, json, repo};
+use cli_common::{almacal, json, tiny_setup};
 
 const RECIPE: &str = "alma-manual-calibration.toml";
 const WORK: &str = "work/alma-manual-calibration";
@@ -34,23 +34,7 @@ const NO_PLOTS: &[&str] = &[
 
 /// A temp folder with the tiny recipe and its simulated MS (nominal noise, no fault).
 fn setup() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tmp");
-    for f in [RECIPE, "alma-manual-calibration.flags.txt"] {
-        std::fs::copy(repo().join("recipes").join(f), tmp.path().join(f)).expect("copy");
-    }
-    let (code, out) = almacal(
-        &[
-            "simulate",
-            "--preset",
-            "tiny",
-            "--out",
-            "data/sim_tiny.ms",
-            "--quiet",
-        ],
-        tmp.path(),
-    );
-    assert_eq!(code, 0, "{out}");
-    tmp
+    tiny_setup(false)
 }
 
 /// stage → (status, plots status, plot files) from run.json.

@@ -46,3 +46,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A temp folder with the tutorial recipe for the `tiny` preset, its flag file, and the
+/// simulated MS in `data/sim_tiny.ms` (`fault`: with `simulate --fault`).
+pub fn tiny_setup(fault: bool) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for f in [
+        "alma-manual-calibration.toml",
+        "alma-manual-calibration.flags.txt",
+    ] {
+        std::fs::copy(repo().join("recipes").join(f), tmp.path().join(f)).expect("copy");
+    }
+    let mut args = vec!["simulate", "--preset", "tiny"];
+    if fault {
+        args.push("--fault");
+    }
+    args.extend(["--out", "data/sim_tiny.ms", "--quiet"]);
+    let (code, out) = almacal(&args, tmp.path());
+    assert_eq!(code, 0, "{out}");
+    tmp
+}
