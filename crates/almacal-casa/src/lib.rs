@@ -5,12 +5,14 @@
 //! visibility reading on one I/O thread. It never does calibration numerics.
 //! casacore is not thread-safe: every open table lives on exactly one thread.
 
+pub mod bulk;
 pub mod caltable;
 pub mod error;
 pub mod flagging;
 pub mod listobs;
 pub mod meta_read;
 pub mod ms_write;
+pub mod prefault;
 pub mod reader;
 pub mod selection;
 pub mod table;

@@ -4,6 +4,7 @@
 //! ([`spawn_reader`]); chunks cross to compute threads through a bounded channel, so memory
 //! is bounded by `chunk_rows × (queue depth + 1)`, not by the MS size.
 
+use crate::bulk::{BulkError, BulkTable};
 use crate::error::{CasaError, Result};
 use crate::meta_read::{read_meta_with_index, MainIndex};
 use crate::selection::{Selection, SelectionError, SelectionParams};
@@ -107,6 +108,8 @@ fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPla
 /// Reads chunks from an open MS on the current thread.
 pub struct ChunkReader {
     main: RoTable,
+    /// Bulk reads (`None` if the glue could not open the table: per-cell reads then).
+    bulk: Option<BulkTable>,
     meta: MsMeta,
     idx: MainIndex,
     sel: Selection,
@@ -186,8 +189,10 @@ impl ChunkReader {
                 });
             }
         }
+        let bulk = BulkTable::open(&req.ms).ok();
         Ok(Self {
             main,
+            bulk,
             meta,
             idx,
             sel,
@@ -201,6 +206,13 @@ impl ChunkReader {
 
     pub fn meta(&self) -> &MsMeta {
         &self.meta
+    }
+
+    /// Read cell by cell (rubbl) instead of in bulk: the fallback path, kept selectable so
+    /// tests can compare the two.
+    pub fn per_cell(mut self) -> Self {
+        self.bulk = None;
+        self
     }
 
     pub fn selection(&self) -> &Selection {
@@ -225,21 +237,36 @@ impl ChunkReader {
         let chans = self.sel.chans_of(&self.meta, spw.0);
         let corrs = self.sel.corrs_of(&self.meta, dd);
         let ncorr_all = self.meta.corrs_of(dd).len();
-        let (n, nc, np) = (plan.rows.len(), chans.len(), corrs.len());
+        let nc = chans.len();
         // Whole cells selected (the common case): copy each cell as one slice.
         let whole = corrs.iter().copied().eq(0..ncorr_all)
             && chans.iter().copied().eq(0..nc)
             && self.meta.spw(spw).is_some_and(|w| w.nchan() == nc);
-        let mut data = if self.read_data {
-            Array3::<Complex32>::zeros((n, nc, np))
-        } else {
-            Array3::<Complex32>::zeros((n, 0, 0))
+        let want = Wanted {
+            chans: &chans,
+            corrs: &corrs,
+            nchan_all: self.meta.spw(spw).map_or(0, |w| w.nchan()),
+            ncorr_all,
+            data: self.read_data.then_some(self.column.as_str()),
+            weight_spectrum: self.with_ws,
         };
-        let mut flag = Array3::<bool>::from_elem((n, nc, np), false);
-        let mut weight = Array2::<f32>::zeros((n, np));
-        let mut sigma = Array2::<f32>::zeros((n, np));
-        let mut ws = self.with_ws.then(|| Array3::<f32>::zeros((n, nc, np)));
-        let mut uvw = Array2::<f64>::zeros((n, 3));
+        // Bulk reads; per-cell reads when the glue cannot (e.g. cells of other shapes).
+        let bulk = self
+            .bulk
+            .as_mut()
+            .and_then(|b| read_bulk(b, &plan.rows, &want).ok());
+        let Cells {
+            data,
+            flag,
+            weight,
+            sigma,
+            ws,
+            uvw,
+        } = match bulk {
+            Some(c) => c,
+            None => self.read_cells(&plan.rows, &chans, &corrs, ncorr_all, whole)?,
+        };
+        let n = plan.rows.len();
         let mut time = Array1::<f64>::zeros(n);
         let mut interval = Array1::<f64>::zeros(n);
         let (mut ant1, mut ant2, mut flag_row) = (
@@ -254,6 +281,63 @@ impl ChunkReader {
             ant1.push(AntennaId(self.idx.ant1[r].max(0) as u32));
             ant2.push(AntennaId(self.idx.ant2[r].max(0) as u32));
             flag_row.push(self.idx.flag_row[r]);
+        }
+        let mut chunk = VisChunk {
+            dd,
+            spw,
+            field: FieldId(plan.field.max(0) as u32),
+            scan: plan.scan,
+            rows: plan.rows,
+            chans,
+            corrs,
+            time_s: time,
+            interval_s: interval,
+            ant1,
+            ant2,
+            uvw_m: uvw,
+            data_rcf: data,
+            flag_rcf: flag,
+            weight_rc: weight,
+            sigma_rc: sigma,
+            weight_spectrum_rcf: ws,
+            flag_row,
+        };
+        // FLAG_ROW flags the whole row.
+        for (k, &fr) in chunk.flag_row.iter().enumerate() {
+            if fr {
+                chunk
+                    .flag_rcf
+                    .index_axis_mut(ndarray::Axis(0), k)
+                    .fill(true);
+            }
+        }
+        for layer in &self.layers {
+            layer.apply(&mut chunk);
+        }
+        Ok(chunk)
+    }
+
+    /// The per-cell reads (rubbl), for tables the bulk glue cannot read.
+    fn read_cells(
+        &mut self,
+        rows: &[u64],
+        chans: &[usize],
+        corrs: &[usize],
+        ncorr_all: usize,
+        whole: bool,
+    ) -> Result<Cells> {
+        let (n, nc, np) = (rows.len(), chans.len(), corrs.len());
+        let mut data = if self.read_data {
+            Array3::<Complex32>::zeros((n, nc, np))
+        } else {
+            Array3::<Complex32>::zeros((n, 0, 0))
+        };
+        let mut flag = Array3::<bool>::from_elem((n, nc, np), false);
+        let mut weight = Array2::<f32>::zeros((n, np));
+        let mut sigma = Array2::<f32>::zeros((n, np));
+        let mut ws = self.with_ws.then(|| Array3::<f32>::zeros((n, nc, np)));
+        let mut uvw = Array2::<f64>::zeros((n, 3));
+        for (k, &row) in rows.iter().enumerate() {
             let u = self.main.cell_vec::<f64>("UVW", row)?;
             for (j, v) in u.iter().take(3).enumerate() {
                 uvw[[k, j]] = *v;
@@ -314,40 +398,89 @@ impl ChunkReader {
                 }
             }
         }
-        let mut chunk = VisChunk {
-            dd,
-            spw,
-            field: FieldId(plan.field.max(0) as u32),
-            scan: plan.scan,
-            rows: plan.rows,
-            chans,
-            corrs,
-            time_s: time,
-            interval_s: interval,
-            ant1,
-            ant2,
-            uvw_m: uvw,
-            data_rcf: data,
-            flag_rcf: flag,
-            weight_rc: weight,
-            sigma_rc: sigma,
-            weight_spectrum_rcf: ws,
-            flag_row,
-        };
-        // FLAG_ROW flags the whole row.
-        for (k, &fr) in chunk.flag_row.iter().enumerate() {
-            if fr {
-                chunk
-                    .flag_rcf
-                    .index_axis_mut(ndarray::Axis(0), k)
-                    .fill(true);
-            }
-        }
-        for layer in &self.layers {
-            layer.apply(&mut chunk);
-        }
-        Ok(chunk)
+        Ok(Cells {
+            data,
+            flag,
+            weight,
+            sigma,
+            ws,
+            uvw,
+        })
     }
+}
+
+/// What a chunk reads of each row.
+struct Wanted<'a> {
+    chans: &'a [usize],
+    corrs: &'a [usize],
+    nchan_all: usize,
+    ncorr_all: usize,
+    /// The visibility column, if read.
+    data: Option<&'a str>,
+    weight_spectrum: bool,
+}
+
+/// A chunk's cell arrays, (row, chan, corr) / (row, corr) / (row, 3).
+struct Cells {
+    data: Array3<Complex32>,
+    flag: Array3<bool>,
+    weight: Array2<f32>,
+    sigma: Array2<f32>,
+    ws: Option<Array3<f32>>,
+    uvw: Array2<f64>,
+}
+
+/// Keep the selected channels and correlations of full cells (`full`: rows of
+/// `nchan_all × ncorr_all`, correlation fastest).
+fn pick<T: Copy + Default>(full: Vec<T>, n: usize, w: &Wanted) -> Array3<T> {
+    let (nc, np) = (w.chans.len(), w.corrs.len());
+    if w.chans.iter().copied().eq(0..w.nchan_all) && w.corrs.iter().copied().eq(0..w.ncorr_all) {
+        if let Ok(a) = Array3::from_shape_vec((n, nc, np), full) {
+            return a;
+        }
+        return Array3::from_elem((n, nc, np), T::default());
+    }
+    let cell = w.nchan_all * w.ncorr_all;
+    Array3::from_shape_fn((n, nc, np), |(k, ci, pi)| {
+        full[k * cell + w.chans[ci] * w.ncorr_all + w.corrs[pi]]
+    })
+}
+
+/// Read a chunk's cells with one bulk call per column.
+fn read_bulk(b: &mut BulkTable, rows: &[u64], w: &Wanted) -> std::result::Result<Cells, BulkError> {
+    let n = rows.len();
+    let cell = w.nchan_all * w.ncorr_all;
+    let per_corr = |full: Vec<f32>| {
+        Array2::from_shape_fn((n, w.corrs.len()), |(k, pi)| {
+            full[k * w.ncorr_all + w.corrs[pi]]
+        })
+    };
+    let data = match w.data {
+        Some(col) => pick(b.cells::<Complex32>(col, rows, cell)?, n, w),
+        None => Array3::zeros((n, 0, 0)),
+    };
+    let flag = pick(b.cells::<bool>("FLAG", rows, cell)?, n, w);
+    let weight = per_corr(b.cells::<f32>("WEIGHT", rows, w.ncorr_all)?);
+    let sigma = per_corr(b.cells::<f32>("SIGMA", rows, w.ncorr_all)?);
+    let ws = if w.weight_spectrum {
+        Some(pick(b.cells::<f32>("WEIGHT_SPECTRUM", rows, cell)?, n, w))
+    } else {
+        None
+    };
+    let uvw =
+        Array2::from_shape_vec((n, 3), b.cells::<f64>("UVW", rows, 3)?).map_err(|e| BulkError {
+            path: Default::default(),
+            column: "UVW".into(),
+            msg: e.to_string(),
+        })?;
+    Ok(Cells {
+        data,
+        flag,
+        weight,
+        sigma,
+        ws,
+        uvw,
+    })
 }
 
 impl Iterator for ChunkReader {
@@ -362,6 +495,7 @@ impl Iterator for ChunkReader {
 /// A stream of chunks produced by a dedicated I/O thread.
 pub struct ChunkStream {
     meta: MsMeta,
+    planned: BTreeMap<i32, u64>,
     rx: mpsc::Receiver<Result<VisChunk>>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
@@ -369,6 +503,11 @@ pub struct ChunkStream {
 impl ChunkStream {
     pub fn meta(&self) -> &MsMeta {
         &self.meta
+    }
+
+    /// Rows the stream will deliver, per DATA_DESC_ID.
+    pub fn planned_rows(&self) -> &BTreeMap<i32, u64> {
+        &self.planned
     }
 }
 
@@ -395,7 +534,7 @@ impl Iterator for ChunkStream {
 /// Start an I/O thread that opens the MS and sends chunks through a queue of `depth`.
 /// Errors in opening or selection are returned here, before any chunk.
 pub fn spawn_reader(req: ReadRequest, depth: usize) -> Result<ChunkStream> {
-    let (meta_tx, meta_rx) = mpsc::sync_channel::<Result<MsMeta>>(1);
+    let (meta_tx, meta_rx) = mpsc::sync_channel::<Result<(MsMeta, BTreeMap<i32, u64>)>>(1);
     let (tx, rx) = mpsc::sync_channel::<Result<VisChunk>>(depth.max(1));
     let handle = std::thread::Builder::new()
         .name("almacal-ms-reader".into())
@@ -407,7 +546,11 @@ pub fn spawn_reader(req: ReadRequest, depth: usize) -> Result<ChunkStream> {
                     return;
                 }
             };
-            if meta_tx.send(Ok(reader.meta().clone())).is_err() {
+            let mut planned = BTreeMap::new();
+            for p in reader.plans.as_slice() {
+                *planned.entry(p.dd).or_insert(0) += p.rows.len() as u64;
+            }
+            if meta_tx.send(Ok((reader.meta().clone(), planned))).is_err() {
                 return;
             }
             for chunk in reader.by_ref() {
@@ -418,11 +561,12 @@ pub fn spawn_reader(req: ReadRequest, depth: usize) -> Result<ChunkStream> {
             }
         })
         .map_err(|e| CasaError::ReaderThread(e.to_string()))?;
-    let meta = meta_rx
+    let (meta, planned) = meta_rx
         .recv()
         .map_err(|_| CasaError::ReaderThread("reader thread ended before opening".into()))??;
     Ok(ChunkStream {
         meta,
+        planned,
         rx,
         handle: Some(handle),
     })

@@ -100,3 +100,41 @@ fn bad_column_and_bad_selection_are_errors() {
     let err = ChunkReader::open(&req).err().expect("spw 3 does not exist");
     assert!(err.to_string().contains("spws are 0"), "{err}");
 }
+
+#[test]
+fn bulk_reads_equal_per_cell_reads() {
+    let ms = common::fixture("ngc5921/ngc5921.ms");
+    for spw in ["", "0:5~40"] {
+        let mut req = ReadRequest::new(&ms);
+        req.chunk_rows = 900;
+        req.selection = SelectionParams {
+            spw: spw.into(),
+            correlation: if spw.is_empty() { "" } else { "LL" }.into(),
+            ..Default::default()
+        };
+        let bulk: Vec<_> = ChunkReader::open(&req)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        let cells: Vec<_> = ChunkReader::open(&req)
+            .unwrap()
+            .per_cell()
+            .map(|c| c.unwrap())
+            .collect();
+        assert_eq!(bulk.len(), cells.len());
+        assert!(bulk.len() > 10);
+        for (a, b) in bulk.iter().zip(&cells) {
+            assert_eq!(a.rows, b.rows);
+            assert_eq!(a.data_rcf, b.data_rcf);
+            assert_eq!(a.flag_rcf, b.flag_rcf);
+            assert_eq!(a.weight_rc, b.weight_rc);
+            assert_eq!(a.sigma_rc, b.sigma_rc);
+            assert_eq!(a.uvw_m, b.uvw_m);
+            assert_eq!(a.time_s, b.time_s);
+            assert_eq!(a.ant2, b.ant2);
+        }
+        // Not all equal by accident: the data vary and some flags are set.
+        let a = &bulk[3];
+        assert!(a.data_rcf.iter().any(|z| *z != a.data_rcf[[0, 0, 0]]));
+    }
+}

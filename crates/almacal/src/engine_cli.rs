@@ -439,6 +439,8 @@ struct CliObserver {
     bars: Mutex<HashMap<String, ProgressBar>>,
     events: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
     show: bool,
+    /// Event lines carry `t_s`, seconds since this instant (the run's start).
+    start: std::time::Instant,
 }
 
 impl CliObserver {
@@ -453,6 +455,7 @@ impl CliObserver {
             bars: Mutex::new(HashMap::new()),
             events,
             show,
+            start: std::time::Instant::now(),
         }
     }
 
@@ -476,8 +479,12 @@ impl CliObserver {
 impl Observer for CliObserver {
     fn event(&self, e: &Event) {
         if let Some(ev) = &self.events {
-            if let (Ok(mut f), Ok(line)) = (ev.lock(), serde_json::to_string(e)) {
-                let _ = writeln!(f, "{line}");
+            if let (Ok(mut f), Ok(mut v)) = (ev.lock(), serde_json::to_value(e)) {
+                if let Some(o) = v.as_object_mut() {
+                    let t = (self.start.elapsed().as_secs_f64() * 1e3).round() / 1e3;
+                    o.insert("t_s".into(), t.into());
+                }
+                let _ = writeln!(f, "{v}");
                 let _ = f.flush();
             }
         }

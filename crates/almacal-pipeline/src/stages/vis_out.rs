@@ -15,12 +15,14 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
+use almacal_casa::prefault::Prefaulter;
 use almacal_casa::read_meta;
 use almacal_casa::reader::{spawn_reader, ReadRequest};
 use almacal_casa::selection::SelectionParams;
 use almacal_casa::table::{casacore_lock, RoTable};
 use almacal_core::chunk::VisChunk;
 use almacal_core::flaglayer::FlagLayer;
+use almacal_core::ids::DataDescId;
 use almacal_core::meta::MsMeta;
 use rayon::prelude::*;
 use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
@@ -290,15 +292,15 @@ fn write_chunk(
     let pick_f = |v: &[f64]| -> Vec<f64> { rows.iter().map(|&r| v[r]).collect() };
     let pick_i = |v: &[i32]| -> Vec<i32> { rows.iter().map(|&r| v[r]).collect() };
     let all = keep.len() == c.nrows();
-    let data = if all {
-        c.data_rcf.clone()
-    } else {
-        c.data_rcf.select(Axis(0), keep)
-    };
-    let flag = if all {
-        c.flag_rcf.clone()
-    } else {
-        c.flag_rcf.select(Axis(0), keep)
+    let picked = (!all).then(|| {
+        (
+            c.data_rcf.select(Axis(0), keep),
+            c.flag_rcf.select(Axis(0), keep),
+        )
+    });
+    let (data, flag) = match &picked {
+        Some((d, f)) => (d.view(), f.view()),
+        None => (c.data_rcf.view(), c.flag_rcf.view()),
     };
     let weight = c.weight_rc.select(Axis(0), keep);
     let sigma = c.sigma_rc.select(Axis(0), keep);
@@ -369,6 +371,12 @@ pub fn write_vis(
     let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
     let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;
     let total_rows = meta_rows(ms);
+    // Every selected row is written when flagged rows are kept: the visibility file will
+    // reach rows × cell bytes, which the prefaulter may prepare ahead of casacore.
+    let cell_bytes = spec
+        .keepflags
+        .then(|| uniform_cell_bytes(&meta, stream.planned_rows()))
+        .flatten();
     let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
     let ms_w: PathBuf = ms.to_path_buf();
     let out_w: PathBuf = out.to_path_buf();
@@ -378,11 +386,17 @@ pub fn write_vis(
             let extra = read_extra(&ms_w).map_err(|e| e.to_string())?;
             let mut t = create_output(&ms_w, &out_w)?;
             let mut n = 0u64;
-            for (c, keep) in rx {
+            let mut prefault = None;
+            for (k, (c, keep)) in rx.into_iter().enumerate() {
                 write_chunk(&mut t, &c, &keep, &extra, n)?;
                 n += keep.len() as u64;
+                // The file is recognised within the first chunks, or left alone.
+                if let (true, Some((bytes, rows))) = (prefault.is_none() && k < 4, cell_bytes) {
+                    prefault = Prefaulter::start(&out_w, n * bytes, rows * bytes);
+                }
             }
             drop(t);
+            drop(prefault);
             Ok(n)
         })
         .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
@@ -458,6 +472,26 @@ fn compute_stream(
         progress(stats.rows_read, total_rows);
     }
     Ok(stats)
+}
+
+/// (DATA cell bytes, rows) when every planned row has the same cell shape (whole spws are
+/// written).
+fn uniform_cell_bytes(
+    meta: &MsMeta,
+    planned: &std::collections::BTreeMap<i32, u64>,
+) -> Option<(u64, u64)> {
+    let mut shape = None;
+    let mut rows = 0;
+    for (&dd, &n) in planned {
+        let d = meta.data_desc(DataDescId(u32::try_from(dd).ok()?))?;
+        let s = (meta.spw(d.spw)?.nchan(), meta.corrs_of(d.id).len());
+        if *shape.get_or_insert(s) != s {
+            return None;
+        }
+        rows += n;
+    }
+    let (nchan, ncorr) = shape?;
+    Some(((nchan * ncorr * 8) as u64, rows))
 }
 
 fn meta_rows(ms: &Path) -> u64 {

@@ -2,6 +2,7 @@
 //! offset is rotated to J2000 and projected on the field's phase centre (dw), and the data
 //! are multiplied by exp(−i·2π·ν·(dw_i − dw_j)/c). No flags; weights never change.
 
+use super::antenna::{antenna_keys, AntFactor, AntFactors};
 use super::{ChunkInfo, Corrections, Term};
 use crate::prep::antpos::{antenna_delays_m, C_M_S};
 use almacal_core::chunk::VisChunk;
@@ -35,6 +36,43 @@ impl Term for AntposTerm {
 
     fn covers(&self, _spw: u32) -> bool {
         true
+    }
+
+    /// exp(−i·2π·ν·dw_a/c) per antenna, shared by the receptors.
+    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
+        let (ra, dec) = info.field_dir_rad;
+        let mut delays: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+        let uniform = uniform_grid(info.chan_freq_hz);
+        let mut out = AntFactors::new();
+        for (t, a) in antenna_keys(chunk) {
+            let dw = delays.entry(t).or_insert_with(|| {
+                antenna_delays_m(
+                    &self.offsets_m,
+                    self.site_itrf_m,
+                    f64::from_bits(t),
+                    ra,
+                    dec,
+                )
+            });
+            let scale = -std::f64::consts::TAU * dw.get(a as usize).copied().unwrap_or(0.0) / C_M_S;
+            let gain: Vec<Complex64> = match &uniform {
+                Some((nu0, dnu)) => {
+                    let step = Complex64::from_polar(1.0, scale * dnu);
+                    std::iter::successors(Some(Complex64::from_polar(1.0, scale * nu0)), |f| {
+                        Some(f * step)
+                    })
+                    .take(info.chan_freq_hz.len())
+                    .collect()
+                }
+                None => info
+                    .chan_freq_hz
+                    .iter()
+                    .map(|&nu| Complex64::from_polar(1.0, scale * nu))
+                    .collect(),
+            };
+            out.insert((t, a), Some(AntFactor::shared(gain)));
+        }
+        Some(out)
     }
 
     fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, _calwt: bool, c: &mut Corrections) {

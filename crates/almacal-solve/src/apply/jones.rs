@@ -7,6 +7,7 @@
 //! flags the data and is replaced by 1; calwt weight factors are |g|² (G, T) or the mean
 //! over unflagged solution channels of |b|² (B), 1 for flagged solutions.
 
+use super::antenna::{antenna_keys, AntFactor, AntFactors};
 use super::{receptors, ChunkInfo, Corrections, Term};
 use crate::gain::JonesKind;
 use crate::interp::{blend_amp_phase, interp_freq_complex, time_bracket, Interp, TimeInterp};
@@ -239,6 +240,30 @@ impl JonesTerm {
         out.with_inverse()
     }
 
+    /// The antenna factor of an interpolated solution: 1/g per receptor (1 where flagged),
+    /// one shared receptor for T.
+    fn factor_of(&self, s: &AntSolution) -> AntFactor {
+        let npar = match self.kind {
+            JonesKind::T => s.inv.len().min(1),
+            _ => s.inv.len(),
+        };
+        AntFactor {
+            gain: s.inv[..npar]
+                .iter()
+                .map(|v| {
+                    v.iter()
+                        .map(|z| Complex64::new(z.re as f64, z.im as f64))
+                        .collect()
+                })
+                .collect(),
+            flags: (0..npar)
+                .map(|p| s.any_flag[p].then(|| s.flags[p].clone()))
+                .collect(),
+            wfac: s.wfac[..npar].to_vec(),
+            shared: self.kind == JonesKind::T,
+        }
+    }
+
     /// The time interpolation in use.
     pub fn time_interp(&self) -> TimeInterp {
         self.interp.time
@@ -257,6 +282,27 @@ impl Term for JonesTerm {
     fn covers(&self, spw: u32) -> bool {
         let c = self.cal_spw(spw);
         self.slices.keys().any(|(s, _)| *s == c)
+    }
+
+    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
+        let mut rows: BTreeMap<u32, Vec<&Sample>> = BTreeMap::new();
+        let mut sols: BTreeMap<(u32, usize, usize, u64), AntFactor> = BTreeMap::new();
+        let mut out = AntFactors::new();
+        for (t, a) in antenna_keys(chunk) {
+            let r = rows
+                .entry(a)
+                .or_insert_with(|| self.rows_for(info.spw, info.field, a));
+            let f = self.bracket(r, f64::from_bits(t)).map(|(i, j, x)| {
+                sols.entry((a, i, j, x.to_bits()))
+                    .or_insert_with(|| {
+                        let s = self.evaluate(info.spw, r, (i, j, x), info.chan_freq_hz);
+                        self.factor_of(&s)
+                    })
+                    .clone()
+            });
+            out.insert((t, a), f);
+        }
+        Some(out)
     }
 
     fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {

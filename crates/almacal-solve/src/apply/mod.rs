@@ -4,6 +4,7 @@
 //! multiply, flags OR. Weights restart from SIGMA (w = 1/σ²). Pure numerics: the terms are
 //! built from caltable contents by the caller.
 
+pub mod antenna;
 pub mod antpos;
 pub mod jones;
 pub mod spline;
@@ -89,6 +90,12 @@ pub trait Term: Send + Sync {
     fn covers(&self, spw: u32) -> bool;
     /// Multiply this term's correction into `c` (factors, weight factors if `calwt`, flags).
     fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections);
+    /// The same correction in antenna-based form ([`antenna`]): this term's factor for every
+    /// (time, antenna) of the chunk, such that [`accumulate`](Term::accumulate) multiplies row
+    /// (i, j), correlation (p, q) by `A_i[p] · conj(A_j[q])`. `None`: not antenna-based.
+    fn antenna_factors(&self, _chunk: &VisChunk, _info: &ChunkInfo) -> Option<antenna::AntFactors> {
+        None
+    }
 }
 
 /// applycal's `applymode`.
@@ -137,14 +144,34 @@ pub fn apply_chunk(
         }
         return Outcome::Uncalibratable;
     }
-    let (n, nc, np) = chunk.flag_rcf.dim();
-    let mut c = Corrections::identity(n, nc, np);
     let mut order: Vec<&(&dyn Term, bool)> = terms.iter().collect();
     order.sort_by_key(|(t, _)| t.order());
+    // The fast path when every term is antenna-based (all of ours are).
+    let fused: Option<Vec<(antenna::AntFactors, bool)>> = order
+        .iter()
+        .map(|(t, w)| t.antenna_factors(chunk, info).map(|f| (f, *w)))
+        .collect();
+    if let Some(f) = fused {
+        antenna::apply_fused(&f, chunk, info, mode);
+        return Outcome::Calibrated;
+    }
+    apply_per_term(&order, chunk, info, mode);
+    Outcome::Calibrated
+}
+
+/// The reference path: each term multiplies its correction into every visibility.
+pub fn apply_per_term(
+    order: &[&(&dyn Term, bool)],
+    chunk: &mut VisChunk,
+    info: &ChunkInfo,
+    mode: ApplyMode,
+) {
+    let (n, nc, np) = chunk.flag_rcf.dim();
+    let mut c = Corrections::identity(n, nc, np);
     for (t, calwt) in order {
         t.accumulate(chunk, info, *calwt, &mut c);
     }
-    let any_calwt = terms.iter().any(|(_, w)| *w);
+    let any_calwt = order.iter().any(|(_, w)| *w);
     let write_data = matches!(
         mode,
         ApplyMode::CalFlag | ApplyMode::CalFlagStrict | ApplyMode::CalOnly
@@ -171,5 +198,4 @@ pub fn apply_chunk(
     if write_flags {
         chunk.flag_rcf.zip_mut_with(&c.flag_rcf, |a, b| *a |= *b);
     }
-    Outcome::Calibrated
 }

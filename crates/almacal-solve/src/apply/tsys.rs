@@ -3,12 +3,13 @@
 //! channels; data × sqrt(T_i,p T_j,q); weights ÷ (⟨T_i,p⟩⟨T_j,q⟩) with ⟨⟩ the mean of the
 //! unflagged interpolated spectrum; flagged or negative Tsys flags the data.
 
+use super::antenna::{antenna_keys, AntFactor, AntFactors};
 use super::spline::Spline;
 use super::{receptors, ChunkInfo, Corrections, Term};
 use crate::interp::{time_bracket, TimeInterp};
 use crate::prep::tsys::TsysSolution;
 use almacal_core::chunk::VisChunk;
-use num_complex::Complex32;
+use num_complex::{Complex32, Complex64};
 use std::collections::BTreeMap;
 
 /// Frequency interpolation of a real spectrum.
@@ -418,6 +419,47 @@ impl Term for TsysTerm {
     fn covers(&self, spw: u32) -> bool {
         let c = self.cal_spw(spw);
         self.slices.keys().any(|(s, _)| *s == c)
+    }
+
+    /// sqrt(T) per receptor and channel (0 for a negative value: such channels are flagged),
+    /// weight factor 1/⟨T⟩ (0 when ⟨T⟩ ≤ 0).
+    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
+        let mut out = AntFactors::new();
+        for (t, a) in antenna_keys(chunk) {
+            let spec = self.spectrum(
+                info.spw,
+                info.field,
+                a,
+                f64::from_bits(t),
+                info.chan_freq_hz,
+            );
+            let f = spec.map(|s| {
+                let mut f = AntFactor {
+                    gain: Vec::with_capacity(s.len()),
+                    flags: Vec::with_capacity(s.len()),
+                    wfac: Vec::with_capacity(s.len()),
+                    shared: false,
+                };
+                for (v, fl) in s {
+                    let (sum, n) = v
+                        .iter()
+                        .zip(&fl)
+                        .filter(|(_, &b)| !b)
+                        .fold((0.0, 0usize), |(s, n), (x, _)| (s + x, n + 1));
+                    let mean = if n == 0 { 0.0 } else { sum / n as f64 };
+                    f.wfac.push(if mean > 0.0 { 1.0 / mean } else { 0.0 });
+                    f.gain.push(
+                        v.iter()
+                            .map(|&x| Complex64::new(x.max(0.0).sqrt(), 0.0))
+                            .collect(),
+                    );
+                    f.flags.push(fl.iter().any(|&b| b).then_some(fl));
+                }
+                f
+            });
+            out.insert((t, a), f);
+        }
+        Some(out)
     }
 
     fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {
