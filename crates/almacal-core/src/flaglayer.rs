@@ -210,14 +210,40 @@ impl FlagLayer {
 
     /// OR this layer into a chunk's flags (chunk rows are main-table rows).
     pub fn apply(&self, chunk: &mut VisChunk) {
+        let (_, nc, np) = chunk.flag_rcf.dim();
+        let whole = chunk.chans.iter().copied().eq(0..nc) && chunk.corrs.iter().copied().eq(0..np);
         for (k, row) in chunk.rows.iter().enumerate() {
             let Some(mask) = self.rows.get(row) else {
                 continue;
             };
+            let mut out = chunk.flag_rcf.index_axis_mut(ndarray::Axis(0), k);
+            match (mask, out.as_slice_mut()) {
+                (RowMask::All, _) => {
+                    out.fill(true);
+                    continue;
+                }
+                // Whole cells of the mask's own shape: bit i is cell i of the row.
+                (RowMask::Cells { nchan, ncorr, bits }, Some(dst))
+                    if whole && *nchan as usize == nc && *ncorr as usize == np =>
+                {
+                    for (wi, &w) in bits.iter().enumerate() {
+                        let mut w = w;
+                        while w != 0 {
+                            let i = wi * 64 + w.trailing_zeros() as usize;
+                            if let Some(d) = dst.get_mut(i) {
+                                *d = true;
+                            }
+                            w &= w - 1;
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             for (ci, &c) in chunk.chans.iter().enumerate() {
                 for (pi, &p) in chunk.corrs.iter().enumerate() {
                     if mask.get(c, p) {
-                        chunk.flag_rcf[[k, ci, pi]] = true;
+                        out[[ci, pi]] = true;
                     }
                 }
             }
@@ -246,20 +272,7 @@ impl FlagLayer {
                     put_varint(&mut out, u64::from(*nchan));
                     put_varint(&mut out, u64::from(*ncorr));
                     let n = (*nchan as usize) * (*ncorr as usize);
-                    // Alternating run lengths, starting with unflagged.
-                    let mut runs = Vec::new();
-                    let (mut cur, mut len) = (false, 0u64);
-                    for i in 0..n {
-                        let b = bits[i / 64] >> (i % 64) & 1 == 1;
-                        if b == cur {
-                            len += 1;
-                        } else {
-                            runs.push(len);
-                            cur = b;
-                            len = 1;
-                        }
-                    }
-                    runs.push(len);
+                    let runs = runs_of(bits, n);
                     put_varint(&mut out, runs.len() as u64);
                     for r in runs {
                         put_varint(&mut out, r);
@@ -310,9 +323,7 @@ impl FlagLayer {
                                 return Err(FlagLayerError::Corrupt(pos));
                             }
                             if cur {
-                                for j in i..i + len {
-                                    bits[j / 64] |= 1 << (j % 64);
-                                }
+                                set_range(bits, i, i + len);
                             }
                             i += len;
                             cur = !cur;
@@ -331,6 +342,47 @@ impl FlagLayer {
             return Err(FlagLayerError::Corrupt(pos));
         }
         Ok(Self { nrows, rows })
+    }
+}
+
+/// Alternating run lengths of the first `n` bits, starting with an unflagged run (maybe
+/// empty); a word at a time.
+fn runs_of(bits: &[u64], n: usize) -> Vec<u64> {
+    let mut runs = Vec::new();
+    let (mut cur, mut len, mut i) = (false, 0u64, 0usize);
+    while i < n {
+        let w = bits.get(i / 64).copied().unwrap_or(0) >> (i % 64);
+        let avail = (64 - i % 64).min(n - i);
+        // Ones where the bit differs from the current run's value.
+        let differ = if cur { !w } else { w };
+        let same = (differ.trailing_zeros() as usize).min(avail);
+        len += same as u64;
+        i += same;
+        if same < avail {
+            runs.push(len);
+            cur = !cur;
+            len = 0;
+        }
+    }
+    runs.push(len);
+    runs
+}
+
+/// Set bits `from..to`.
+fn set_range(bits: &mut [u64], from: usize, to: usize) {
+    let mut i = from;
+    while i < to {
+        let (w, b) = (i / 64, i % 64);
+        let k = (64 - b).min(to - i);
+        let mask = if k == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << k) - 1) << b
+        };
+        if let Some(x) = bits.get_mut(w) {
+            *x |= mask;
+        }
+        i += k;
     }
 }
 
@@ -358,6 +410,119 @@ fn get_varint(bytes: &[u8], pos: &mut usize) -> Result<u64, FlagLayerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deterministic mix of masks: runs crossing word boundaries, whole words, single
+    /// bits, a first and a last bit, cell counts that are not multiples of 64.
+    fn mixed_layer() -> FlagLayer {
+        let mut l = FlagLayer::new(50);
+        let mut x = 12345u64;
+        for row in 0..40u64 {
+            let (nchan, ncorr) = [(1024, 2), (63, 2), (37, 1), (64, 4)][row as usize % 4];
+            for _ in 0..(row % 7) {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let start = (x >> 33) as usize % nchan;
+                let len = 1 + (x >> 20) as usize % 150;
+                let chans: Vec<usize> = (start..(start + len).min(nchan)).collect();
+                let corrs: Vec<usize> = if x & 1 == 0 {
+                    (0..ncorr).collect()
+                } else {
+                    vec![0]
+                };
+                l.flag_cells(row, nchan, ncorr, &chans, &corrs);
+            }
+            if row % 9 == 0 {
+                l.flag_cells(row, nchan, ncorr, &[0, nchan - 1], &[ncorr - 1]);
+            }
+        }
+        l
+    }
+
+    #[test]
+    fn word_runs_equal_bitwise_runs() {
+        let naive = |bits: &[u64], n: usize| {
+            let mut runs = Vec::new();
+            let (mut cur, mut len) = (false, 0u64);
+            for i in 0..n {
+                let b = bits[i / 64] >> (i % 64) & 1 == 1;
+                if b == cur {
+                    len += 1;
+                } else {
+                    runs.push(len);
+                    cur = b;
+                    len = 1;
+                }
+            }
+            runs.push(len);
+            runs
+        };
+        let l = mixed_layer();
+        let mut checked = 0;
+        for (_, m) in l.iter() {
+            if let RowMask::Cells { nchan, ncorr, bits } = m {
+                let n = (*nchan * *ncorr) as usize;
+                assert_eq!(runs_of(bits, n), naive(bits, n));
+                checked += 1;
+            }
+        }
+        assert!(checked > 20);
+        let all = vec![u64::MAX; 3];
+        assert_eq!(runs_of(&all, 150), vec![0, 150]);
+        assert_eq!(runs_of(&[0, 0], 100), vec![100]);
+        let round = FlagLayer::decode(&l.encode()).unwrap();
+        assert_eq!(round, l);
+    }
+
+    #[test]
+    fn apply_fast_path_equals_cell_lookup() {
+        use crate::ids::{AntennaId, DataDescId, FieldId, SpwId};
+        use ndarray::{Array1, Array2, Array3};
+        let l = mixed_layer();
+        let rows: Vec<u64> = (0..40).filter(|r| r % 4 == 0).collect();
+        let n = rows.len();
+        let mk = |chans: Vec<usize>| VisChunk {
+            dd: DataDescId(0),
+            spw: SpwId(0),
+            field: FieldId(0),
+            scan: 1,
+            rows: rows.clone(),
+            corrs: vec![0, 1],
+            time_s: Array1::zeros(n),
+            interval_s: Array1::zeros(n),
+            ant1: vec![AntennaId(0); n],
+            ant2: vec![AntennaId(1); n],
+            uvw_m: Array2::zeros((n, 3)),
+            data_rcf: Array3::zeros((n, 0, 0)),
+            flag_rcf: Array3::from_elem((n, chans.len(), 2), false),
+            weight_rc: Array2::zeros((n, 2)),
+            sigma_rc: Array2::zeros((n, 2)),
+            weight_spectrum_rcf: None,
+            flag_row: vec![false; n],
+            chans,
+        };
+        let mut whole = mk((0..1024).collect());
+        l.apply(&mut whole);
+        let mut expect = 0;
+        for (k, &r) in rows.iter().enumerate() {
+            for c in 0..1024 {
+                for p in 0..2 {
+                    let want = l.row(r).is_some_and(|m| m.get(c, p));
+                    assert_eq!(whole.flag_rcf[[k, c, p]], want, "row {r} chan {c} corr {p}");
+                    expect += usize::from(want);
+                }
+            }
+        }
+        assert!(expect > 100);
+        // A channel subset goes through the per-cell lookup and agrees.
+        let mut sub = mk((100..300).collect());
+        l.apply(&mut sub);
+        for k in 0..n {
+            for c in 0..200 {
+                assert_eq!(sub.flag_rcf[[k, c, 1]], whole.flag_rcf[[k, c + 100, 1]]);
+            }
+        }
+    }
 
     #[test]
     fn cells_rows_merge_and_round_trip() {

@@ -134,11 +134,23 @@ pub fn flag_layer_spw_digests(layer: &Path, row_spw: &[u32]) -> Option<BTreeMap<
     for &s in row_spw {
         per.entry(s).or_default();
     }
+    let mut buf = Vec::new();
     for (row, mask) in l.iter() {
         let s = *row_spw.get(row as usize)?;
-        per.entry(s)
-            .or_default()
-            .update(format!("{row}:{mask:?};").as_bytes());
+        buf.clear();
+        buf.extend_from_slice(&row.to_le_bytes());
+        match mask {
+            almacal_core::flaglayer::RowMask::All => buf.push(0),
+            almacal_core::flaglayer::RowMask::Cells { nchan, ncorr, bits } => {
+                buf.push(1);
+                buf.extend_from_slice(&nchan.to_le_bytes());
+                buf.extend_from_slice(&ncorr.to_le_bytes());
+                for w in bits {
+                    buf.extend_from_slice(&w.to_le_bytes());
+                }
+            }
+        }
+        per.entry(s).or_default().update(&buf);
     }
     Some(
         per.into_iter()

@@ -67,16 +67,31 @@ pub fn antenna_keys(chunk: &VisChunk) -> Vec<(u64, u32)> {
     keys
 }
 
-/// All terms' product for one (time, antenna), per receptor, in float32 for the row loop.
+/// All terms' product for one (time, antenna), laid out like a data row (channel-major,
+/// correlation fastest) for both roles of the antenna in a baseline, so the row loop is a
+/// plain zip: `data[k] *= as1[k] · as2_conj[k]`.
 struct Combined {
-    gain: Vec<Vec<Complex32>>,
-    flags: Vec<Option<Vec<bool>>>,
-    wscale: Vec<f32>,
+    /// The factor of the correlation's first receptor (antenna as ANTENNA1).
+    as1: Vec<Complex32>,
+    /// The conjugated factor of the correlation's second receptor (antenna as ANTENNA2).
+    as2_conj: Vec<Complex32>,
+    /// Solution flags in the same layouts (`None`: nothing flagged).
+    flags1: Option<Vec<bool>>,
+    flags2: Option<Vec<bool>>,
+    /// Weight factors per correlation, for each role.
+    w1: Vec<f32>,
+    w2: Vec<f32>,
     /// Some term has no solution for this antenna.
     missing: bool,
 }
 
-fn combine(terms: &[(AntFactors, bool)], key: (u64, u32), nrec: usize, nchan: usize) -> Combined {
+fn combine(
+    terms: &[(AntFactors, bool)],
+    key: (u64, u32),
+    pairs: &[(usize, usize)],
+    nchan: usize,
+) -> Combined {
+    let nrec = pairs.iter().map(|&(p, q)| p.max(q) + 1).max().unwrap_or(1);
     let mut gain = vec![vec![Complex64::new(1.0, 0.0); nchan]; nrec];
     let mut flags: Vec<Option<Vec<bool>>> = vec![None; nrec];
     let mut wscale = vec![1.0f64; nrec];
@@ -102,17 +117,40 @@ fn combine(terms: &[(AntFactors, bool)], key: (u64, u32), nrec: usize, nchan: us
             }
         }
     }
+    let ncorr = pairs.len();
+    let layout = |conj: bool, role: fn(&(usize, usize)) -> usize| -> Vec<Complex32> {
+        let mut v = vec![Complex32::new(1.0, 0.0); nchan * ncorr];
+        for (pi, pq) in pairs.iter().enumerate() {
+            for (c, z) in gain[role(pq)].iter().enumerate() {
+                let z = if conj { z.conj() } else { *z };
+                v[c * ncorr + pi] = Complex32::new(z.re as f32, z.im as f32);
+            }
+        }
+        v
+    };
+    let flag_layout = |role: fn(&(usize, usize)) -> usize| -> Option<Vec<bool>> {
+        if pairs.iter().all(|pq| flags[role(pq)].is_none()) {
+            return None;
+        }
+        let mut v = vec![false; nchan * ncorr];
+        for (pi, pq) in pairs.iter().enumerate() {
+            if let Some(fl) = &flags[role(pq)] {
+                for (c, &b) in fl.iter().enumerate().take(nchan) {
+                    v[c * ncorr + pi] = b;
+                }
+            }
+        }
+        Some(v)
+    };
+    let first = |pq: &(usize, usize)| pq.0;
+    let second = |pq: &(usize, usize)| pq.1;
     Combined {
-        gain: gain
-            .into_iter()
-            .map(|v| {
-                v.into_iter()
-                    .map(|z| Complex32::new(z.re as f32, z.im as f32))
-                    .collect()
-            })
-            .collect(),
-        flags,
-        wscale: wscale.into_iter().map(|w| w as f32).collect(),
+        as1: layout(false, first),
+        as2_conj: layout(true, second),
+        flags1: flag_layout(first),
+        flags2: flag_layout(second),
+        w1: pairs.iter().map(|&(p, _)| wscale[p] as f32).collect(),
+        w2: pairs.iter().map(|&(_, q)| wscale[q] as f32).collect(),
         missing,
     }
 }
@@ -127,12 +165,14 @@ pub fn apply_fused(
 ) {
     let (n, nchan, ncorr) = chunk.flag_rcf.dim();
     let pairs: Vec<(usize, usize)> = info.corrs.iter().map(|&c| receptors(c)).collect();
-    let nrec = pairs.iter().map(|&(p, q)| p.max(q) + 1).max().unwrap_or(1);
+    if pairs.len() != ncorr {
+        return;
+    }
     let keys = antenna_keys(chunk);
     let slot: BTreeMap<(u64, u32), usize> = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     let combined: Vec<Combined> = keys
         .iter()
-        .map(|&k| combine(terms, k, nrec, nchan))
+        .map(|&k| combine(terms, k, &pairs, nchan))
         .collect();
     let any_calwt = terms.iter().any(|(_, w)| *w);
     let write_data = matches!(
@@ -156,24 +196,19 @@ pub fn apply_fused(
         if write_data && has_data {
             let mut row = chunk.data_rcf.index_axis_mut(ndarray::Axis(0), k);
             if let Some(d) = row.as_slice_mut() {
-                for (pi, &(p, q)) in pairs.iter().enumerate() {
-                    let (gi, gj) = (&ci.gain[p], &cj.gain[q]);
-                    for ((x, a), b) in d[pi..].iter_mut().step_by(ncorr).zip(gi).zip(gj) {
-                        *x *= a * b.conj();
-                    }
+                for ((x, a), b) in d.iter_mut().zip(&ci.as1).zip(&cj.as2_conj) {
+                    *x *= a * b;
                 }
             } else {
-                for (pi, &(p, q)) in pairs.iter().enumerate() {
-                    for c in 0..nchan {
-                        row[[c, pi]] *= ci.gain[p][c] * cj.gain[q][c].conj();
-                    }
+                for (idx, x) in row.iter_mut().enumerate() {
+                    *x *= ci.as1[idx] * cj.as2_conj[idx];
                 }
             }
         }
         if write_data && any_calwt {
-            for (pi, &(p, q)) in pairs.iter().enumerate() {
+            for pi in 0..ncorr {
                 let s = chunk.sigma_rc[[k, pi]];
-                let f = ci.wscale[p] * cj.wscale[q];
+                let f = ci.w1[pi] * cj.w2[pi];
                 chunk.weight_rc[[k, pi]] = if s > 0.0 { f / (s * s) } else { 0.0 };
             }
         }
@@ -183,13 +218,9 @@ pub fn apply_fused(
                 frow.fill(true);
                 continue;
             }
-            for (pi, &(p, q)) in pairs.iter().enumerate() {
-                for fl in [&ci.flags[p], &cj.flags[q]].into_iter().flatten() {
-                    for (c, &b) in fl.iter().enumerate().take(nchan) {
-                        if b {
-                            frow[[c, pi]] = true;
-                        }
-                    }
+            for fl in [&ci.flags1, &cj.flags2].into_iter().flatten() {
+                for (x, &b) in frow.iter_mut().zip(fl) {
+                    *x |= b;
                 }
             }
         }
