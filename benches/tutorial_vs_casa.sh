@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole tutorial recipe (recipes/alma-manual-calibration-tutorial.toml) on the `tutorial`
 # simulation (1.35 GB, 1024 channels), almacal vs CASA 6.7, in one run:
-#   (a) almacal's full first run (release build, fresh workspace)
+#   (a) almacal's full first run (release build, fresh workspace): the median of three, each
+#       started 5 s after the previous workspace was removed and synced
 #   (b) CASA running the same steps on the same data (benches/casa_tutorial_timing.py)
 #   (c) almacal no-op rerun
 #   (d) almacal rerun after adding one flag command to the post-split "other flags" stage
@@ -32,6 +33,9 @@ sed -e 's#^workdir = .*#workdir = "work"#' \
 cp "$REPO/recipes/alma-manual-calibration-tutorial.flags.txt" .
 rm -rf work
 sync
+# Both tools start with the raw MS in the page cache: CASA's timed steps work on a copy it
+# has just written (the copy is timed apart), so almacal reads a cached input too.
+find data/sim_tutorial.ms -type f -exec cat {} + > /dev/null
 
 # CASA's timing script runs the calibration steps, not plotms: compare like with like.
 # (Plot overhead has its own bench: benches/plots_overhead.sh.)
@@ -50,9 +54,21 @@ run_almacal() {
   python3 -c "print('%.3f' % ($t1 - $t0))"
 }
 
-echo "== (a) almacal first run"
-A=$(run_almacal run_a.txt)
-cat run_a.txt
+# On this VM a first touch of memory freed more than ~2 s ago costs several µs per page, so
+# the first run's time depends on what the machine did just before (a build, another run):
+# three first runs, each from a removed-and-synced workspace after a 5 s pause, and their
+# median.
+A_ALL=()
+for k in 1 2 3; do
+  rm -rf work
+  sync
+  sleep 5
+  echo "== (a) almacal first run, $k of 3"
+  A_ALL+=("$(run_almacal run_a$k.txt)")
+  cat run_a$k.txt
+done
+A=$(printf '%s\n' "${A_ALL[@]}" | sort -g | sed -n 2p)
+cp run_a3.txt run_a.txt
 cp work/flux_inf.json flux_a.json 2>/dev/null || true
 echo "== (c) almacal no-op rerun"
 C=$(run_almacal run_c.txt)
@@ -64,19 +80,22 @@ echo "mode='manual' antenna='CM05' spw='20' reason='bench: one added flag comman
 D=$(run_almacal run_d.txt)
 cat run_d.txt
 echo "== (b) CASA 6.7, same steps, same data"
+sync
+sleep 5
 B=$("$PY" "$REPO/benches/casa_tutorial_timing.py" data/sim_tutorial.ms \
   data/sim_tutorial.antpos.json casa_work casa_timing.json work/run.json | tail -1)
 rm -rf casa_work
 
-python3 - "$A" "$B" "$C" "$D" <<'PY'
+python3 - "$A" "$B" "$C" "$D" "${A_ALL[@]}" <<'PY'
 import json, sys
 a, b, c, d = map(float, sys.argv[1:5])
+a_all = list(map(float, sys.argv[5:]))
 casa = json.load(open('casa_timing.json'))
 run = json.load(open('work/run.json'))
 print()
 print('tutorial preset (1.35 GB, 1024 ch), 2 cores; wall-clock seconds')
 print(f'{"":58} {"s":>8}  ratio')
-print(f'{"(a) almacal first run (whole recipe, incl. renorm; no plots)":58} {a:8.2f}  1.00')
+print(f'{"(a) almacal first run (whole recipe, incl. renorm; no plots)":58} {a:8.2f}  1.00   median of ' + ', '.join(f'{x:.2f}' for x in a_all))
 print(f'{"(b) CASA 6.7 same steps (excl. raw-MS copy)":58} {b:8.2f}  {b / a:5.2f} x (a)   target >= 5')
 cp = casa["copy_s"]
 print(f'{"    CASA incl. the raw-MS copy it needs":58} {b + cp:8.2f}  {(b + cp) / a:5.2f} x (a)')
