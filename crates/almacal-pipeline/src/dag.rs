@@ -77,6 +77,20 @@ impl Dag {
     }
 
     /// Direct upstream stages of `i` with the kinds of dependency.
+    /// Stage indices in the order to start them when several are ready: the longest chain
+    /// of stages downstream first (the critical path), ties in topological order.
+    pub fn start_order(&self) -> Vec<usize> {
+        let mut height = vec![1usize; self.nodes.len()];
+        for &j in self.order.iter().rev() {
+            for (u, _) in self.upstream(j) {
+                height[u] = height[u].max(height[j] + 1);
+            }
+        }
+        let mut order = self.order.clone();
+        order.sort_by_key(|&i| std::cmp::Reverse(height[i]));
+        order
+    }
+
     pub fn upstream(&self, i: usize) -> Vec<(usize, DepKind)> {
         self.graph
             .edges_directed(self.nodes[i], Direction::Incoming)

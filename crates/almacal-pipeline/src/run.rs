@@ -180,6 +180,7 @@ pub fn run(
     let mut started_set: HashSet<usize> = HashSet::new();
     let (tx, rx) = mpsc::channel::<(usize, Done, Components, Vec<Reason>, Option<String>)>();
 
+    let start_order = dag.start_order();
     std::thread::scope(|scope| {
         let plotter = crate::plots::Plotter::start(scope, &a, opts.plots);
         let mut running = 0usize;
@@ -188,7 +189,7 @@ pub fn run(
             let mut progressed = true;
             while progressed {
                 progressed = false;
-                for &i in &dag.order {
+                for &i in &start_order {
                     if started_set.contains(&i) || reports.contains_key(&i) {
                         continue;
                     }

@@ -131,7 +131,7 @@ fn runs_in_topological_order_then_all_cached() {
     assert_eq!(
         started,
         ["prep", "a", "b", "c", "d"],
-        "deps first, ties in declaration order"
+        "deps first, the longest downstream chain first, ties in declaration order"
     );
     assert!(
         r1.stages.iter().all(|s| s.status == Status::Ran),
@@ -275,6 +275,57 @@ fn a_failing_stage_does_not_poison_the_cache() {
         statuses(&r)
     );
     assert_eq!(t.runs.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn ready_stages_start_on_the_critical_path_first() {
+    let f = Fixture::new();
+    // Declared first but with nothing downstream, `x` waits for `y`, whose chain is longer.
+    let recipe = f.recipe(
+        r#"
+[inputs]
+raw = "raw.ms"
+
+[stage.x]
+task = "_test_cal"
+vis = "raw"
+salt = "x"
+
+[stage.y]
+task = "_test_cal"
+vis = "raw"
+salt = "y"
+
+[stage.z]
+task = "_test_cal"
+vis = "raw"
+gaintable = ["y"]
+salt = "z"
+"#,
+    );
+    let (reg, _t) = registry();
+    let obs = CollectObserver::default();
+    run(
+        &recipe,
+        &reg,
+        &RunOptions {
+            jobs: 1,
+            ..Default::default()
+        },
+        &obs,
+    )
+    .expect("run");
+    let started: Vec<String> = obs
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter_map(|e| match e {
+            Event::StageStarted { stage, .. } => Some(stage.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, ["y", "x", "z"]);
 }
 
 #[test]
