@@ -5,11 +5,18 @@ use almacal_casa::reader::{spawn_reader, ReadRequest};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    almacal_casa::memory::keep_freed_memory();
     let mut args = std::env::args().skip(1);
     let ms = args.next().ok_or("usage: read_bench MS [COLUMN]")?;
     let mut req = ReadRequest::new(&ms);
     if let Some(col) = args.next() {
         req.column = col;
+    }
+    if let Some(n) = std::env::var("CHUNK_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        req.chunk_rows = n;
     }
     let t0 = Instant::now();
     let stream = spawn_reader(req, 2)?;

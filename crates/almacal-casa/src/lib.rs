@@ -10,6 +10,7 @@ pub mod caltable;
 pub mod error;
 pub mod flagging;
 pub mod listobs;
+pub mod memory;
 pub mod meta_read;
 pub mod ms_write;
 pub mod prefault;

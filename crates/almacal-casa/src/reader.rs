@@ -27,6 +27,7 @@ pub struct ReadRequest {
     pub column: String,
     pub selection: SelectionParams,
     /// Upper bound on rows per chunk (a timestamp is never split unless it alone exceeds it).
+    /// Chunks are also held to about [`CHUNK_BYTES`] of visibilities.
     pub chunk_rows: usize,
     pub with_weight_spectrum: bool,
     /// Read the data column (false: `data_rcf` is empty, for flag-only work).
@@ -51,6 +52,30 @@ impl ReadRequest {
             only_spws: None,
         }
     }
+}
+
+/// Visibility bytes a chunk holds at most (unless one timestamp alone is larger): buffers
+/// of this size are reused from the heap (see [`crate::memory`]) instead of being mapped and
+/// faulted in afresh for every chunk.
+pub const CHUNK_BYTES: usize = 16_000_000;
+
+/// Rows per chunk: `chunk_rows`, but at most [`CHUNK_BYTES`] of the widest cells (≥ 64).
+fn capped_chunk_rows(meta: &MsMeta, chunk_rows: usize) -> usize {
+    let nchan = meta
+        .spws
+        .iter()
+        .map(|s| s.nchan())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let ncorr = meta
+        .pols
+        .iter()
+        .map(|p| p.corr_types.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    chunk_rows.min((CHUNK_BYTES / (nchan * ncorr * 8)).max(64))
 }
 
 /// The plan of one chunk: which rows, of which group.
@@ -175,7 +200,7 @@ impl ChunkReader {
                 format!("matches no rows of {}", req.ms.display()),
             )));
         }
-        let plans = plan_chunks(&idx, &rows, req.chunk_rows).into_iter();
+        let plans = plan_chunks(&idx, &rows, capped_chunk_rows(&meta, req.chunk_rows)).into_iter();
         let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
         for layer in &req.flag_layers {
             if layer.nrows() != idx.nrows() as u64 {

@@ -36,6 +36,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    almacal_casa::memory::keep_freed_memory();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Engine(cmd) => u8::try_from(engine_cli::dispatch(cmd)).unwrap_or(1),

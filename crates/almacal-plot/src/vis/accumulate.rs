@@ -93,6 +93,29 @@ impl BinSum {
         self.chan_hi = self.chan_hi.max(chan);
     }
 
+    /// Add `n` samples of one row at once: `vis_sum` their plain sum (each weighs `w`),
+    /// `freq_sum` the sum of their frequencies, `chans` their channel range.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_row_part(
+        &mut self,
+        vis_sum: Complex64,
+        w: f64,
+        n: f64,
+        time_s: f64,
+        uvdist_m: f64,
+        freq_sum: f64,
+        chans: (usize, usize),
+    ) {
+        self.vis += vis_sum * w;
+        self.w += w * n;
+        self.time += time_s * n;
+        self.uvdist += uvdist_m * n;
+        self.freq += freq_sum;
+        self.n += n;
+        self.chan_lo = self.chan_lo.min(chans.0);
+        self.chan_hi = self.chan_hi.max(chans.1);
+    }
+
     /// Add another partial sum.
     pub fn merge(&mut self, o: &BinSum) {
         self.vis += o.vis;

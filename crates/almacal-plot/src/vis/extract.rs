@@ -157,6 +157,41 @@ fn corr_ids(c: &VisChunk, meta: &MsMeta, names: &mut Vec<String>) -> Vec<usize> 
         .collect()
 }
 
+/// One row's samples of one correlation falling in one bin: sums before weighting.
+struct RowPart {
+    re: f64,
+    im: f64,
+    freq: f64,
+    n: usize,
+    chan_lo: usize,
+    chan_hi: usize,
+}
+
+impl Default for RowPart {
+    fn default() -> Self {
+        Self {
+            re: 0.0,
+            im: 0.0,
+            freq: 0.0,
+            n: 0,
+            chan_lo: usize::MAX,
+            chan_hi: 0,
+        }
+    }
+}
+
+impl RowPart {
+    #[inline]
+    fn add(&mut self, v: num_complex::Complex32, freq: f64, chan: usize) {
+        self.re += f64::from(v.re);
+        self.im += f64::from(v.im);
+        self.freq += freq;
+        self.n += 1;
+        self.chan_lo = self.chan_lo.min(chan);
+        self.chan_hi = self.chan_hi.max(chan);
+    }
+}
+
 /// Average one chunk into `acc`. Samples are first summed into dense per-chunk cells keyed
 /// by (time bin, baseline) — one hash lookup per row, not per sample — then merged.
 fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: &mut Accumulator) {
@@ -206,6 +241,19 @@ fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: 
         .map(|&ci| freqs.get(c.chans[ci]).copied().unwrap_or(f64::NAN))
         .collect();
     let np = corr_ids.len();
+    if slot_bins.len() == used.len() && !view.keep_flagged {
+        let chan_of_slot: Vec<usize> = used.iter().map(|&ci| c.chans[ci]).collect();
+        add_chunk_per_channel(
+            c,
+            view,
+            scan_start,
+            (&used, &used_freqs, &chan_of_slot),
+            &slot_bins,
+            corr_ids,
+            acc,
+        );
+        return;
+    }
     let ncell = slot_bins.len() * np * 2;
     let mut cells: HashMap<(i64, i32, i32), Vec<BinSum>> = HashMap::new();
     for r in 0..c.nrows() {
@@ -244,6 +292,35 @@ fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: 
         let weights: Vec<f64> = (0..np)
             .map(|k| BinSum::weight_of(f64::from(c.weight_rc[[r, k]])))
             .collect();
+        if slot_bins.len() == 1 {
+            // Every used channel in one bin (channel-averaged views): sum the row first,
+            // then add once per (correlation, flagged).
+            for (k, &w) in weights.iter().enumerate() {
+                let mut part = [RowPart::default(), RowPart::default()];
+                for (&ci, &freq) in used.iter().zip(&used_freqs) {
+                    let flagged = row_flagged || flags[ci * np + k];
+                    if flagged && !view.keep_flagged {
+                        continue;
+                    }
+                    let v = data[ci * np + k];
+                    part[usize::from(flagged)].add(v, freq, c.chans[ci]);
+                }
+                for (f, p) in part.iter().enumerate() {
+                    if p.n > 0 {
+                        row_cells[k * 2 + f].add_row_part(
+                            Complex64::new(p.re, p.im),
+                            w,
+                            p.n as f64,
+                            t,
+                            uvdist,
+                            p.freq,
+                            (p.chan_lo, p.chan_hi),
+                        );
+                    }
+                }
+            }
+            continue;
+        }
         for ((&ci, &slot), &freq) in used.iter().zip(&slots).zip(&used_freqs) {
             let chan = c.chans[ci];
             let base = ci * np;
@@ -280,6 +357,127 @@ fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: 
                     flagged: rest % 2 == 1,
                 },
                 sum,
+            );
+        }
+    }
+}
+
+/// Sums of the unflagged samples of one (time bin, baseline) per (channel slot, correlation),
+/// one array per quantity (the per-channel views' hot loop).
+struct Dense {
+    re: Vec<f64>,
+    im: Vec<f64>,
+    w: Vec<f64>,
+    n: Vec<f64>,
+    time: Vec<f64>,
+    uvdist: Vec<f64>,
+}
+
+impl Dense {
+    fn new(len: usize) -> Self {
+        Self {
+            re: vec![0.0; len],
+            im: vec![0.0; len],
+            w: vec![0.0; len],
+            n: vec![0.0; len],
+            time: vec![0.0; len],
+            uvdist: vec![0.0; len],
+        }
+    }
+}
+
+/// [`add_chunk`] for views with one channel per bin that drop flagged samples (amplitude and
+/// phase vs frequency): the same sums, kept per quantity so the per-sample work is six adds;
+/// each bin's frequency and channel are its channel's.
+#[allow(clippy::too_many_arguments)]
+fn add_chunk_per_channel(
+    c: &VisChunk,
+    view: &View,
+    scan_start: f64,
+    (used, used_freqs, chan_of_slot): (&[usize], &[f64], &[usize]),
+    slot_bins: &[usize],
+    corr_ids: &[usize],
+    acc: &mut Accumulator,
+) {
+    let np = corr_ids.len();
+    let ncell = used.len() * np;
+    let mut cells: HashMap<(i64, i32, i32), Dense> = HashMap::new();
+    for r in 0..c.nrows() {
+        let (a1, a2) = (c.ant1[r].0 as i32, c.ant2[r].0 as i32);
+        if (a1 == a2) != view.autos || c.flag_row[r] {
+            continue;
+        }
+        let t = c.time_s[r];
+        let time_bin = if view.avg_time_s.is_infinite() {
+            0
+        } else if view.avg_time_s > 0.0 {
+            ((t - scan_start) / view.avg_time_s).floor() as i64
+        } else {
+            (t * 1000.0).round() as i64
+        };
+        let uv = c.uvw_m.row(r);
+        let uvdist = (uv[0] * uv[0] + uv[1] * uv[1]).sqrt();
+        let key = if view.avg_baselines {
+            (time_bin, -1, -1)
+        } else {
+            (time_bin, a1, a2)
+        };
+        let (Some(data), Some(flags)) = (
+            c.data_rcf.index_axis(Axis(0), r).to_slice(),
+            c.flag_rcf.index_axis(Axis(0), r).to_slice(),
+        ) else {
+            continue;
+        };
+        let d = cells.entry(key).or_insert_with(|| Dense::new(ncell));
+        for k in 0..np {
+            let w = BinSum::weight_of(f64::from(c.weight_rc[[r, k]]));
+            for (slot, &ci) in used.iter().enumerate() {
+                let i = ci * np + k;
+                let (Some(&f), Some(v)) = (flags.get(i), data.get(i)) else {
+                    continue;
+                };
+                if f {
+                    continue;
+                }
+                let j = slot * np + k;
+                d.re[j] += f64::from(v.re) * w;
+                d.im[j] += f64::from(v.im) * w;
+                d.w[j] += w;
+                d.n[j] += 1.0;
+                d.time[j] += t;
+                d.uvdist[j] += uvdist;
+            }
+        }
+    }
+    for ((time_bin, ant1, ant2), d) in cells {
+        for j in 0..ncell {
+            if d.n[j] == 0.0 {
+                continue;
+            }
+            let (slot, k) = (j / np, j % np);
+            let sum = BinSum {
+                vis: Complex64::new(d.re[j], d.im[j]),
+                w: d.w[j],
+                time: d.time[j],
+                uvdist: d.uvdist[j],
+                freq: used_freqs[slot] * d.n[j],
+                n: d.n[j],
+                chan_lo: chan_of_slot[slot],
+                chan_hi: chan_of_slot[slot],
+            };
+            acc.merge(
+                BinKey {
+                    field: c.field.0,
+                    spw: c.spw.0,
+                    scan: if view.combine_scans { 0 } else { c.scan },
+                    time_bin,
+                    ant1,
+                    ant2,
+                    chan_bin: slot_bins[slot],
+                    corr: corr_ids[k],
+                    flagged: false,
+                },
+                &sum,
             );
         }
     }
