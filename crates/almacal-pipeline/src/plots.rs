@@ -260,15 +260,27 @@ impl<'a> Plotter<'a> {
             let ws = &a.ws;
             scope.spawn(move || {
                 lower_priority();
+                // Figures render in parallel (almacal_plot::render::save_all) on this pool,
+                // whose threads are lowered too; without it they would take rayon's global
+                // pool at normal priority, beside the stages.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    .thread_name(|i| format!("almacal-plot-{i}"))
+                    .start_handler(|_| lower_priority())
+                    .build()
+                    .ok();
                 for job in rx {
                     let t0 = Instant::now();
-                    let made =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.make(ws)))
-                            .unwrap_or_else(|_| {
-                                Err(PlotJobError::Panic {
-                                    stage: job.stage.clone(),
-                                })
-                            });
+                    let make = || match &pool {
+                        Some(p) => p.install(|| job.make(ws)),
+                        None => job.make(ws),
+                    };
+                    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
+                        .unwrap_or_else(|_| {
+                            Err(PlotJobError::Panic {
+                                stage: job.stage.clone(),
+                            })
+                        });
                     let report = match made {
                         Ok(m) => PlotsReport {
                             files: m.files,

@@ -61,3 +61,52 @@ fn ngc5921_amp_vs_time_by_field() {
     let uv = vis_figure(&v, XAxis::UvDist, YAxis::Amp, ColorBy::Field);
     render_check(&uv, &dir.path().join("amp_uv.png"));
 }
+
+/// The channel-averaged and per-channel views that drop flagged samples have their own fast
+/// paths; keeping flagged samples takes the general path. Their unflagged points must agree
+/// (this fixture has no flagged cells, so every point is compared).
+#[test]
+fn fast_averaging_paths_equal_the_general_path() {
+    use almacal_casa::selection::SelectionParams;
+    use almacal_plot::vis::extract::{extract_many, View};
+    let view =
+        |avg_channel: usize, avg_time_s: f64, avg_baselines: bool, keep_flagged: bool| View {
+            fields: None,
+            avg_channel,
+            max_chans: 0,
+            avg_time_s,
+            combine_scans: avg_baselines,
+            avg_baselines,
+            keep_flagged,
+            autos: false,
+            description: String::new(),
+        };
+    let views = [
+        view(usize::MAX, 30.0, false, false),
+        view(usize::MAX, 30.0, false, true),
+        view(0, f64::INFINITY, true, false),
+        view(0, f64::INFINITY, true, true),
+    ];
+    let sel = SelectionParams::default();
+    let got = extract_many(&ngc5921(), "DATA", &sel, 2000, &views).expect("extract");
+    for pair in got.chunks(2) {
+        let fast = &pair[0].points;
+        let general: Vec<_> = pair[1].points.iter().filter(|p| !p.flagged).collect();
+        assert!(fast.len() > 50, "{}", fast.len());
+        assert_eq!(fast.len(), general.len());
+        for (a, b) in fast.iter().zip(general) {
+            assert_eq!(
+                (a.field, a.spw, a.scan, a.ant1, a.ant2, a.corr),
+                (b.field, b.spw, b.scan, b.ant1, b.ant2, b.corr)
+            );
+            assert_eq!(a.chan, b.chan);
+            let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(1.0);
+            assert!(
+                close(a.amp, b.amp) && close(a.time_s, b.time_s),
+                "{a:?} vs {b:?}"
+            );
+            assert!(close(a.uvdist_m, b.uvdist_m) && close(a.freq_hz, b.freq_hz));
+            assert!((a.phase_deg - b.phase_deg).abs() < 1e-7, "{a:?} vs {b:?}");
+        }
+    }
+}
