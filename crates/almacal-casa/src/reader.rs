@@ -61,20 +61,7 @@ pub const CHUNK_BYTES: usize = 16_000_000;
 
 /// Rows per chunk: `chunk_rows`, but at most [`CHUNK_BYTES`] of the widest cells (≥ 64).
 fn capped_chunk_rows(meta: &MsMeta, chunk_rows: usize) -> usize {
-    let nchan = meta
-        .spws
-        .iter()
-        .map(|s| s.nchan())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let ncorr = meta
-        .pols
-        .iter()
-        .map(|p| p.corr_types.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let (nchan, ncorr) = meta.max_cell_shape();
     chunk_rows.min((CHUNK_BYTES / (nchan * ncorr * 8)).max(64))
 }
 

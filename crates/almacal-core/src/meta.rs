@@ -199,6 +199,25 @@ pub struct MsMeta {
 }
 
 impl MsMeta {
+    /// The widest visibility cell: (largest NUM_CHAN, largest NUM_CORR), each at least 1.
+    pub fn max_cell_shape(&self) -> (usize, usize) {
+        let nchan = self
+            .spws
+            .iter()
+            .map(|s| s.nchan())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let ncorr = self
+            .pols
+            .iter()
+            .map(|p| p.corr_types.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        (nchan, ncorr)
+    }
+
     pub fn antenna_by_name(&self, name: &str) -> Option<&Antenna> {
         self.antennas.iter().find(|a| a.name == name)
     }

@@ -64,6 +64,19 @@ fn statuses(r: &RunReport) -> Vec<(String, Status)> {
         .collect()
 }
 
+/// The stages in the order they started.
+fn started_stages(obs: &CollectObserver) -> Vec<String> {
+    obs.0
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter_map(|e| match e {
+            Event::StageStarted { stage, .. } => Some(stage.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn status_of(r: &RunReport, name: &str) -> Status {
     r.stages
         .iter()
@@ -118,16 +131,7 @@ fn runs_in_topological_order_then_all_cached() {
         &obs,
     )
     .expect("run");
-    let started: Vec<String> = obs
-        .0
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter_map(|e| match e {
-            Event::StageStarted { stage, .. } => Some(stage.clone()),
-            _ => None,
-        })
-        .collect();
+    let started = started_stages(&obs);
     assert_eq!(
         started,
         ["prep", "a", "b", "c", "d"],
@@ -315,16 +319,7 @@ salt = "z"
         &obs,
     )
     .expect("run");
-    let started: Vec<String> = obs
-        .0
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter_map(|e| match e {
-            Event::StageStarted { stage, .. } => Some(stage.clone()),
-            _ => None,
-        })
-        .collect();
+    let started = started_stages(&obs);
     assert_eq!(started, ["y", "x", "z"]);
 }
 

@@ -34,28 +34,9 @@ use std::path::{Path, PathBuf};
 pub const VIS_AVG_TIME_S: f64 = 30.0;
 /// At most this many channels per spw enter a channel average.
 pub const VIS_MAX_CHANS: usize = 1024;
-/// Visibility bytes per read chunk of the visibility views: about 16 MB, so the reader's
-/// buffers are reused from the heap instead of being mapped afresh for every chunk.
-const CHUNK_BYTES: usize = 16_000_000;
-
-/// Rows per read chunk: [`CHUNK_BYTES`] of the widest cells, 64–20 000 rows.
-fn chunk_rows(meta: &MsMeta) -> usize {
-    let nchan = meta
-        .spws
-        .iter()
-        .map(|s| s.nchan())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let ncorr = meta
-        .pols
-        .iter()
-        .map(|p| p.corr_types.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    (CHUNK_BYTES / (nchan * ncorr * 8)).clamp(64, 20_000)
-}
+/// Rows per read chunk of the visibility views (the reader also holds chunks to about
+/// 16 MB of visibilities).
+const CHUNK_ROWS: usize = 20_000;
 
 /// One plot of a stage's products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,7 +318,7 @@ pub fn vis_views(ms: &Path, plots: &[StagePlot]) -> Result<StageVisData> {
             .join(","),
         ..SelectionParams::default()
     };
-    let mut got = extract_many(ms, column, &selection, chunk_rows(&meta), &views)?.into_iter();
+    let mut got = extract_many(ms, column, &selection, CHUNK_ROWS, &views)?.into_iter();
     let time_pts = if time_view { got.next() } else { None };
     let freq_pts = if freq_view { got.next() } else { None };
     let mut out = Vec::new();

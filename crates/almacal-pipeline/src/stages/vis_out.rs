@@ -124,25 +124,6 @@ impl WriteStats {
     }
 }
 
-/// Rows per chunk giving about 16 MB of visibilities.
-fn chunk_rows(meta: &MsMeta) -> usize {
-    let nchan = meta
-        .spws
-        .iter()
-        .map(|s| s.nchan())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let ncorr = meta
-        .pols
-        .iter()
-        .map(|p| p.corr_types.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    (16_000_000 / (nchan * ncorr * 8)).clamp(64, 20_000)
-}
-
 /// Scalar columns carried from the input that chunks do not hold.
 struct Extra {
     time_centroid: Vec<f64>,
@@ -362,7 +343,6 @@ pub fn write_vis(
     let mut req = ReadRequest::new(ms);
     req.selection = spec.selection.clone();
     req.flag_layers = layers;
-    req.chunk_rows = chunk_rows(&meta);
     req.column = if op.is_some() {
         "DATA".into()
     } else {
@@ -629,7 +609,6 @@ pub fn update_vis_in_place(
     let mut req = ReadRequest::new(ms);
     req.selection = spec.selection.clone();
     req.flag_layers = layers;
-    req.chunk_rows = chunk_rows(&meta);
     req.only_spws = Some(spws.clone());
     req.column = if op.is_some() {
         "DATA".into()

@@ -157,6 +157,36 @@ fn corr_ids(c: &VisChunk, meta: &MsMeta, names: &mut Vec<String>) -> Vec<usize> 
         .collect()
 }
 
+/// Row `r`'s bin key (time bin, baseline or (−1, −1) when baselines are averaged), time and
+/// uv distance; `None` when the view skips the row (autocorrelations or cross-correlations).
+fn row_key(
+    c: &VisChunk,
+    r: usize,
+    view: &View,
+    scan_start: f64,
+) -> Option<((i64, i32, i32), f64, f64)> {
+    let (a1, a2) = (c.ant1[r].0 as i32, c.ant2[r].0 as i32);
+    if (a1 == a2) != view.autos {
+        return None;
+    }
+    let t = c.time_s[r];
+    let time_bin = if view.avg_time_s.is_infinite() {
+        0
+    } else if view.avg_time_s > 0.0 {
+        ((t - scan_start) / view.avg_time_s).floor() as i64
+    } else {
+        (t * 1000.0).round() as i64
+    };
+    let uv = c.uvw_m.row(r);
+    let uvdist = (uv[0] * uv[0] + uv[1] * uv[1]).sqrt();
+    let key = if view.avg_baselines {
+        (time_bin, -1, -1)
+    } else {
+        (time_bin, a1, a2)
+    };
+    Some((key, t, uvdist))
+}
+
 /// One row's samples of one correlation falling in one bin: sums before weighting.
 struct RowPart {
     re: f64,
@@ -257,24 +287,8 @@ fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: 
     let ncell = slot_bins.len() * np * 2;
     let mut cells: HashMap<(i64, i32, i32), Vec<BinSum>> = HashMap::new();
     for r in 0..c.nrows() {
-        let (a1, a2) = (c.ant1[r].0 as i32, c.ant2[r].0 as i32);
-        if (a1 == a2) != view.autos {
+        let Some((key, t, uvdist)) = row_key(c, r, view, scan_start) else {
             continue;
-        }
-        let t = c.time_s[r];
-        let time_bin = if view.avg_time_s.is_infinite() {
-            0
-        } else if view.avg_time_s > 0.0 {
-            ((t - scan_start) / view.avg_time_s).floor() as i64
-        } else {
-            (t * 1000.0).round() as i64
-        };
-        let uv = c.uvw_m.row(r);
-        let uvdist = (uv[0] * uv[0] + uv[1] * uv[1]).sqrt();
-        let key = if view.avg_baselines {
-            (time_bin, -1, -1)
-        } else {
-            (time_bin, a1, a2)
         };
         let row_cells = cells
             .entry(key)
@@ -403,24 +417,11 @@ fn add_chunk_per_channel(
     let ncell = used.len() * np;
     let mut cells: HashMap<(i64, i32, i32), Dense> = HashMap::new();
     for r in 0..c.nrows() {
-        let (a1, a2) = (c.ant1[r].0 as i32, c.ant2[r].0 as i32);
-        if (a1 == a2) != view.autos || c.flag_row[r] {
+        if c.flag_row[r] {
             continue;
         }
-        let t = c.time_s[r];
-        let time_bin = if view.avg_time_s.is_infinite() {
-            0
-        } else if view.avg_time_s > 0.0 {
-            ((t - scan_start) / view.avg_time_s).floor() as i64
-        } else {
-            (t * 1000.0).round() as i64
-        };
-        let uv = c.uvw_m.row(r);
-        let uvdist = (uv[0] * uv[0] + uv[1] * uv[1]).sqrt();
-        let key = if view.avg_baselines {
-            (time_bin, -1, -1)
-        } else {
-            (time_bin, a1, a2)
+        let Some((key, t, uvdist)) = row_key(c, r, view, scan_start) else {
+            continue;
         };
         let (Some(data), Some(flags)) = (
             c.data_rcf.index_axis(Axis(0), r).to_slice(),

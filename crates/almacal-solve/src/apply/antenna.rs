@@ -175,14 +175,7 @@ pub fn apply_fused(
         .map(|&k| combine(terms, k, &pairs, nchan))
         .collect();
     let any_calwt = terms.iter().any(|(_, w)| *w);
-    let write_data = matches!(
-        mode,
-        ApplyMode::CalFlag | ApplyMode::CalFlagStrict | ApplyMode::CalOnly
-    );
-    let write_flags = matches!(
-        mode,
-        ApplyMode::CalFlag | ApplyMode::CalFlagStrict | ApplyMode::FlagOnly
-    );
+    let (write_data, write_flags) = mode.writes();
     let has_data = chunk.data_rcf.dim() == (n, nchan, ncorr);
     for k in 0..n {
         let t = chunk.time_s[k].to_bits();
@@ -377,20 +370,25 @@ mod tests {
         }
     }
 
+    const CORRS: [CorrType; 2] = [CorrType::XX, CorrType::YY];
+
+    fn info(f: &[f64]) -> ChunkInfo<'_> {
+        ChunkInfo {
+            spw: 0,
+            field: 0,
+            chan_freq_hz: f,
+            corrs: &CORRS,
+            field_dir_rad: (4.5, -0.4),
+        }
+    }
+
     /// The fused path gives the per-term path's flags, and its data and weights wherever the
     /// data stay unflagged (a baseline whose antenna lacks a solution is flagged; there the
     /// fused path still applies the other antenna's factor, as CASA applies 1 for the
     /// missing one).
     fn check(terms: &[(&dyn Term, bool)], mode: ApplyMode) {
         let f = freqs();
-        let corrs = [CorrType::XX, CorrType::YY];
-        let info = ChunkInfo {
-            spw: 0,
-            field: 0,
-            chan_freq_hz: &f,
-            corrs: &corrs,
-            field_dir_rad: (4.5, -0.4),
-        };
+        let info = info(&f);
         let mut a = chunk();
         let mut b = chunk();
         let order: Vec<&(&dyn Term, bool)> = terms.iter().collect();
@@ -448,14 +446,7 @@ mod tests {
         let (g, t) = (jones(JonesKind::G, 1, Some(3)), tsys());
         check(&[(&g, true), (&t, true)], ApplyMode::CalFlag);
         let f = freqs();
-        let corrs = [CorrType::XX, CorrType::YY];
-        let info = ChunkInfo {
-            spw: 0,
-            field: 0,
-            chan_freq_hz: &f,
-            corrs: &corrs,
-            field_dir_rad: (0.0, 0.0),
-        };
+        let info = info(&f);
         let mut c = chunk();
         super::super::apply_chunk(&[(&g, true)], &mut c, &info, ApplyMode::CalFlag);
         for k in 0..c.nrows() {

@@ -121,6 +121,16 @@ impl ApplyMode {
     }
 }
 
+impl ApplyMode {
+    /// (writes the corrected data and weights, ORs the solution flags).
+    pub fn writes(self) -> (bool, bool) {
+        (
+            matches!(self, Self::CalFlag | Self::CalFlagStrict | Self::CalOnly),
+            matches!(self, Self::CalFlag | Self::CalFlagStrict | Self::FlagOnly),
+        )
+    }
+}
+
 /// What happened to a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -172,14 +182,7 @@ pub fn apply_per_term(
         t.accumulate(chunk, info, *calwt, &mut c);
     }
     let any_calwt = order.iter().any(|(_, w)| *w);
-    let write_data = matches!(
-        mode,
-        ApplyMode::CalFlag | ApplyMode::CalFlagStrict | ApplyMode::CalOnly
-    );
-    let write_flags = matches!(
-        mode,
-        ApplyMode::CalFlag | ApplyMode::CalFlagStrict | ApplyMode::FlagOnly
-    );
+    let (write_data, write_flags) = mode.writes();
     if write_data {
         if chunk.data_rcf.len() == c.factor_rcf.len() {
             chunk.data_rcf.zip_mut_with(&c.factor_rcf, |d, f| *d *= *f);
