@@ -2,9 +2,10 @@
 # Plot overhead: the whole tutorial recipe (recipes/alma-manual-calibration-tutorial.toml,
 # whose stages carry `plots = [...]`) on the `tutorial` simulation (1.35 GB, 1024
 # channels), first run on a fresh workspace, with plots and with `--no-plots`, interleaved
-# N times (default 5). Prints each time, the best and median of each arm and their ratios;
-# fails (exit 1) when plots add 10 % or more to the best time (other processes only add
-# time, so the best of N is the least disturbed estimate on a shared machine). Also times the plots alone (a plots-enabled run over a workspace
+# N times (default 9). Prints each time, the best and median of each arm and their ratios;
+# fails (exit 1) when plots add 10 % or more to the median time. (Not the best: on this VM a
+# run that finds recently freed memory is faster than the others, see docs/performance.md,
+# so one lucky run on either side decides a best-of-N ratio; the median is robust to it.) Also times the plots alone (a plots-enabled run over a workspace
 # a `--no-plots` run left: every stage cached, only the plots made).
 #
 #   just bench-plots             # or: bash benches/plots_overhead.sh [WORKDIR] [N]
@@ -14,7 +15,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-/tmp/almacal_bench_plots}
-N=${2:-5}
+N=${2:-9}
 BIN=$REPO/target/release/almacal
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p almacal" >&2; exit 1; }
 
@@ -75,8 +76,8 @@ import json, statistics, sys
 only = float(sys.argv[1])
 without = [float(x) for x in sys.argv[2].split()]
 with_ = [float(x) for x in sys.argv[3].split()]
-# Other processes on a shared machine only ever add time: the fastest of N runs is the best
-# estimate of each arm's undisturbed time (the acceptance figure); medians are shown too.
+# The median of N runs is the acceptance figure: on this VM a lucky first run (warm memory)
+# can be far faster than the rest, which makes a best-of-N ratio an outlier's ratio.
 bw, bp = min(without), min(with_)
 mw, mp = statistics.median(without), statistics.median(with_)
 ratio, mratio = bp / bw, mp / mw
@@ -88,8 +89,8 @@ print('tutorial preset (1.35 GB, 1024 ch), first run on a fresh workspace; wall-
 print(f'  without plots (--no-plots): {" ".join(f"{x:.2f}" for x in without)}  best {bw:.2f}  median {mw:.2f}')
 print(f'  with plots:                 {" ".join(f"{x:.2f}" for x in with_)}  best {bp:.2f}  median {mp:.2f}')
 print(f'  per-round ratios: {" ".join(f"{p / w:.3f}" for w, p in zip(without, with_))}')
-print(f'  ratio with/without, best of {len(without)}: {ratio:.3f} (+{100 * (ratio - 1):.1f} %)   target < 1.10')
-print(f'  ratio of medians: {mratio:.3f} (+{100 * (mratio - 1):.1f} %)')
+print(f'  ratio with/without, best of {len(without)}: {ratio:.3f} (+{100 * (ratio - 1):.1f} %)')
+print(f'  ratio of medians: {mratio:.3f} (+{100 * (mratio - 1):.1f} %)   target < 1.10')
 print(f'  plots alone (stages cached): {only:.2f} s for {pngs} PNGs ({serial:.2f} s of plot work)')
-sys.exit(0 if ratio < 1.10 else 1)
+sys.exit(0 if mratio < 1.10 else 1)
 PY

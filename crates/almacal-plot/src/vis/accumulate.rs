@@ -162,6 +162,13 @@ impl Accumulator {
         }
     }
 
+    /// Merge all of `other`'s bins.
+    pub fn absorb(&mut self, other: Accumulator) {
+        for (k, sum) in other.bins {
+            self.merge(k, &sum);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.bins.len()
     }

@@ -10,6 +10,7 @@ use almacal_casa::selection::{BaselineKind, SelectionParams};
 use almacal_core::{MsMeta, VisChunk};
 use ndarray::Axis;
 use num_complex::Complex64;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -90,11 +91,36 @@ pub fn extract_many(
     let meta = stream.meta().clone();
     let mut accs: Vec<Accumulator> = views.iter().map(|_| Accumulator::default()).collect();
     let mut corr_names: Vec<String> = Vec::new();
-    for chunk in stream {
+    // Chunks are averaged in batches on the current rayon pool, each into its own
+    // accumulators, merged in chunk order (the result does not depend on the threads).
+    let batch_len = 2 * rayon::current_num_threads().max(1);
+    let mut batch: Vec<(VisChunk, Vec<usize>)> = Vec::with_capacity(batch_len);
+    let mut stream = stream.peekable();
+    while let Some(chunk) = stream.next() {
         let chunk = chunk?;
-        let corr_ids = corr_ids(&chunk, &meta, &mut corr_names);
-        for (view, acc) in views.iter().zip(accs.iter_mut()) {
-            add_chunk(&chunk, &meta, view, &corr_ids, acc);
+        let ids = corr_ids(&chunk, &meta, &mut corr_names);
+        batch.push((chunk, ids));
+        if batch.len() < batch_len && stream.peek().is_some() {
+            continue;
+        }
+        let parts: Vec<Vec<Accumulator>> = batch
+            .par_iter()
+            .map(|(chunk, ids)| {
+                views
+                    .iter()
+                    .map(|view| {
+                        let mut acc = Accumulator::default();
+                        add_chunk(chunk, &meta, view, ids, &mut acc);
+                        acc
+                    })
+                    .collect()
+            })
+            .collect();
+        batch.clear();
+        for part in parts {
+            for (acc, p) in accs.iter_mut().zip(part) {
+                acc.absorb(p);
+            }
         }
     }
     Ok(views
