@@ -183,6 +183,28 @@ fn corr_ids(c: &VisChunk, meta: &MsMeta, names: &mut Vec<String>) -> Vec<usize> 
         .collect()
 }
 
+/// The accumulator key of a chunk's (time bin, baseline) cell, channel bin and correlation
+/// (unflagged samples).
+fn bin_key(
+    c: &VisChunk,
+    view: &View,
+    (time_bin, ant1, ant2): (i64, i32, i32),
+    chan_bin: usize,
+    corr: usize,
+) -> BinKey {
+    BinKey {
+        field: c.field.0,
+        spw: c.spw.0,
+        scan: if view.combine_scans { 0 } else { c.scan },
+        time_bin,
+        ant1,
+        ant2,
+        chan_bin,
+        corr,
+        flagged: false,
+    }
+}
+
 /// Row `r`'s bin key (time bin, baseline or (−1, −1) when baselines are averaged), time and
 /// uv distance; `None` when the view skips the row (autocorrelations or cross-correlations).
 fn row_key(
@@ -384,17 +406,17 @@ fn add_chunk(c: &VisChunk, meta: &MsMeta, view: &View, corr_ids: &[usize], acc: 
     for ((time_bin, ant1, ant2), sums) in cells {
         for (i, sum) in sums.iter().enumerate() {
             let (slot, rest) = (i / (np * 2), i % (np * 2));
+            let key = bin_key(
+                c,
+                view,
+                (time_bin, ant1, ant2),
+                slot_bins[slot],
+                corr_ids[rest / 2],
+            );
             acc.merge(
                 BinKey {
-                    field: c.field.0,
-                    spw: c.spw.0,
-                    scan: if view.combine_scans { 0 } else { c.scan },
-                    time_bin,
-                    ant1,
-                    ant2,
-                    chan_bin: slot_bins[slot],
-                    corr: corr_ids[rest / 2],
                     flagged: rest % 2 == 1,
+                    ..key
                 },
                 sum,
             );
@@ -492,20 +514,14 @@ fn add_chunk_per_channel(
                 chan_lo: chan_of_slot[slot],
                 chan_hi: chan_of_slot[slot],
             };
-            acc.merge(
-                BinKey {
-                    field: c.field.0,
-                    spw: c.spw.0,
-                    scan: if view.combine_scans { 0 } else { c.scan },
-                    time_bin,
-                    ant1,
-                    ant2,
-                    chan_bin: slot_bins[slot],
-                    corr: corr_ids[k],
-                    flagged: false,
-                },
-                &sum,
+            let key = bin_key(
+                c,
+                view,
+                (time_bin, ant1, ant2),
+                slot_bins[slot],
+                corr_ids[k],
             );
+            acc.merge(key, &sum);
         }
     }
 }
