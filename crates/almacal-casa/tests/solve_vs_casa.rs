@@ -26,24 +26,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn split_ms() -> Option<PathBuf> {
-    let dir = std::env::var_os("ALMACAL_SPLIT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/almacal_sim_small"));
-    let p = dir.join("sim_small.split.ms");
-    if p.join("table.dat").exists() {
-        return Some(p);
-    }
-    if std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_some() {
-        panic!(
-            "{} missing: run fixtures/sim_small/casa_split_inputs.py",
-            p.display()
-        );
-    }
-    eprintln!(
-        "note: {} absent (make it with fixtures/sim_small/casa_split_inputs.py); skipping",
-        p.display()
-    );
-    None
+    common::casa_split()
 }
 
 /// Rows → solution cells for gaincal G (one channel bin, 1 Jy model, weights 1/σ²).

@@ -8,7 +8,7 @@
 //!
 //! What is compared is input-independent: the applied factor CORRECTED/DATA, the weight
 //! factor WEIGHT_out/WEIGHT_in and the output flags. The input is CASA's own split
-//! (`/tmp/almacal_sim_small/sim_small.split.ms`, `casa_split_inputs.py`) when present,
+//! (`refdata/sim_small/casa/sim_small.split.ms`) when present,
 //! else the same split made by almacal's prep chain from `refdata/sim_small/sim_small.ms`
 //! (`fixtures/recipes/prep/prep.toml`; its flags are identical to CASA's and its data equal
 //! within 1.1e-4, prep_stages.rs), so the comparison also runs in CI (force it with
@@ -91,12 +91,9 @@ fn applycal_modes_match_casa() {
     let casa = raw.parent().unwrap().join("casa");
     let reference = common::json(&common::fixture("sim_small/casa_applycal_modes.json"));
     let dir = tempfile::tempdir().unwrap();
-    let casa_split = std::env::var_os("ALMACAL_SPLIT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/almacal_sim_small"))
-        .join("sim_small.split.ms");
-    let use_casa_split =
-        casa_split.join("table.dat").exists() && std::env::var_os("ALMACAL_OWN_SPLIT").is_none();
+    let casa_split = common::casa_split();
+    let use_casa_split = casa_split.is_some() && std::env::var_os("ALMACAL_OWN_SPLIT").is_none();
+    let casa_split = casa_split.unwrap_or_default();
     let (mut text, vis) = if use_casa_split {
         eprintln!("input: CASA's split {}", casa_split.display());
         (

@@ -2,7 +2,7 @@
 //! data and compared with CASA 6.7:
 //!
 //! * sim_small: the refdata README chain steps 12–17 on CASA's own solver input (the split MS
-//!   of `fixtures/sim_small/casa_split_inputs.py`, in `/tmp/almacal_sim_small` or
+//!   of `fixtures/sim_small/casa_split_inputs.py`, in `../shared/refdata/sim_small/casa/` or
 //!   `$ALMACAL_SPLIT_DIR`), each caltable compared with CASA's from
 //!   `../shared/refdata/sim_small/casa/` reference-antenna independently (like
 //!   `../shared/tools/compare_caltables.py`), and J1700-2610's flux with CASA's
@@ -10,6 +10,8 @@
 //!   `ALMACAL_REQUIRE_REFDATA` is set).
 //! * NGC5921 (committed fixture): the classic VLA chain against the committed CASA solutions
 //!   `fixtures/ngc5921/casa_solve_reference.json` (made by `casa_solve_reference.py`).
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,24 +35,8 @@ fn refdata() -> Option<PathBuf> {
 }
 
 fn split_ms() -> Option<PathBuf> {
-    let dir = std::env::var_os("ALMACAL_SPLIT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/almacal_sim_small"));
-    let p = dir.join("sim_small.split.ms");
-    if p.join("table.dat").exists() && refdata().is_some() {
-        return Some(p);
-    }
-    if std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_some() {
-        panic!(
-            "{} or the refdata is missing: run fixtures/sim_small/casa_split_inputs.py",
-            p.display()
-        );
-    }
-    eprintln!(
-        "note: {} absent (make it with fixtures/sim_small/casa_split_inputs.py); skipping",
-        p.display()
-    );
-    None
+    refdata()?;
+    common::casa_split()
 }
 
 /// Write `recipe` into a temp dir, run it with the built-in tasks, return the workdir.

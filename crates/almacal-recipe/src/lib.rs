@@ -13,6 +13,7 @@ pub mod flagfile;
 pub mod plots;
 pub mod raw;
 pub mod recipe;
+pub mod overlap;
 mod refs;
 mod rules;
 pub mod schema;

@@ -4,6 +4,7 @@
 //! declare each stage's output paths, and reject duplicate outputs and
 //! dependency cycles (naming the stages).
 
+use crate::overlap::{ReadPath, WritePath};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub(crate) fn link(
     dir: &Path,
     inputs: &[Input],
     drafts: Vec<Draft>,
+    reads: &mut Vec<ReadPath>,
+    writes: &mut Vec<WritePath>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Stage> {
     let index: HashMap<&str, usize> = drafts
@@ -114,6 +117,11 @@ pub(crate) fn link(
             } else {
                 let path = dir.join(s);
                 if !s.is_empty() && path.is_dir() {
+                    reads.push(ReadPath {
+                        what: format!("caltable {s:?}"),
+                        path: path.clone(),
+                        span: span.clone(),
+                    });
                     caltables.push((
                         s.clone(),
                         CalRef::Path {
@@ -142,6 +150,11 @@ pub(crate) fn link(
                 continue;
             };
             let path = dir.join(written);
+            reads.push(ReadPath {
+                what: format!("`{}` file", spec.name),
+                path: path.clone(),
+                span: value_span(spec.name),
+            });
             match std::fs::read_to_string(&path) {
                 Ok(content) => {
                     if task.name == "flagdata" && spec.name == "inpfile" {
@@ -277,8 +290,13 @@ pub(crate) fn link(
                     .with_help("give one of them another output path"),
                 );
             } else {
-                owners.insert(norm.clone(), (d.name.clone(), span));
+                owners.insert(norm.clone(), (d.name.clone(), span.clone()));
             }
+            writes.push(WritePath {
+                what: format!("stage `{}` writes {}", d.name, norm.display()),
+                rel: norm.clone(),
+                span: span.clone(),
+            });
             decls.push(ProductDecl {
                 kind,
                 rel_path: norm,

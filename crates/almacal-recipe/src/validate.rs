@@ -4,6 +4,7 @@
 //! dependencies, outputs and cycles. Every error is collected; nothing stops
 //! at the first one.
 
+use crate::overlap::{ReadPath, WritePath};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
@@ -108,6 +109,7 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
 
     let mut recipe_name = stem.clone();
     let mut workdir = dir.join(format!("{stem}.almacal"));
+    let mut workdir_span: Range<usize> = 0..0;
     let mut defaults: Vec<(&Key, &Node)> = Vec::new();
     let mut inputs: Vec<(Input, Range<usize>)> = Vec::new();
     let mut stage_nodes: Vec<(&Key, &Node)> = Vec::new();
@@ -140,7 +142,10 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
                 for (k, v) in entries {
                     match (k.name.as_str(), v.as_str()) {
                         ("name", Some(s)) => recipe_name = s.to_string(),
-                        ("workdir", Some(s)) => workdir = dir.join(s),
+                        ("workdir", Some(s)) => {
+                            workdir = dir.join(s);
+                            workdir_span = v.span.clone();
+                        }
                         ("description", Some(_)) => {}
                         (n, None) if RECIPE_KEYS.contains(&n) => diags.push(Diagnostic::at(
                             src,
@@ -221,7 +226,7 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
                             written: written.to_string(),
                             path,
                         },
-                        k.span.clone(),
+                        v.span.clone(),
                     ));
                 }
             }
@@ -256,8 +261,18 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
         ));
     }
 
+    let mut reads: Vec<ReadPath> = inputs
+        .iter()
+        .map(|(i, span)| ReadPath {
+            what: format!("input `{}`", i.name),
+            path: i.path.clone(),
+            span: span.clone(),
+        })
+        .collect();
+    let mut writes: Vec<WritePath> = Vec::new();
     let inputs: Vec<Input> = inputs.into_iter().map(|(i, _)| i).collect();
-    let stages = crate::refs::link(src, &dir, &inputs, drafts, diags);
+    let stages = crate::refs::link(src, &dir, &inputs, drafts, &mut reads, &mut writes, diags);
+    crate::overlap::check(src, &workdir, workdir_span, &reads, &writes, diags);
     Some(Recipe {
         name: recipe_name,
         path: src.path.clone(),

@@ -40,3 +40,16 @@ pub fn json(path: &std::path::Path) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON {}: {e}", path.display()))
 }
+
+/// CASA's own solver input, `refdata/sim_small/casa/sim_small.split.ms` (or
+/// `$ALMACAL_SPLIT_DIR/sim_small.split.ms`). Read-only: copy it before writing.
+/// `None` when absent, unless `ALMACAL_REQUIRE_REFDATA` is set (then the test fails).
+pub fn casa_split() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ALMACAL_SPLIT_DIR") {
+        let p = PathBuf::from(dir).join("sim_small.split.ms");
+        if p.join("table.dat").exists() {
+            return Some(p);
+        }
+    }
+    refdata("sim_small/casa/sim_small.split.ms")
+}
