@@ -87,7 +87,7 @@ impl BulkTable {
             column: String::new(),
             msg,
         };
-        let c = CString::new(path.to_string_lossy().as_bytes())
+        let c = CString::new(crate::table::casa_path(path).to_string_lossy().as_bytes())
             .map_err(|_| err("the path contains a NUL byte".into()))?;
         let mut buf = [0u8; 512];
         let ptr = {

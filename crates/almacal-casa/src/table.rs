@@ -13,6 +13,14 @@ use std::sync::{Mutex, MutexGuard};
 
 static CASACORE: Mutex<()> = Mutex::new(());
 
+/// The form of `path` to hand to casacore: absolute, with `.` components removed.
+/// casacore rewrites relative names itself and drops the dot of a leading `.name`
+/// (`.data/x.ms` became `data/x.ms`: another table, or a failed write), so every path
+/// almacal passes to casacore goes through here.
+pub fn casa_path(path: &Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// The process-wide casacore lock. Hold it for every call into casacore.
 pub fn casacore_lock() -> MutexGuard<'static, ()> {
     CASACORE
@@ -38,10 +46,11 @@ impl RoTable {
             });
         }
         let _guard = casacore_lock();
-        let mut table = Table::open(path, TableOpenMode::Read).map_err(|e| CasaError::Open {
-            path: p.clone(),
-            msg: e.to_string(),
-        })?;
+        let mut table =
+            Table::open(casa_path(path), TableOpenMode::Read).map_err(|e| CasaError::Open {
+                path: p.clone(),
+                msg: e.to_string(),
+            })?;
         let columns = table.column_names().map_err(|e| CasaError::Open {
             path: p.clone(),
             msg: e.to_string(),

@@ -16,7 +16,11 @@ fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");
     fake_table(&dir.path().join("data/sim_tiny.ms"));
     fake_table(&dir.path().join("cals/ext.cal"));
-    std::fs::write(dir.path().join("flags.txt"), "mode='manual' antenna='CM01'\n").expect("w");
+    std::fs::write(
+        dir.path().join("flags.txt"),
+        "mode='manual' antenna='CM01'\n",
+    )
+    .expect("w");
     dir
 }
 
@@ -52,12 +56,12 @@ fn load_in(dir: &Path, text: &str) -> Result<almacal_recipe::Recipe, RecipeError
 fn overlap_errors(dir: &Path, text: &str) -> Vec<String> {
     match load_in(dir, text) {
         Ok(_) => Vec::new(),
-        Err(e) => e
-            .0
-            .iter()
-            .filter(|d| d.message.contains("never writes") || d.message.contains("the workdir"))
-            .map(|d| format!("{}:{}: {}", d.pos.line, d.pos.col, d.message))
-            .collect(),
+        Err(e) => {
+            e.0.iter()
+                .filter(|d| d.message.contains("never writes") || d.message.contains("the workdir"))
+                .map(|d| format!("{}:{}: {}", d.pos.line, d.pos.col, d.message))
+                .collect()
+        }
     }
 }
 
@@ -96,8 +100,15 @@ fn split_over_its_own_input_is_refused() {
 #[test]
 fn workdir_inside_an_input_is_refused() {
     let d = setup();
-    for wd in ["data/sim_tiny.ms", "data/sim_tiny.ms/work", "data/./sim_tiny.ms/x/.."] {
-        let e = overlap_errors(d.path(), &recipe(Some(wd), "data/sim_tiny.ms", "out.ms", ""));
+    for wd in [
+        "data/sim_tiny.ms",
+        "data/sim_tiny.ms/work",
+        "data/./sim_tiny.ms/x/..",
+    ] {
+        let e = overlap_errors(
+            d.path(),
+            &recipe(Some(wd), "data/sim_tiny.ms", "out.ms", ""),
+        );
         assert!(e.iter().any(|m| m.contains("the workdir")), "{wd}: {e:?}");
     }
 }
@@ -141,7 +152,10 @@ fn referenced_files_and_caltables_are_protected() {
     );
     assert!(e.iter().any(|m| m.contains("`inpfile` file")), "{e:?}");
     // the recipe file itself
-    let e = overlap_errors(d.path(), &recipe(Some("."), "data/sim_tiny.ms", "r.toml", ""));
+    let e = overlap_errors(
+        d.path(),
+        &recipe(Some("."), "data/sim_tiny.ms", "r.toml", ""),
+    );
     assert!(e.iter().any(|m| m.contains("the recipe file")), "{e:?}");
     // an external caltable applied by a stage
     let text = format!(
@@ -149,7 +163,10 @@ fn referenced_files_and_caltables_are_protected() {
         recipe(Some("."), "data/sim_tiny.ms", "out.ms", "")
     );
     let e = overlap_errors(d.path(), &text);
-    assert!(e.iter().any(|m| m.contains("caltable \"cals/ext.cal\"")), "{e:?}");
+    assert!(
+        e.iter().any(|m| m.contains("caltable \"cals/ext.cal\"")),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -57,9 +57,11 @@ fn shape2<T: Copy>(
 /// Read the caltable at `path`.
 pub fn read_caltable(path: &Path) -> Result<CalTable> {
     let _guard = casacore_lock();
-    let mut t = Table::open(path, TableOpenMode::Read).map_err(|e| CasaError::Open {
-        path: path.display().to_string(),
-        msg: e.to_string(),
+    let mut t = Table::open(crate::table::casa_path(path), TableOpenMode::Read).map_err(|e| {
+        CasaError::Open {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        }
     })?;
     let viscal = kw_string(&mut t, path, "VisCal")?;
     let par_type = match kw_string(&mut t, path, "ParType")?.as_str() {

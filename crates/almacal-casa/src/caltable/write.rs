@@ -32,7 +32,13 @@ fn put<T: CasaDataType>(t: &mut Table, path: &Path, col: &str, row: usize, v: &T
 }
 
 fn create(path: &Path, desc: TableDesc, n: usize) -> Result<Table> {
-    Table::new(path, desc, n, TableCreateMode::NewNoReplace).map_err(|e| werr(path, "table", e))
+    Table::new(
+        crate::table::casa_path(path),
+        desc,
+        n,
+        TableCreateMode::NewNoReplace,
+    )
+    .map_err(|e| werr(path, "table", e))
 }
 
 fn validate(path: &Path, t: &CalTable) -> Result<()> {

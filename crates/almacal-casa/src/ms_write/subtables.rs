@@ -194,8 +194,13 @@ impl Sub {
         let path = ms.join(name);
         let _g = casacore_lock();
         let desc = schema::table_desc(spec).map_err(|e| err(name, "", e))?;
-        let table =
-            Table::new(&path, desc, nrows, TableCreateMode::New).map_err(|e| err(name, "", e))?;
+        let table = Table::new(
+            crate::table::casa_path(&path),
+            desc,
+            nrows,
+            TableCreateMode::New,
+        )
+        .map_err(|e| err(name, "", e))?;
         Ok(Self { table, name })
     }
 

@@ -95,8 +95,13 @@ impl MsWriter {
         let mut table = {
             let _g = casacore_lock();
             let desc = schema::table_desc(schema::MAIN).map_err(|e| main_err("", e))?;
-            let mut table = Table::new(path, desc, 0, TableCreateMode::NewNoReplace)
-                .map_err(|e| main_err("", e))?;
+            let mut table = Table::new(
+                crate::table::casa_path(path),
+                desc,
+                0,
+                TableCreateMode::NewNoReplace,
+            )
+            .map_err(|e| main_err("", e))?;
             for c in layout.tiled_columns() {
                 let rows = if c.name == "FLAG" {
                     layout.tile_rows * 4

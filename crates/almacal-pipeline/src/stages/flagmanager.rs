@@ -103,8 +103,13 @@ pub fn save_flags(
             TableDesc::new("", TableDescCreateMode::TDM_SCRATCH).map_err(|e| werr(&e))?;
         desc.add_scalar_column(GlueDataType::TpBool, "FLAG_ROW", None, false, false)
             .map_err(|e| werr(&e))?;
-        let mut t =
-            Table::new(path, desc, 0, TableCreateMode::NewNoReplace).map_err(|e| werr(&e))?;
+        let mut t = Table::new(
+            almacal_casa::table::casa_path(path),
+            desc,
+            0,
+            TableCreateMode::NewNoReplace,
+        )
+        .map_err(|e| werr(&e))?;
         t.add_tiled_array_column(
             GlueDataType::TpBool,
             "FLAG",

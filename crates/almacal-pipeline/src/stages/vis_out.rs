@@ -200,13 +200,14 @@ fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
     if out.exists() {
         return Err(format!("{} already exists", out.display()));
     }
-    let out_str = out
+    let out_abs = almacal_casa::table::casa_path(out);
+    let out_str = out_abs
         .to_str()
         .ok_or_else(|| format!("{} is not valid UTF-8", out.display()))?;
     {
         let _g = casacore_lock();
         let mut input = ManuallyDrop::new(
-            Table::open(ms, TableOpenMode::Read)
+            Table::open(almacal_casa::table::casa_path(ms), TableOpenMode::Read)
                 .map_err(|e| format!("cannot open {}: {e}", ms.display()))?,
         );
         let r = input.deep_copy_no_rows(out_str);
@@ -227,8 +228,11 @@ fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
         }
     }
     let _g = casacore_lock();
-    let mut t = Table::open(out, TableOpenMode::ReadWrite)
-        .map_err(|e| format!("cannot open {} for writing: {e}", out.display()))?;
+    let mut t = Table::open(
+        almacal_casa::table::casa_path(out),
+        TableOpenMode::ReadWrite,
+    )
+    .map_err(|e| format!("cannot open {} for writing: {e}", out.display()))?;
     let cols = t.column_names().map_err(|e| e.to_string())?;
     for c in [
         "CORRECTED_DATA",
@@ -627,8 +631,11 @@ pub fn update_vis_in_place(
                 let _g = casacore_lock();
                 OutTable {
                     t: ManuallyDrop::new(
-                        Table::open(&out_w, TableOpenMode::ReadWrite)
-                            .map_err(|e| format!("cannot open {}: {e}", out_w.display()))?,
+                        Table::open(
+                            almacal_casa::table::casa_path(&out_w),
+                            TableOpenMode::ReadWrite,
+                        )
+                        .map_err(|e| format!("cannot open {}: {e}", out_w.display()))?,
                     ),
                 }
             };
