@@ -2,13 +2,13 @@
 //! from the current upstream digests, input identities and referenced files,
 //! compare with its record, and check its products on disk.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Mutex;
 
 use almacal_recipe::{CalRef, DepKind, ProductKind, Recipe, Stage, VisSource};
 
-use crate::digest::{hash_bytes, table_identity, verify_product};
+use crate::digest::{hash_bytes, verify_product};
 use crate::executor::TaskRegistry;
 use crate::fingerprint::{diff, Components, FileComponent, Reason};
 use crate::workspace::{Record, Workspace};
@@ -33,7 +33,7 @@ pub struct Assessor<'a> {
     pub recipe: &'a Recipe,
     pub registry: &'a TaskRegistry,
     pub ws: Workspace,
-    identities: Mutex<HashMap<PathBuf, String>>,
+    identities: crate::statcache::StatCache,
     /// Per-spw digests of known products: stage → kind → spw → digest.
     spw_digests: Mutex<SpwDigests>,
 }
@@ -47,7 +47,9 @@ impl<'a> Assessor<'a> {
             recipe,
             registry,
             ws: Workspace::new(&recipe.workdir),
-            identities: Mutex::new(HashMap::new()),
+            identities: crate::statcache::StatCache::open(
+                &Workspace::new(&recipe.workdir).meta_dir(),
+            ),
             spw_digests: Mutex::new(SpwDigests::new()),
         }
     }
@@ -71,21 +73,8 @@ impl<'a> Assessor<'a> {
         }
     }
 
-    fn identity(&self, path: &PathBuf) -> Result<String, String> {
-        if let Some(id) = self
-            .identities
-            .lock()
-            .ok()
-            .and_then(|m| m.get(path).cloned())
-        {
-            return Ok(id);
-        }
-        let id =
-            table_identity(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if let Ok(mut m) = self.identities.lock() {
-            m.insert(path.clone(), id.clone());
-        }
-        Ok(id)
+    fn identity(&self, path: &Path) -> Result<String, String> {
+        self.identities.identity(path)
     }
 
     /// Fingerprint components of `stage`. Upstream products missing from
@@ -150,6 +139,7 @@ impl<'a> Assessor<'a> {
             .collect();
         Ok(Components {
             task: stage.task.clone(),
+            build: crate::BUILD_ID.to_string(),
             algorithm_version: self.registry.version(&stage.task),
             params: stage.params.clone(),
             upstream,

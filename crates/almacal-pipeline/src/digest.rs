@@ -1,7 +1,10 @@
-//! Content digests of products, cheap identities of input MeasurementSets
-//! and of external caltables, and stat manifests that let a no-op run trust
-//! a product without re-reading it. Never hashes absolute paths or mtimes
-//! (mtimes live only in manifests, which are not part of any fingerprint).
+//! Content digests of products, of input MeasurementSets and of external caltables, and
+//! the stat manifests that let a no-op run trust them without re-reading (git's index,
+//! cargo's fingerprints): for every file its inode, size, mtime_ns and ctime_ns. A file
+//! whose stat changed in any of these is re-read and rehashed (`touch -r` restores mtime,
+//! never ctime). Never hashes absolute paths or times (they live only in manifests, which
+//! are not part of any fingerprint). casacore's `table.lock` files are ignored: opening a
+//! table rewrites them.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,14 +14,41 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
-/// Size and modification time of one file of a product.
+/// The stat of one file of a product or input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStat {
     /// Path relative to the product root ("" for a single-file product).
     pub rel: String,
     pub size: u64,
     pub mtime_ns: u64,
+    /// Inode number and status-change time: a replaced file (new inode) or one edited
+    /// with its mtime restored (new ctime) no longer matches. 0 in records written before
+    /// they were kept (such a manifest never matches, so the product is rehashed once).
+    #[serde(default)]
+    pub ino: u64,
+    #[serde(default)]
+    pub ctime_ns: u64,
 }
+
+impl FileStat {
+    fn of(rel: String, meta: &fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let ctime_ns = u64::try_from(meta.ctime())
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(meta.ctime_nsec()).unwrap_or(0));
+        Self {
+            rel,
+            size: meta.len(),
+            mtime_ns: mtime_ns(meta),
+            ino: meta.ino(),
+            ctime_ns,
+        }
+    }
+}
+
+/// casacore's lock file: rewritten whenever a table is opened, not content.
+const LOCK_FILE: &str = "table.lock";
 
 /// A product's content digest plus the stat manifest it was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +80,7 @@ fn walk(root: &Path) -> io::Result<Vec<(String, std::path::PathBuf, fs::Metadata
             let meta = fs::metadata(&path)?;
             if meta.is_dir() {
                 stack.push(path);
-            } else {
+            } else if entry.file_name() != LOCK_FILE {
                 let rel = path
                     .strip_prefix(root)
                     .map(|p| p.to_string_lossy().replace('\\', "/"))
@@ -165,11 +195,7 @@ pub fn digest_product(root: &Path) -> io::Result<ProductDigest> {
         if let Some((digest, spws)) = caltable_content_digest(root) {
             let files = walk(root)?
                 .into_iter()
-                .map(|(rel, _, meta)| FileStat {
-                    rel,
-                    size: meta.len(),
-                    mtime_ns: mtime_ns(&meta),
-                })
+                .map(|(rel, _, meta)| FileStat::of(rel, &meta))
                 .collect();
             return Ok(ProductDigest {
                 digest,
@@ -178,32 +204,69 @@ pub fn digest_product(root: &Path) -> io::Result<ProductDigest> {
             });
         }
     }
-    let mut h = blake3::Hasher::new();
-    let mut files = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for (rel, path, meta) in walk(root)? {
-        h.update(rel.as_bytes());
-        h.update(&[0]);
-        h.update(&meta.len().to_le_bytes());
-        let mut f = fs::File::open(&path)?;
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        files.push(FileStat {
-            rel,
-            size: meta.len(),
-            mtime_ns: mtime_ns(&meta),
-        });
-    }
+    let (digest, files) = hash_tree(root)?;
     Ok(ProductDigest {
-        digest: h.finalize().to_hex().to_string(),
+        digest,
         files,
         spws: None,
     })
+}
+
+/// The stat manifest of `root` (reads no content).
+pub fn stat_manifest(root: &Path) -> io::Result<Vec<FileStat>> {
+    Ok(walk(root)?
+        .into_iter()
+        .map(|(rel, _, meta)| FileStat::of(rel, &meta))
+        .collect())
+}
+
+/// blake3 over every file's relative path, size and bytes, with the manifest taken
+/// *before* reading (a file changed while it is read then fails the next manifest check).
+/// Large files are hashed on all cores.
+pub fn hash_tree(root: &Path) -> io::Result<(String, Vec<FileStat>)> {
+    let entries = walk(root)?;
+    let files: Vec<FileStat> = entries
+        .iter()
+        .map(|(rel, _, meta)| FileStat::of(rel.clone(), meta))
+        .collect();
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 8 << 20];
+    for (rel, path, meta) in &entries {
+        h.update(rel.as_bytes());
+        h.update(&[0]);
+        h.update(&meta.len().to_le_bytes());
+        let mut f = fs::File::open(path).map_err(|e| with_path(e, path))?;
+        loop {
+            let n = read_full(&mut f, &mut buf).map_err(|e| with_path(e, path))?;
+            if n == 0 {
+                break;
+            }
+            if n >= (1 << 20) {
+                h.update_rayon(&buf[..n]);
+            } else {
+                h.update(&buf[..n]);
+            }
+        }
+    }
+    Ok((h.finalize().to_hex().to_string(), files))
+}
+
+/// Fill `buf` as far as the file goes; the number of bytes read.
+fn read_full(f: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// A MeasurementSet product's digest without reading its visibilities (hashing a
@@ -214,11 +277,7 @@ pub fn digest_vis_product(root: &Path, fingerprint: &str) -> io::Result<ProductD
     let identity = table_identity(root)?;
     let files = walk(root)?
         .into_iter()
-        .map(|(rel, _, meta)| FileStat {
-            rel,
-            size: meta.len(),
-            mtime_ns: mtime_ns(&meta),
-        })
+        .map(|(rel, _, meta)| FileStat::of(rel, &meta))
         .collect();
     Ok(ProductDigest {
         digest: format!("vis:{}:{identity}", hash_bytes(fingerprint.as_bytes())),
@@ -227,34 +286,25 @@ pub fn digest_vis_product(root: &Path, fingerprint: &str) -> io::Result<ProductD
     })
 }
 
-/// Does the product still match its manifest (same files, sizes, mtimes)?
-pub fn manifest_matches(root: &Path, expected: &ProductDigest) -> bool {
-    let Ok(files) = walk(root) else {
-        return false;
-    };
-    files.len() == expected.files.len()
-        && files
-            .iter()
-            .zip(&expected.files)
-            .all(|((rel, _, meta), e)| {
-                *rel == e.rel && meta.len() == e.size && mtime_ns(meta) == e.mtime_ns
-            })
+/// Does `root` still match the manifest (same files, inodes, sizes, mtimes, ctimes)?
+pub fn manifest_matches(root: &Path, expected: &[FileStat]) -> bool {
+    stat_manifest(root).is_ok_and(|now| now == expected)
 }
 
-/// Is the product intact? Trusts an unchanged manifest; otherwise rehashes.
+/// Is the product intact? Trusts an unchanged manifest; otherwise rehashes and compares.
+/// A vis product's digest is not a content hash (hashing a split costs a third of writing
+/// it), so a vis product whose manifest changed counts as modified: its stage reruns.
 pub fn verify_product(root: &Path, expected: &ProductDigest) -> bool {
     if !root.exists() {
         return false;
     }
-    if manifest_matches(root, expected) {
+    if manifest_matches(root, &expected.files) {
         return true;
     }
-    match expected.digest.strip_prefix("vis:") {
-        Some(rest) => rest
-            .split_once(':')
-            .is_some_and(|(_, id)| table_identity(root).is_ok_and(|now| now == id)),
-        None => digest_product(root).is_ok_and(|d| d.digest == expected.digest),
+    if expected.digest.starts_with("vis:") {
+        return false;
     }
+    digest_product(root).is_ok_and(|d| d.digest == expected.digest)
 }
 
 /// Small table-system files whose content is part of an MS identity.

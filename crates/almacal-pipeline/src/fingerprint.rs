@@ -25,6 +25,9 @@ pub struct FileComponent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Components {
     pub task: String,
+    /// The almacal build that made the products ([`crate::BUILD_ID`]): an upgrade reruns.
+    #[serde(default)]
+    pub build: String,
     pub algorithm_version: u32,
     pub params: Params,
     /// upstream stage → product kind → digest, for the products read.
@@ -62,6 +65,7 @@ impl Components {
     /// an upstream change cannot be narrowed to spws.
     pub fn changed_spws(&self, old: &Components) -> Option<std::collections::BTreeSet<u32>> {
         if old.task != self.task
+            || old.build != self.build
             || old.algorithm_version != self.algorithm_version
             || old.params != self.params
             || old.inputs != self.inputs
@@ -114,6 +118,10 @@ pub enum Reason {
         old: u32,
         new: u32,
     },
+    BuildChanged {
+        old: String,
+        new: String,
+    },
     ParamChanged {
         name: String,
         old: Option<ParamValue>,
@@ -153,6 +161,14 @@ impl fmt::Display for Reason {
             Reason::TaskChanged { old, new } => write!(f, "task changed {old} -> {new}"),
             Reason::VersionChanged { old, new } => {
                 write!(f, "algorithm version changed {old} -> {new}")
+            }
+            Reason::BuildChanged { old, new } => {
+                let old = if old.is_empty() {
+                    "an older build"
+                } else {
+                    old
+                };
+                write!(f, "almacal build changed {old} -> {new}")
             }
             Reason::ParamChanged { name, old, new } => match (old, new) {
                 (Some(o), Some(n)) => match (o, n) {
@@ -199,6 +215,12 @@ pub fn diff(old: &Components, new: &Components) -> Vec<Reason> {
         out.push(Reason::TaskChanged {
             old: old.task.clone(),
             new: new.task.clone(),
+        });
+    }
+    if old.build != new.build {
+        out.push(Reason::BuildChanged {
+            old: old.build.clone(),
+            new: new.build.clone(),
         });
     }
     if old.algorithm_version != new.algorithm_version {
@@ -278,6 +300,7 @@ mod tests {
         params.insert("solint".into(), ParamValue::Str("inf".into()));
         Components {
             task: "bandpass".into(),
+            build: "0.1.0+abc".into(),
             algorithm_version: 1,
             params,
             upstream: BTreeMap::new(),
@@ -362,5 +385,24 @@ mod tests {
             diff(&c, &d)[0].to_string(),
             "flag commands changed (line 2 added)"
         );
+    }
+
+    #[test]
+    fn a_new_build_changes_every_fingerprint() {
+        let a = comps();
+        let mut b = comps();
+        b.build = "0.1.0+def".into();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        let r = diff(&a, &b);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            r[0].to_string(),
+            "almacal build changed 0.1.0+abc -> 0.1.0+def"
+        );
+        assert_eq!(b.changed_spws(&a), None, "a new build reruns whole");
+        // Records from before the build was recorded rerun too.
+        let mut old = comps();
+        old.build.clear();
+        assert_ne!(old.fingerprint(), a.fingerprint());
     }
 }

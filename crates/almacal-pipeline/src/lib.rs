@@ -19,9 +19,14 @@ pub mod plots;
 pub mod regress;
 pub mod run;
 pub mod stages;
+pub mod statcache;
 #[doc(hidden)]
 pub mod testing;
 pub mod workspace;
+
+/// This build's identity (package version + a hash of the sources that decide what a
+/// stage writes; see `build.rs`). Part of every stage fingerprint.
+pub const BUILD_ID: &str = env!("ALMACAL_BUILD_ID");
 
 pub use admin::{clean, status, CleanError, StageStatus};
 pub use events::{Event, Observer};

@@ -118,11 +118,24 @@ pub fn explain(recipe: &Recipe, registry: &TaskRegistry, stage_name: &str) -> Op
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "stage {} (task {}, algorithm version {})",
+        "stage {} (task {}, algorithm version {}, almacal build {})",
         stage.name,
         stage.task,
-        registry.version(&stage.task)
+        registry.version(&stage.task),
+        crate::BUILD_ID
     );
+    if let Some(r) = record.filter(|r| r.components.build != crate::BUILD_ID) {
+        let old = &r.components.build;
+        let _ = writeln!(
+            out,
+            "recorded by almacal build {}: a new build reruns the stage",
+            if old.is_empty() {
+                "(older, unrecorded)"
+            } else {
+                old
+            }
+        );
+    }
     let entry = plan(recipe, registry, &[])
         .into_iter()
         .find(|e| e.stage == stage_name);

@@ -154,7 +154,13 @@ impl Workspace {
             }
             fs::rename(tmp, &dest)?;
         }
-        let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+        // A rename changes a moved file's ctime: take the manifests where the products
+        // now are, so the next run trusts them without rehashing.
+        let mut record = record.clone();
+        for p in &mut record.products {
+            p.digest.files = crate::digest::stat_manifest(&self.product_path(&p.rel_path))?;
+        }
+        let json = serde_json::to_vec_pretty(&record).map_err(io::Error::other)?;
         write_atomic(&self.record_path(&record.stage), &json)
     }
 

@@ -479,13 +479,15 @@ impl StageExecutor for Renorm {
             "excludechan": p.excludechan.iter().map(|(k, v)| (k.to_string(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
             "autocorrelation_flags": "ignored (ACReNorm averages autocorrelations without flags); cross-correlation flags incl. upstream layers decide fully flagged antennas",
             "notes": notes,
-            "rows_read": ac.rows_read,
-            "timing_s": { "read": t_read, "compute": t_compute },
         });
+        // What this pass read and how long it took belong to the run, not to the product:
+        // a partial rerun must write the same report as a whole one (bit for bit).
         let mut summary = json!({
             "max_scaling": max_all,
             "table_needed": table_needed,
             "marked_spws": marked.iter().collect::<Vec<_>>(),
+            "rows_read": ac.rows_read,
+            "timing_s": { "read": t_read, "compute": t_compute },
         });
         if p.apply {
             let mut table = caltable(ctx, &meta, &plan, &ac, &computed, &marked, p.fill_table)?;
@@ -498,7 +500,7 @@ impl StageExecutor for Renorm {
             report["caltable_rows"] = nrows.into();
             summary["caltable_rows"] = nrows.into();
         }
-        report["timing_s"]["total"] = start.elapsed().as_secs_f64().into();
+        summary["timing_s"]["total"] = start.elapsed().as_secs_f64().into();
         write_report(ctx.output(ProductKind::Report)?, &report)?;
         Ok(StageOutput {
             summary: Some(summary),
