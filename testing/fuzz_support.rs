@@ -1,8 +1,8 @@
 //! Shared driver of the property/fuzz tests (`crates/*/tests/fuzz_*.rs`, which include this
 //! file with `#[path]`). The property of every target is "returns, never panics".
 //!
-//! - Normal `cargo test`: `PROPTEST_CASES` cases (default 256) from a fixed seed
-//!   (`PROPTEST_RNG_SEED` overrides it), so the suite is fast and reproducible.
+//! - Normal `cargo test`: `PROPTEST_CASES` cases (default 256, fewer for slow targets) from
+//!   a fixed seed (`PROPTEST_RNG_SEED` overrides it), so the suite is fast and reproducible.
 //! - Long mode (`ALMACAL_FUZZ_SECS=N`, what `just fuzz` sets): batches of cases with fresh
 //!   seeds until N seconds have passed; prints the number of executions.
 //!
@@ -26,13 +26,21 @@ pub fn long_mode() -> Option<Duration> {
     (secs > 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
-/// Cases per long-mode batch (one seed each).
-const LONG_BATCH: u32 = 2_000;
-
 /// Run `property` on values of `strategy`; it fails the test by panicking or by returning
 /// an error. Returns the number of executions (including shrinking steps).
 pub fn fuzz<S: Strategy>(
     name: &str,
+    strategy: S,
+    property: impl Fn(S::Value) -> TestCaseResult,
+) -> u64 {
+    fuzz_cases(name, 256, strategy, property)
+}
+
+/// [`fuzz`] with another default case count (when `PROPTEST_CASES` is unset), for targets
+/// whose cases are slow.
+pub fn fuzz_cases<S: Strategy>(
+    name: &str,
+    default_cases: u32,
     strategy: S,
     property: impl Fn(S::Value) -> TestCaseResult,
 ) -> u64 {
@@ -44,6 +52,14 @@ pub fn fuzz<S: Strategy>(
     let base = Config {
         failure_persistence: None,
         ..Config::default()
+    };
+    let base = if std::env::var_os("PROPTEST_CASES").is_some() {
+        base
+    } else {
+        Config {
+            cases: default_cases,
+            ..base
+        }
     };
     let started = Instant::now();
     match long_mode() {
@@ -62,7 +78,8 @@ pub fn fuzz<S: Strategy>(
                     .map_or(0, |d| d.as_nanos() as u64);
                 let seed = nanos ^ batch.wrapping_mul(0x9e37_79b9_7f4a_7c15);
                 let config = Config {
-                    cases: LONG_BATCH,
+                    // One seed per batch of 8x the default case count.
+                    cases: default_cases.saturating_mul(8),
                     ..base.clone()
                 };
                 run_batch(name, &strategy, &counted, config, seed);
