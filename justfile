@@ -27,3 +27,15 @@ bench-tutorial:
 # Plot overhead: the tutorial recipe with and without `plots = [...]` (release mode; fails at >= 10 %).
 bench-plots:
     cargo build --release -p almacal && bash benches/plots_overhead.sh
+
+# Property/fuzz tests (crates/*/tests/fuzz_*.rs), each target for `secs` seconds with fresh
+# seeds (release mode); prints executions per target and fails on the first crash, with its
+# seed and shrunk input. `cargo test` alone runs the same properties with a bounded case count.
+fuzz secs="600" profile="release":
+    cargo test --profile {{profile}} --no-run -p almacal-core -p almacal-recipe -p almacal-casa -p almacal-solve --test 'fuzz_*'
+    ALMACAL_FUZZ_SECS={{secs}} cargo test --profile {{profile}} -p almacal-recipe --test fuzz_recipe fuzz_ -- --nocapture --test-threads 1
+    ALMACAL_FUZZ_SECS={{secs}} cargo test --profile {{profile}} -p almacal-recipe --test fuzz_flagfile -- --nocapture
+    ALMACAL_FUZZ_SECS={{secs}} cargo test --profile {{profile}} -p almacal-core --test fuzz_cmdline -- --nocapture
+    ALMACAL_FUZZ_SECS={{secs}} cargo test --profile {{profile}} -p almacal-casa --test fuzz_selection -- --nocapture
+    ALMACAL_FUZZ_SECS={{secs}} cargo test --profile {{profile}} -p almacal-casa --test fuzz_caltable -- --nocapture
+    ALMACAL_FUZZ_SECS={{secs}} cargo test --profile {{profile}} -p almacal-solve --test fuzz_antpos -- --nocapture
