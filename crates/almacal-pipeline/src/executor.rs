@@ -145,6 +145,15 @@ pub enum StageError {
     Io(#[from] std::io::Error),
 }
 
+impl StageError {
+    /// A CASA selection written in the recipe that the data cannot satisfy (an spw, field,
+    /// antenna, ... the MS does not have, or a selection matching no rows). The same rule
+    /// for every task: invalid input data (exit code 4), since only the data can tell.
+    pub fn selection(stage: &str, e: impl std::fmt::Display) -> Self {
+        StageError::InvalidInput(format!("stage {stage}: {e}"))
+    }
+}
+
 /// Task name → implementation.
 #[derive(Clone, Default)]
 pub struct TaskRegistry {

@@ -153,7 +153,11 @@ pub fn run(
     }
     let a = Assessor::new(recipe, registry);
     a.ws.ensure()?;
-    let _lock = WorkspaceLock::acquire(&a.ws.lock_path(), opts.wait)?;
+    let _lock = WorkspaceLock::acquire_notify(&a.ws.lock_path(), opts.wait, |holder| {
+        obs.event(&Event::WaitingForLock {
+            holder: holder.to_string(),
+        })
+    })?;
     a.ws.clean_tmp()?;
 
     let mut selected: HashSet<usize> = (0..recipe.stages.len()).collect();

@@ -34,7 +34,7 @@ fn fields_of(ctx: &StageContext<'_>, meta: &MsMeta, param: &str) -> Result<Vec<i
             ..Default::default()
         },
     )
-    .map_err(|e| StageError::Failed(format!("stage {}: {param}: {e}", ctx.stage.name)))?;
+    .map_err(|e| StageError::selection(&ctx.stage.name, format!("{param}: {e}")))?;
     Ok(sel
         .fields
         .map(|f| f.into_iter().collect())
@@ -115,7 +115,7 @@ impl StageExecutor for Fluxscale {
                         ..Default::default()
                     },
                 )
-                .map_err(|e| fail(format!("scan: {e}")))?
+                .map_err(|e| StageError::selection(&ctx.stage.name, format!("scan: {e}")))?
                 .scans
             }
         };

@@ -134,7 +134,7 @@ fn plan(stage: &str, meta: &MsMeta, p: &Params) -> Result<Plan, StageError> {
             ..Default::default()
         },
     )
-    .map_err(|e| failed(stage, e))?;
+    .map_err(|e| StageError::selection(stage, e))?;
     let target: Vec<_> = meta
         .scans
         .iter()
