@@ -339,3 +339,25 @@ fn closed_stdout_exits_quietly() {
 fn libc_sigpipe() -> i32 {
     13
 }
+
+/// The exit-code tables of README.md and docs/recipes.md are the same.
+#[test]
+fn exit_code_tables_agree() {
+    let table = |file: &str| -> String {
+        let text = std::fs::read_to_string(cli_common::repo().join(file)).expect("read the docs");
+        let start = text.find("| code | meaning |").expect("exit-code table");
+        text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('|'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let readme = table("README.md");
+    assert_eq!(readme, table("docs/recipes.md"));
+    for code in [0, 1, 2, 3, 4, 5, 6, 7, 130] {
+        assert!(
+            readme.contains(&format!("\n| {code} |")),
+            "code {code} undocumented"
+        );
+    }
+}
