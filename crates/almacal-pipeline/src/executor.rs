@@ -152,6 +152,15 @@ impl StageError {
     pub fn selection(stage: &str, e: impl std::fmt::Display) -> Self {
         StageError::InvalidInput(format!("stage {stage}: {e}"))
     }
+
+    /// A product that cannot be written (into the workspace's temp folder): an I/O error,
+    /// not a problem of the input data.
+    pub fn write(stage: &str, path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        StageError::Io(std::io::Error::other(format!(
+            "stage {stage}: cannot write {}: {e}",
+            path.display()
+        )))
+    }
 }
 
 /// Task name → implementation.

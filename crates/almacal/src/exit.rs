@@ -35,10 +35,14 @@ pub fn of_run_error(e: &RunError) -> u8 {
     }
 }
 
-/// The exit code of a finished run: the first failure caused by input data wins.
+/// The exit code of a finished run: a workspace I/O failure (1) before unusable input data
+/// (4) before any other stage failure (5).
 pub fn of_report(r: &RunReport) -> u8 {
+    let failed = |s: &&almacal_pipeline::StageReport| s.status == Status::Failed;
     if r.ok() {
         OK
+    } else if r.stages.iter().filter(failed).any(|s| s.io_error) {
+        ERROR
     } else if r
         .stages
         .iter()

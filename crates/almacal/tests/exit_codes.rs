@@ -105,6 +105,17 @@ fn exit_1_workspace_not_writable_names_the_path() {
 }
 
 #[test]
+fn exit_1_product_that_cannot_be_written() {
+    let f = fake_dir(
+        "[stage.a]\ntask = \"_test_cal\"\nvis = \"raw\"\nsalt = \"fail_io\"\n\n[stage.b]\ntask = \"_test_cal\"\nvis = \"raw\"\nfail = true\n",
+    );
+    let out = test_tasks(f.path(), &["run", "r.toml", "--no-plots"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("cannot write"), "{}", text(&out));
+    assert!(text(&out).contains("a.cal"), "{}", text(&out));
+}
+
+#[test]
 fn exit_1_io_errors_name_their_path() {
     let f = fake_dir_with("workdir = \"/proc/x\"", ONE_STAGE);
     let out = test_tasks(f.path(), &["run", "r.toml", "--no-plots"]);

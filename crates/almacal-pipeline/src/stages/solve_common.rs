@@ -790,8 +790,7 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         sub,
     };
     let out = ctx.output(ProductKind::Caltable)?;
-    write_caltable(out, &table)
-        .map_err(|e| fail(ctx, format!("cannot write {}: {e}", out.display())))?;
+    write_caltable(out, &table).map_err(|e| StageError::write(&ctx.stage.name, out, e))?;
     let max_iter = cells
         .iter()
         .flat_map(|c| c.convergence.iter().map(|v| v.iterations))
