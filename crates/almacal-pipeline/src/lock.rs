@@ -196,7 +196,7 @@ mod tests {
         let date = holder.rsplit("since ").next().unwrap_or("");
         let b = date.as_bytes();
         assert!(
-            b.len() == 25 && b[4] == b'-' && b[7] == b'-' && b[13] == b':' && b[16] == b':',
+            b.len() == 26 && b[4] == b'-' && b[7] == b'-' && b[13] == b':' && b[16] == b':',
             "{holder}"
         );
         // Old lock files: converted when read.
