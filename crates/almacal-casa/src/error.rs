@@ -21,3 +21,32 @@ pub enum CasaError {
 }
 
 pub type Result<T> = std::result::Result<T, CasaError>;
+
+/// casacore's message, explained where it misleads: reading a table whose data file was cut
+/// short (`table.f0`, ...) makes casacore report the file "is not writable" (it tries to
+/// extend it), although the table was opened read-only.
+pub fn explain_casacore(msg: &str) -> String {
+    if msg.contains("is not writable") || msg.contains("FiledesIO::read") {
+        let file = msg
+            .split_whitespace()
+            .find(|w| w.contains('/'))
+            .unwrap_or("a data file");
+        return format!("the table is damaged or truncated: {file} is shorter than its header says (casacore: {msg})");
+    }
+    msg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_data_files_are_not_called_unwritable() {
+        let m = explain_casacore("FiledesIO::write - /x/g.cal/table.f0 is not writable");
+        assert!(
+            m.starts_with("the table is damaged or truncated: /x/g.cal/table.f0"),
+            "{m}"
+        );
+        assert_eq!(explain_casacore("other"), "other");
+    }
+}

@@ -93,7 +93,7 @@ impl RoTable {
         CasaError::Column {
             path: self.path.clone(),
             column: column.into(),
-            msg: e.to_string(),
+            msg: crate::error::explain_casacore(&e.to_string()),
         }
     }
 

@@ -13,6 +13,10 @@ pub enum Event {
         stages: usize,
         jobs: usize,
     },
+    /// `run --wait`: another run holds the workspace lock; this one waits for it.
+    WaitingForLock {
+        holder: String,
+    },
     StageStarted {
         stage: String,
         task: String,

@@ -145,6 +145,24 @@ pub enum StageError {
     Io(#[from] std::io::Error),
 }
 
+impl StageError {
+    /// A CASA selection written in the recipe that the data cannot satisfy (an spw, field,
+    /// antenna, ... the MS does not have, or a selection matching no rows). The same rule
+    /// for every task: invalid input data (exit code 4), since only the data can tell.
+    pub fn selection(stage: &str, e: impl std::fmt::Display) -> Self {
+        StageError::InvalidInput(format!("stage {stage}: {e}"))
+    }
+
+    /// A product that cannot be written (into the workspace's temp folder): an I/O error,
+    /// not a problem of the input data.
+    pub fn write(stage: &str, path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        StageError::Io(std::io::Error::other(format!(
+            "stage {stage}: cannot write {}: {e}",
+            path.display()
+        )))
+    }
+}
+
 /// Task name → implementation.
 #[derive(Clone, Default)]
 pub struct TaskRegistry {

@@ -88,6 +88,9 @@ pub struct StageReport {
     /// Set for failures caused by unusable input data.
     #[serde(default)]
     pub invalid_input: bool,
+    /// Set for failures to read or write the workspace (a product, a record, a temp folder).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub io_error: bool,
     #[serde(default)]
     pub summary: Option<serde_json::Value>,
     /// The stage's `plots = [...]` (see [`crate::plots`]).
@@ -153,7 +156,11 @@ pub fn run(
     }
     let a = Assessor::new(recipe, registry);
     a.ws.ensure()?;
-    let _lock = WorkspaceLock::acquire(&a.ws.lock_path(), opts.wait)?;
+    let _lock = WorkspaceLock::acquire_notify(&a.ws.lock_path(), opts.wait, |holder| {
+        obs.event(&Event::WaitingForLock {
+            holder: holder.to_string(),
+        })
+    })?;
     a.ws.clean_tmp()?;
 
     let mut selected: HashSet<usize> = (0..recipe.stages.len()).collect();
@@ -208,6 +215,7 @@ pub fn run(
                         fingerprint: None,
                         unchanged: false,
                         invalid_input: false,
+                        io_error: false,
                         summary: None,
                         plots: None,
                     };
@@ -346,6 +354,7 @@ pub fn run(
                 fingerprint: Some(comps.fingerprint()),
                 unchanged: false,
                 invalid_input: false,
+                io_error: false,
                 summary: None,
                 plots: None,
             };
@@ -385,6 +394,7 @@ pub fn run(
                     report.wall_s = wall_s;
                     report.fingerprint = None;
                     report.invalid_input = matches!(error, StageError::InvalidInput(_));
+                    report.io_error = matches!(error, StageError::Io(_));
                     report.reason = error.to_string();
                     obs.event(&Event::StageFailed {
                         stage: stage.name.clone(),

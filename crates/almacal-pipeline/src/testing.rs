@@ -1,7 +1,8 @@
 //! Fake stages for engine tests (no casacore): the `_test_cal`,
 //! `_test_vis` and `_test_flag` tasks. Each writes a deterministic product
 //! derived from its parameters and the content of everything it reads,
-//! slowly when asked (`sleep_ms`), so tests can kill it mid-write.
+//! slowly when asked (`sleep_ms`), so tests can kill it mid-write; `fail = true` fails the
+//! stage, `salt = "fail_io"` fails it as a product that cannot be written.
 
 use std::fs;
 use std::io::Write;
@@ -53,6 +54,15 @@ impl StageExecutor for TestTask {
         let p = &ctx.stage.params;
         if p.get("fail").and_then(ParamValue::as_bool) == Some(true) {
             return Err(StageError::Failed("asked to fail (fail = true)".into()));
+        }
+        if p.get("salt").and_then(ParamValue::as_str) == Some("fail_io") {
+            // A product that cannot be written, as on a full or read-only disk.
+            let out = ctx.outputs.values().next().cloned().unwrap_or_default();
+            return Err(StageError::write(
+                &ctx.stage.name,
+                &out,
+                "No space left on device (salt = \"fail_io\")",
+            ));
         }
         let sleep_ms = p
             .get("sleep_ms")

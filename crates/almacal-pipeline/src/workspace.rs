@@ -58,6 +58,11 @@ pub struct Workspace {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// `path: error`: every workspace I/O error names the file or folder it is about.
+pub fn at_path(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 impl Workspace {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
@@ -94,8 +99,10 @@ impl Workspace {
     }
 
     pub fn ensure(&self) -> io::Result<()> {
-        fs::create_dir_all(self.records_dir())?;
-        fs::create_dir_all(self.tmp_root())
+        for dir in [self.records_dir(), self.tmp_root()] {
+            fs::create_dir_all(&dir).map_err(|e| at_path(&dir, e))?;
+        }
+        Ok(())
     }
 
     /// The stage's record, if present and readable.
@@ -130,9 +137,9 @@ impl Workspace {
     pub fn clean_tmp(&self) -> io::Result<()> {
         let root = self.tmp_root();
         if root.exists() {
-            fs::remove_dir_all(&root)?;
+            fs::remove_dir_all(&root).map_err(|e| at_path(&root, e))?;
         }
-        fs::create_dir_all(&root)
+        fs::create_dir_all(&root).map_err(|e| at_path(&root, e))
     }
 
     /// Move finished products into place and write the record last.

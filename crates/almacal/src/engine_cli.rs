@@ -8,22 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use almacal_pipeline::events::{Event, Observer};
-use almacal_pipeline::{RunError, RunOptions, RunReport, Status, TaskRegistry};
+use almacal_pipeline::{RunOptions, RunReport, Status, TaskRegistry};
 use almacal_recipe::{LoadOptions, Recipe};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Success.
-pub const EXIT_OK: i32 = 0;
-/// Unexpected error (I/O in the workspace, ...).
-pub const EXIT_ERROR: i32 = 1;
-/// The recipe is invalid (syntax, schema, values, references, cycles).
-pub const EXIT_INVALID_RECIPE: i32 = 3;
-/// The data the recipe names is missing or unusable.
-pub const EXIT_INVALID_INPUT: i32 = 4;
-/// A stage failed (its dependants were skipped).
-pub const EXIT_STAGE_FAILED: i32 = 5;
-/// Another run holds the workspace lock.
-pub const EXIT_LOCKED: i32 = 6;
+pub use crate::exit::{
+    ERROR as EXIT_ERROR, INVALID_INPUT as EXIT_INVALID_INPUT, OK as EXIT_OK, USAGE as EXIT_USAGE,
+};
 
 /// Environment variable enabling the hidden test tasks.
 const TEST_TASKS_ENV: &str = "ALMACAL_TEST_TASKS";
@@ -101,10 +92,13 @@ pub struct CleanArgs {
     /// Wait for a running `almacal run` instead of failing.
     #[arg(long)]
     pub wait: bool,
+    /// Remove the whole workspace without asking (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Run an engine command; returns the process exit code.
-pub fn dispatch(cmd: EngineCommand) -> i32 {
+pub fn dispatch(cmd: EngineCommand) -> u8 {
     match cmd {
         EngineCommand::Run(a) => cmd_run(&a),
         EngineCommand::Plan(a) => with_recipe(&a.recipe, cmd_plan),
@@ -114,9 +108,9 @@ pub fn dispatch(cmd: EngineCommand) -> i32 {
             EXIT_OK
         }),
         EngineCommand::Status(a) => with_recipe(&a.recipe, cmd_status),
-        EngineCommand::Clean(a) => {
-            with_recipe(&a.recipe, |r, _| cmd_clean(r, a.stage.as_deref(), a.wait))
-        }
+        EngineCommand::Clean(a) => with_recipe(&a.recipe, |r, _| {
+            cmd_clean(r, a.stage.as_deref(), a.wait, a.yes)
+        }),
         EngineCommand::Regress(a) => crate::regress_cmd::cmd_regress(&a),
         EngineCommand::Check(a) => with_recipe(&a.recipe, |r, _| {
             println!(
@@ -143,7 +137,7 @@ fn registry() -> TaskRegistry {
 }
 
 /// Load the recipe (printing every error) and call `f`.
-pub(crate) fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) -> i32) -> i32 {
+pub(crate) fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) -> u8) -> u8 {
     let opts = LoadOptions {
         allow_test_tasks: test_tasks_enabled(),
         ..Default::default()
@@ -152,16 +146,12 @@ pub(crate) fn with_recipe(path: &Path, f: impl FnOnce(&Recipe, &TaskRegistry) ->
         Ok(r) => f(&r, &registry()),
         Err(e) => {
             eprintln!("{e}");
-            if e.only_input_data() {
-                EXIT_INVALID_INPUT
-            } else {
-                EXIT_INVALID_RECIPE
-            }
+            crate::exit::of_load_error(&e)
         }
     }
 }
 
-fn cmd_run(a: &RunArgs) -> i32 {
+fn cmd_run(a: &RunArgs) -> u8 {
     with_recipe(&a.recipe, |recipe, reg| {
         let events = match &a.events {
             None => None,
@@ -183,6 +173,7 @@ fn cmd_run(a: &RunArgs) -> i32 {
             wait: a.wait,
             plots: !a.no_plots,
         };
+        crate::interrupt::install();
         let result = almacal_pipeline::run(recipe, reg, &opts, &obs);
         obs.finish();
         match result {
@@ -191,25 +182,11 @@ fn cmd_run(a: &RunArgs) -> i32 {
                 if opts.plots {
                     write_html_report(&recipe.workdir, &report);
                 }
-                if report.ok() {
-                    EXIT_OK
-                } else if report
-                    .stages
-                    .iter()
-                    .any(|s| s.status == Status::Failed && s.invalid_input)
-                {
-                    EXIT_INVALID_INPUT
-                } else {
-                    EXIT_STAGE_FAILED
-                }
-            }
-            Err(RunError::Lock(e @ almacal_pipeline::LockError::Held { .. })) => {
-                eprintln!("error: {e}");
-                EXIT_LOCKED
+                crate::exit::of_report(&report)
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                EXIT_ERROR
+                crate::exit::of_run_error(&e)
             }
         }
     })
@@ -236,7 +213,7 @@ fn write_html_report(workdir: &std::path::Path, r: &RunReport) {
 }
 
 /// Run a recipe quietly (no progress bars), print the stage table, return the exit code.
-pub(crate) fn run_recipe(recipe: &Recipe, reg: &TaskRegistry, jobs: Option<usize>) -> i32 {
+pub(crate) fn run_recipe(recipe: &Recipe, reg: &TaskRegistry, jobs: Option<usize>) -> u8 {
     let obs = CliObserver::new(false, None);
     let opts = RunOptions {
         jobs: jobs.unwrap_or_else(|| RunOptions::default().jobs),
@@ -247,19 +224,11 @@ pub(crate) fn run_recipe(recipe: &Recipe, reg: &TaskRegistry, jobs: Option<usize
     match result {
         Ok(report) => {
             print_report(&report);
-            if report.ok() {
-                EXIT_OK
-            } else {
-                EXIT_STAGE_FAILED
-            }
-        }
-        Err(RunError::Lock(e @ almacal_pipeline::LockError::Held { .. })) => {
-            eprintln!("error: {e}");
-            EXIT_LOCKED
+            crate::exit::of_report(&report)
         }
         Err(e) => {
             eprintln!("error: {e}");
-            EXIT_ERROR
+            crate::exit::of_run_error(&e)
         }
     }
 }
@@ -347,7 +316,7 @@ fn print_plots(r: &RunReport) {
     }
 }
 
-fn cmd_plan(recipe: &Recipe, reg: &TaskRegistry) -> i32 {
+fn cmd_plan(recipe: &Recipe, reg: &TaskRegistry) -> u8 {
     let entries = almacal_pipeline::plan(recipe, reg, &[]);
     let mut runs = 0;
     let mut bad_input = false;
@@ -371,7 +340,7 @@ fn cmd_plan(recipe: &Recipe, reg: &TaskRegistry) -> i32 {
     }
 }
 
-fn cmd_explain(recipe: &Recipe, reg: &TaskRegistry, stage: &str) -> i32 {
+fn cmd_explain(recipe: &Recipe, reg: &TaskRegistry, stage: &str) -> u8 {
     match almacal_pipeline::explain(recipe, reg, stage) {
         Some(text) => {
             print!("{text}");
@@ -383,12 +352,12 @@ fn cmd_explain(recipe: &Recipe, reg: &TaskRegistry, stage: &str) -> i32 {
             if let Some(h) = almacal_recipe::suggest::did_you_mean(stage, names) {
                 eprintln!("  = help: {h}");
             }
-            EXIT_INVALID_RECIPE
+            EXIT_USAGE
         }
     }
 }
 
-fn cmd_status(recipe: &Recipe, reg: &TaskRegistry) -> i32 {
+fn cmd_status(recipe: &Recipe, reg: &TaskRegistry) -> u8 {
     let rows = almacal_pipeline::status(recipe, reg);
     let w = rows.iter().map(|s| s.stage.len()).max().unwrap_or(5).max(5);
     let tw = rows.iter().map(|s| s.task.len()).max().unwrap_or(4).max(4);
@@ -407,7 +376,26 @@ fn cmd_status(recipe: &Recipe, reg: &TaskRegistry) -> i32 {
     EXIT_OK
 }
 
-fn cmd_clean(recipe: &Recipe, stage: Option<&str>, wait: bool) -> i32 {
+fn cmd_clean(recipe: &Recipe, stage: Option<&str>, wait: bool, yes: bool) -> u8 {
+    if stage.is_none() && !yes && recipe.workdir.exists() {
+        let ws = recipe.workdir.display();
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: `clean` without a stage removes the whole workspace {ws}; \
+                 pass --yes to confirm (stdin is not a terminal, so almacal cannot ask)"
+            );
+            return EXIT_USAGE;
+        }
+        eprint!("remove the whole workspace {ws} (every stage's products and records)? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err()
+            || !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        {
+            eprintln!("nothing removed");
+            return EXIT_OK;
+        }
+    }
     match almacal_pipeline::clean(recipe, stage, wait) {
         Ok(removed) => {
             for p in &removed {
@@ -418,17 +406,13 @@ fn cmd_clean(recipe: &Recipe, stage: Option<&str>, wait: bool) -> i32 {
             }
             EXIT_OK
         }
-        Err(almacal_pipeline::CleanError::Lock(e @ almacal_pipeline::LockError::Held { .. })) => {
-            eprintln!("error: {e}");
-            EXIT_LOCKED
-        }
         Err(almacal_pipeline::CleanError::UnknownStage(s)) => {
             eprintln!("error: no stage `{s}` in {}", recipe.path.display());
-            EXIT_INVALID_RECIPE
+            EXIT_USAGE
         }
         Err(e) => {
             eprintln!("error: {e}");
-            EXIT_ERROR
+            crate::exit::of_clean_error(&e)
         }
     }
 }
@@ -487,6 +471,10 @@ impl Observer for CliObserver {
                 let _ = writeln!(f, "{v}");
                 let _ = f.flush();
             }
+        }
+        crate::interrupt::note(e);
+        if let Event::WaitingForLock { holder } = e {
+            eprintln!("waiting for the workspace lock: held by another almacal run ({holder})");
         }
         if !self.show {
             return;

@@ -4,8 +4,7 @@ use almacal_casa::listobs;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Exit code for unreadable or invalid input data.
-pub const EXIT_INPUT: u8 = 3;
+use crate::exit;
 
 #[derive(Args)]
 pub struct ListobsArgs {
@@ -24,7 +23,7 @@ pub fn run(args: &ListobsArgs) -> u8 {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_INPUT;
+            return exit::INVALID_INPUT;
         }
     };
     let text = if args.json {
@@ -32,7 +31,7 @@ pub fn run(args: &ListobsArgs) -> u8 {
             Ok(s) => s + "\n",
             Err(e) => {
                 eprintln!("error: cannot encode JSON: {e}");
-                return EXIT_INPUT;
+                return exit::ERROR;
             }
         }
     } else {
@@ -42,8 +41,8 @@ pub fn run(args: &ListobsArgs) -> u8 {
     if let Some(path) = &args.listfile {
         if let Err(e) = std::fs::write(path, &text) {
             eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_INPUT;
+            return exit::ERROR;
         }
     }
-    0
+    exit::OK
 }

@@ -8,8 +8,7 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Instant;
 
-const EXIT_FAIL: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use crate::exit::{ERROR as EXIT_FAIL, INVALID_INPUT as EXIT_INPUT, USAGE as EXIT_USAGE};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum LocateX {
@@ -53,7 +52,7 @@ pub fn run(args: &LocateArgs) -> u8 {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_FAIL;
+            return EXIT_INPUT;
         }
     };
     let lopts = LocateOptions {

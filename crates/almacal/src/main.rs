@@ -2,6 +2,8 @@
 //! the library crates; this crate only wires arguments to them and maps errors to exit codes.
 
 mod engine_cli;
+mod exit;
+mod interrupt;
 mod listobs_cmd;
 mod locate_cmd;
 mod plot_cmd;
@@ -36,10 +38,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A closed stdout (`almacal status R | head -1`) ends the process quietly, as SIGPIPE does
+    // for other command-line tools, instead of a panic in `println!` (exit 101). The Rust
+    // runtime ignores SIGPIPE by default; restore the default action.
+    // SAFETY: setting a signal's disposition to SIG_DFL before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     almacal_casa::memory::keep_freed_memory();
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Engine(cmd) => u8::try_from(engine_cli::dispatch(cmd)).unwrap_or(1),
+        Command::Engine(cmd) => engine_cli::dispatch(cmd),
         Command::Listobs(args) => listobs_cmd::run(&args),
         Command::Simulate(args) => simulate_cmd::run(&args),
         Command::Plot(args) => plot_cmd::run(&args),

@@ -12,8 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const EXIT_FAIL: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use crate::exit::{ERROR as EXIT_FAIL, INVALID_INPUT as EXIT_INPUT, USAGE as EXIT_USAGE};
 
 #[derive(Args)]
 pub struct PlotArgs {
@@ -242,7 +241,7 @@ fn report_paths(paths: &[PathBuf], t0: Instant) -> u8 {
 fn save(figs: &[NamedFigure], common: &CalCommon, table: &Path, kind: &str, t0: Instant) -> u8 {
     if figs.is_empty() {
         eprintln!("error: nothing to plot in {}", table.display());
-        return EXIT_FAIL;
+        return EXIT_INPUT;
     }
     match save_all(figs, &common.out_dir, &format!("{}_{kind}", stem(table))) {
         Ok(paths) => report_paths(&paths, t0),
@@ -265,7 +264,7 @@ fn load_cal(table: &Path, common: &CalCommon) -> Result<CalData, u8> {
         Ok(c) => Ok(c.with_spws(&common.spw).with_antennas(&common.antenna)),
         Err(e) => {
             eprintln!("error: {e}");
-            Err(EXIT_FAIL)
+            Err(EXIT_INPUT)
         }
     }
 }
@@ -283,7 +282,7 @@ pub fn run(args: &PlotArgs) -> u8 {
                 Ok(m) => m,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return EXIT_FAIL;
+                    return EXIT_INPUT;
                 }
             };
             let fig =
@@ -369,7 +368,7 @@ fn run_renorm(report: &Path, stage: &str, spws: &[u32], out: &Path, t0: Instant)
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {}: {e}", path.display());
-            return EXIT_FAIL;
+            return EXIT_INPUT;
         }
     };
     let title = value
@@ -394,7 +393,7 @@ fn run_renorm(report: &Path, stage: &str, spws: &[u32], out: &Path, t0: Instant)
             },
             path.display()
         );
-        return EXIT_FAIL;
+        return EXIT_INPUT;
     }
     let name = path
         .file_stem()
@@ -438,7 +437,7 @@ fn run_vis(v: &VisArgs, t0: Instant) -> u8 {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_FAIL;
+            return EXIT_INPUT;
         }
     };
     let t_read = t0.elapsed();
@@ -480,7 +479,7 @@ pub fn run_report(args: &ReportArgs) -> u8 {
             Ok(r) => r.workdir,
             Err(e) => {
                 eprintln!("{e}");
-                return EXIT_USAGE;
+                return crate::exit::of_load_error(&e);
             }
         }
     } else {

@@ -6,8 +6,7 @@ use almacal_pipeline::regress::{compare, extract, junit_xml, Reference};
 use almacal_pipeline::workspace::Workspace;
 use std::path::PathBuf;
 
-/// Exit code when a metric regressed.
-pub const EXIT_REGRESSED: i32 = 7;
+use crate::exit::REGRESSED as EXIT_REGRESSED;
 
 #[derive(clap::Args, Debug)]
 pub struct RegressArgs {
@@ -30,7 +29,7 @@ pub struct RegressArgs {
     pub jobs: Option<usize>,
 }
 
-pub fn cmd_regress(a: &RegressArgs) -> i32 {
+pub fn cmd_regress(a: &RegressArgs) -> u8 {
     with_recipe(&a.recipe, |recipe, reg| {
         if !a.no_run {
             let code = run_recipe(recipe, reg, a.jobs);

@@ -6,10 +6,7 @@ use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-/// Exit code for invalid arguments.
-const EXIT_USAGE: u8 = 2;
-/// Exit code for failures while writing.
-const EXIT_WRITE: u8 = 4;
+use crate::exit::{ERROR as EXIT_WRITE, USAGE as EXIT_USAGE};
 
 #[derive(Args)]
 pub struct SimulateArgs {

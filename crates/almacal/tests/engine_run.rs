@@ -145,7 +145,7 @@ fn plan_output_matches_snapshot_after_edits() {
     assert!(text.contains("prep (vis)"), "{text}");
 
     let out = s.run(&["explain", "r.toml", "bandpas"]);
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("did you mean `bandpass`?"),
         "{}",
@@ -200,7 +200,7 @@ fn graph_status_and_clean() {
         plan.contains("phase_inf: upstream bandpass will rerun"),
         "{plan}"
     );
-    assert_eq!(s.run(&["clean", "r.toml"]).status.code(), Some(0));
+    assert_eq!(s.run(&["clean", "r.toml", "--yes"]).status.code(), Some(0));
     assert!(!s.path().join("r.almacal").exists());
 }
 

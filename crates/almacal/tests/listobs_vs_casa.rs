@@ -214,7 +214,7 @@ fn listobs_reports_missing_ms_without_panicking() {
         .args(["listobs", "/nonexistent/x.ms"])
         .output()
         .expect("run almacal");
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/x.ms"), "{err}");
 }

@@ -54,8 +54,38 @@ fn shape2<T: Copy>(
     }))
 }
 
+/// Why `path` cannot be a calibration table, before casacore is asked: a MeasurementSet
+/// (it has a DATA_DESCRIPTION subtable), or a caltable without its SPECTRAL_WINDOW
+/// subtable (its rows' channel counts live there).
+fn not_a_caltable(path: &Path) -> Option<CasaError> {
+    let invalid = |msg: String| CasaError::Invalid {
+        path: path.display().to_string(),
+        msg,
+    };
+    if !path.join("table.dat").is_file() {
+        return None; // casacore's open error names the path
+    }
+    if path.join("DATA_DESCRIPTION").join("table.dat").is_file() {
+        return Some(invalid(format!(
+            "{} is a MeasurementSet, not a calibration table",
+            path.display()
+        )));
+    }
+    if !path.join("SPECTRAL_WINDOW").join("table.dat").is_file() {
+        return Some(invalid(
+            "the SPECTRAL_WINDOW subtable is missing (a calibration table needs it for the \
+             channels of each row); the table is incomplete or damaged"
+                .into(),
+        ));
+    }
+    None
+}
+
 /// Read the caltable at `path`.
 pub fn read_caltable(path: &Path) -> Result<CalTable> {
+    if let Some(e) = not_a_caltable(path) {
+        return Err(e);
+    }
     let _guard = casacore_lock();
     let mut t = Table::open(crate::table::casa_path(path), TableOpenMode::Read).map_err(|e| {
         CasaError::Open {
@@ -96,7 +126,15 @@ pub fn read_caltable(path: &Path) -> Result<CalTable> {
         let nchan = usize::try_from(spw[i])
             .ok()
             .and_then(|s| sub.spws.get(s))
-            .map_or(0, |s| s.nchan());
+            .map(|s| s.nchan())
+            .ok_or_else(|| CasaError::Invalid {
+                path: path.display().to_string(),
+                msg: format!(
+                    "row {i}: spw {} is not in the SPECTRAL_WINDOW subtable ({} rows)",
+                    spw[i],
+                    sub.spws.len()
+                ),
+            })?;
         let params = match par_type {
             ParType::Complex => CalParams::Complex(cell2::<Complex32>(&mut r, "CPARAM", i, nchan)?),
             ParType::Float => CalParams::Float(cell2::<f32>(&mut r, "FPARAM", i, nchan)?),

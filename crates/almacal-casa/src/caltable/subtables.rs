@@ -139,7 +139,7 @@ pub(crate) fn err(path: &Path, column: &str, e: impl std::fmt::Display) -> CasaE
     CasaError::Column {
         path: path.display().to_string(),
         column: column.into(),
-        msg: e.to_string(),
+        msg: crate::error::explain_casacore(&e.to_string()),
     }
 }
 

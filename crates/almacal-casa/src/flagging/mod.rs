@@ -173,8 +173,13 @@ fn effective_params(cmd: &FlagCommand) -> Result<SelectionParams> {
     Ok(p)
 }
 
+/// The command's selection; an error names where the command was written (`flags.txt:3`,
+/// `commands[0]`).
 fn resolve(meta: &MsMeta, cmd: &FlagCommand) -> Result<Selection> {
-    Selection::resolve(meta, &effective_params(cmd)?).map_err(CasaError::from)
+    Selection::resolve(meta, &effective_params(cmd)?).map_err(|e| CasaError::Invalid {
+        path: cmd.origin.clone(),
+        msg: e.to_string(),
+    })
 }
 
 /// Run `commands` on the MS at `ms` (read-only), on top of the `upstream` layers.

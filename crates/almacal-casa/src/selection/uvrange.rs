@@ -57,7 +57,13 @@ pub fn resolve_uvrange(expr: &str) -> Result<Vec<UvSel>, SelectionError> {
             s.trim()
                 .parse::<f64>()
                 .map_err(|_| bad(tok, "not a number"))
-                .map(|v| v * scale)
+                .and_then(|v| {
+                    if v < 0.0 {
+                        Err(bad(tok, "negative distance (a uv distance is at least 0)"))
+                    } else {
+                        Ok(v * scale)
+                    }
+                })
         };
         let (lo, hi) = if tok.starts_with('<') {
             (0.0, num(body)?)
@@ -107,5 +113,14 @@ mod tests {
         assert_eq!(resolve_uvrange("<1Mlambda").unwrap()[0].hi, 1e6);
         assert_eq!(resolve_uvrange("<1mlambda").unwrap()[0].hi, 1e6);
         assert!(resolve_uvrange("1~2parsec").is_err());
+    }
+
+    #[test]
+    fn negative_distances_are_named() {
+        for expr in ["-5m", "-5~10m", "<-1km", ">-2klambda"] {
+            let e = resolve_uvrange(expr).expect_err(expr).to_string();
+            assert!(e.contains("negative distance"), "{expr}: {e}");
+        }
+        assert!(resolve_uvrange("0~5m").is_ok());
     }
 }

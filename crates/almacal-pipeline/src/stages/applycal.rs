@@ -281,7 +281,8 @@ impl StageExecutor for Applycal {
         let cal_rows = if sel_p == SelectionParams::default() {
             None
         } else {
-            let sel = Selection::resolve(&meta, &sel_p).map_err(|e| failed(stage, e))?;
+            let sel =
+                Selection::resolve(&meta, &sel_p).map_err(|e| StageError::selection(stage, e))?;
             if sel.needs_uvw() {
                 return Err(failed(
                     stage,

@@ -34,7 +34,7 @@ fn fields_of(ctx: &StageContext<'_>, meta: &MsMeta, param: &str) -> Result<Vec<i
             ..Default::default()
         },
     )
-    .map_err(|e| StageError::Failed(format!("stage {}: {param}: {e}", ctx.stage.name)))?;
+    .map_err(|e| StageError::selection(&ctx.stage.name, format!("{param}: {e}")))?;
     Ok(sel
         .fields
         .map(|f| f.into_iter().collect())
@@ -115,7 +115,7 @@ impl StageExecutor for Fluxscale {
                         ..Default::default()
                     },
                 )
-                .map_err(|e| fail(format!("scan: {e}")))?
+                .map_err(|e| StageError::selection(&ctx.stage.name, format!("scan: {e}")))?
                 .scans
             }
         };
@@ -179,8 +179,7 @@ impl StageExecutor for Fluxscale {
             .history
             .extend(provenance(ctx).history_rows(now_mjd_s()));
         let out = ctx.output(ProductKind::Caltable)?;
-        write_caltable(out, &table)
-            .map_err(|e| fail(format!("cannot write {}: {e}", out.display())))?;
+        write_caltable(out, &table).map_err(|e| StageError::write(name, out, e))?;
         let dict = result.to_casa_dict();
         let text = serde_json::to_string_pretty(&dict).map_err(|e| fail(e.to_string()))?;
         std::fs::write(ctx.output(ProductKind::Report)?, text)?;

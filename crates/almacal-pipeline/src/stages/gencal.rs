@@ -262,7 +262,7 @@ impl StageExecutor for Gencal {
                 ))
             }
         };
-        write_caltable(out, &table).map_err(|e| casa_err(stage, e))?;
+        write_caltable(out, &table).map_err(|e| StageError::write(stage, out, e))?;
         Ok(StageOutput {
             summary: Some(summary),
         })

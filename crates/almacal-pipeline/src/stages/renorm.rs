@@ -134,7 +134,7 @@ fn plan(stage: &str, meta: &MsMeta, p: &Params) -> Result<Plan, StageError> {
             ..Default::default()
         },
     )
-    .map_err(|e| failed(stage, e))?;
+    .map_err(|e| StageError::selection(stage, e))?;
     let target: Vec<_> = meta
         .scans
         .iter()
@@ -495,8 +495,8 @@ impl StageExecutor for Renorm {
                 table.rows = partial::merge_rows(prev.rows, table.rows, &redone);
             }
             let nrows = table.rows.len();
-            write_caltable(ctx.output(ProductKind::Caltable)?, &table)
-                .map_err(|e| casa_err(stage, e))?;
+            let out = ctx.output(ProductKind::Caltable)?;
+            write_caltable(out, &table).map_err(|e| StageError::write(stage, out, e))?;
             report["caltable_rows"] = nrows.into();
             summary["caltable_rows"] = nrows.into();
         }
@@ -583,7 +583,8 @@ fn keep_previous(
     {
         let mut t = almacal_casa::caltable::read_caltable(old).map_err(|e| casa_err(stage, e))?;
         t.rows = prev.rows;
-        write_caltable(ctx.output(ProductKind::Caltable)?, &t).map_err(|e| casa_err(stage, e))?;
+        let out = ctx.output(ProductKind::Caltable)?;
+        write_caltable(out, &t).map_err(|e| StageError::write(stage, out, e))?;
     }
     write_report(ctx.output(ProductKind::Report)?, &prev.report)?;
     Ok(StageOutput {

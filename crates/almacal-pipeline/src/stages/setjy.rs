@@ -38,8 +38,8 @@ impl StageExecutor for Setjy {
             spw: param_str(ctx, "spw").to_string(),
             ..Default::default()
         };
-        let sel = Selection::resolve(&meta, &sel_params)
-            .map_err(|e| StageError::Failed(format!("stage {name}: {e}")))?;
+        let sel =
+            Selection::resolve(&meta, &sel_params).map_err(|e| StageError::selection(name, e))?;
         let fields: Vec<u32> = match &sel.fields {
             Some(f) => f.iter().map(|&x| x as u32).collect(),
             None => (0..meta.fields.len() as u32).collect(),

@@ -451,7 +451,8 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
     let (meta, idx) = read_meta_with_index(ms)
         .map_err(|e| invalid(ctx, format!("cannot read {}: {e}", ms.display())))?;
     let sel_params = selection_params(ctx)?;
-    let sel = Selection::resolve(&meta, &sel_params).map_err(|e| fail(ctx, e))?;
+    let sel = Selection::resolve(&meta, &sel_params)
+        .map_err(|e| StageError::selection(&ctx.stage.name, e))?;
 
     // Pass 1 (scalar columns only): the integrations and their solution intervals.
     let rows = if sel.needs_uvw() {
@@ -466,8 +467,8 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         sel.select_rows(&idx, |_| None)
     };
     if rows.is_empty() {
-        return Err(fail(
-            ctx,
+        return Err(StageError::selection(
+            &ctx.stage.name,
             format!(
                 "the selection ({}) matches no rows of {}",
                 sel_params.describe(),
@@ -789,8 +790,7 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         sub,
     };
     let out = ctx.output(ProductKind::Caltable)?;
-    write_caltable(out, &table)
-        .map_err(|e| fail(ctx, format!("cannot write {}: {e}", out.display())))?;
+    write_caltable(out, &table).map_err(|e| StageError::write(&ctx.stage.name, out, e))?;
     let max_iter = cells
         .iter()
         .flat_map(|c| c.convergence.iter().map(|v| v.iterations))

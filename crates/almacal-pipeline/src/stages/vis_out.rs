@@ -556,7 +556,7 @@ pub fn update_vis_in_place(
         .collect();
     // The input rows this pass will read, as keys.
     let sel = almacal_casa::selection::Selection::resolve(&meta, &spec.selection)
-        .map_err(|e| failed(stage, e))?;
+        .map_err(|e| StageError::selection(stage, e))?;
     if sel.needs_uvw() {
         return Ok(None);
     }
