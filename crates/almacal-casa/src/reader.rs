@@ -7,7 +7,7 @@
 use crate::bulk::{BulkError, BulkTable};
 use crate::error::{CasaError, Result};
 use crate::meta_read::{read_meta_with_index, MainIndex};
-use crate::selection::{Selection, SelectionError, SelectionParams};
+use crate::selection::{empty_selection_error, Selection, SelectionError, SelectionParams};
 use crate::table::RoTable;
 use almacal_core::chunk::VisChunk;
 use almacal_core::flaglayer::FlagLayer;
@@ -165,6 +165,15 @@ impl ChunkReader {
         } else {
             sel.select_rows(&idx, |_| None)
         };
+        if rows.is_empty() {
+            return Err(CasaError::Selection(empty_selection_error(
+                &meta,
+                &idx,
+                &req.selection,
+                &req.ms,
+                false,
+            )));
+        }
         let rows = match &req.only_spws {
             None => rows,
             Some(keep) => {

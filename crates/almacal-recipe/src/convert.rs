@@ -7,7 +7,7 @@ use std::path::{Component, Path};
 use crate::checks::{check_interp, check_solint, quantity_ok};
 use crate::diag::Diagnostic;
 use crate::raw::{Node, RawValue};
-use crate::schema::{quote_list, Ty};
+use crate::schema::{quote_list, ParamSpec, Ty};
 use crate::source::SourceFile;
 use crate::suggest::did_you_mean;
 use crate::tasks::FLAG_COMMAND_PARAMS;
@@ -54,6 +54,42 @@ impl Cx<'_> {
             help,
         );
     }
+}
+
+/// Convert `node`, the value of parameter `spec` (written `name`), and check that numbers
+/// are finite and within the parameter's bounds (each element of a list at its own span).
+pub(crate) fn convert_param(
+    cx: &mut Cx,
+    spec: &ParamSpec,
+    name: &str,
+    node: &Node,
+) -> Option<ParamValue> {
+    let value = convert(cx, spec.ty, name, node)?;
+    if !spec.is_numeric() {
+        return Some(value);
+    }
+    let mut ok = true;
+    for item in elements(node) {
+        let checked = match item.value {
+            RawValue::Int(i) if matches!(spec.ty, Ty::Int | Ty::IntList) => {
+                spec.bounds.check_int(i).map_err(|e| (i.to_string(), e))
+            }
+            RawValue::Int(i) => spec
+                .bounds
+                .check_float(i as f64)
+                .map_err(|e| (i.to_string(), e)),
+            RawValue::Float(f) => spec.bounds.check_float(f).map_err(|e| (f.to_string(), e)),
+            _ => Ok(()),
+        };
+        if let Err((shown, expected)) = checked {
+            cx.err(
+                item.span.clone(),
+                format!("parameter `{name}`: {shown} is out of range; expected {expected}"),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(value)
 }
 
 /// Convert `node` (the value of parameter `name`) to type `ty`.
@@ -249,12 +285,15 @@ fn convert_spwmap(cx: &mut Cx, name: &str, node: &Node) -> Option<ParamValue> {
                 let mut v = Vec::new();
                 for id in ids {
                     match id.value {
-                        RawValue::Int(i) if i >= 0 => v.push(ParamValue::Int(i)),
+                        RawValue::Int(i) if (0..=i64::from(i32::MAX)).contains(&i) => {
+                            v.push(ParamValue::Int(i))
+                        }
                         _ => {
                             cx.err(
                                 id.span.clone(),
                                 format!(
-                                    "parameter `{name}`: spw ids must be non-negative integers"
+                                    "parameter `{name}`: spw ids must be integers from 0 to {}",
+                                    i32::MAX
                                 ),
                             );
                             return None;
@@ -363,7 +402,7 @@ where
     let mut ok = true;
     for (key, key_span, v) in entries {
         match FLAG_COMMAND_PARAMS.iter().find(|p| p.name == key) {
-            Some(p) => match convert(cx, p.ty, key, v) {
+            Some(p) => match convert_param(cx, p, key, v) {
                 Some(val) => {
                     out.insert(key.to_string(), val);
                 }

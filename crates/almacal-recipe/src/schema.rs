@@ -125,6 +125,82 @@ pub enum Role {
     OutputVis,
 }
 
+/// The values a numeric parameter (or each element of a numeric list) may take, checked at
+/// load time. Floats must always be finite; integer bounds are chosen so that the value fits
+/// the type the stage converts it to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bounds {
+    /// Not a numeric parameter (or any value of its type is meaningful).
+    None,
+    /// An integer in `min..=max`.
+    Int(i64, i64),
+    /// A finite number in `min..=max`.
+    Float(f64, f64),
+    /// A finite number `> min` and `<= max`.
+    FloatAbove(f64, f64),
+}
+
+/// Upper bound for counts and sizes (channels, baselines, polynomial orders, ...): far
+/// beyond any real value, small enough for `u32`/`usize`/`i32` everywhere downstream.
+pub const COUNT_MAX: i64 = 1 << 20;
+
+impl Bounds {
+    /// Finite, any sign.
+    pub const FINITE: Bounds = Bounds::Float(f64::MIN, f64::MAX);
+    /// Finite and `>= 0`.
+    pub const NON_NEGATIVE: Bounds = Bounds::Float(0.0, f64::MAX);
+
+    /// Check an integer; `Err` says what is expected.
+    pub fn check_int(&self, v: i64) -> Result<(), String> {
+        match *self {
+            Bounds::Int(lo, hi) if v < lo || v > hi => Err(self.describe()),
+            Bounds::Float(..) | Bounds::FloatAbove(..) => self.check_float(v as f64),
+            _ => Ok(()),
+        }
+    }
+
+    /// Check a float (always rejects NaN and infinities); `Err` says what is expected.
+    pub fn check_float(&self, v: f64) -> Result<(), String> {
+        let ok = v.is_finite()
+            && match *self {
+                Bounds::None => true,
+                Bounds::Int(lo, hi) => v >= lo as f64 && v <= hi as f64,
+                Bounds::Float(lo, hi) => v >= lo && v <= hi,
+                Bounds::FloatAbove(lo, hi) => v > lo && v <= hi,
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.describe())
+        }
+    }
+
+    /// "a finite number >= 0", "an integer from 1 to 1048576".
+    pub fn describe(&self) -> String {
+        let num = |v: f64| {
+            if v == f64::MAX || v == f64::MIN {
+                None
+            } else {
+                Some(v)
+            }
+        };
+        match *self {
+            Bounds::None => "a finite number".into(),
+            Bounds::Int(lo, hi) => format!("an integer from {lo} to {hi}"),
+            Bounds::Float(lo, hi) => match (num(lo), num(hi)) {
+                (None, None) => "a finite number".into(),
+                (Some(lo), None) => format!("a finite number >= {lo}"),
+                (None, Some(hi)) => format!("a finite number <= {hi}"),
+                (Some(lo), Some(hi)) => format!("a number from {lo} to {hi}"),
+            },
+            Bounds::FloatAbove(lo, hi) => match num(hi) {
+                None => format!("a finite number > {lo}"),
+                Some(hi) => format!("a number > {lo} and <= {hi}"),
+            },
+        }
+    }
+}
+
 /// One parameter of a task.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
@@ -132,6 +208,20 @@ pub struct ParamSpec {
     pub ty: Ty,
     pub default: Def,
     pub role: Role,
+    /// Valid values of a numeric parameter (`Bounds::None` for the others).
+    pub bounds: Bounds,
+}
+
+impl ParamSpec {
+    /// The same parameter with valid values `bounds`.
+    pub const fn bounded(self, bounds: Bounds) -> Self {
+        ParamSpec { bounds, ..self }
+    }
+
+    /// True for parameters whose values are numbers (scalars or lists).
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.ty, Ty::Int | Ty::Float | Ty::IntList | Ty::FloatList)
+    }
 }
 
 /// Shorthand constructor for tables of parameters.
@@ -141,6 +231,7 @@ pub const fn p(name: &'static str, ty: Ty, default: Def) -> ParamSpec {
         ty,
         default,
         role: Role::Plain,
+        bounds: Bounds::None,
     }
 }
 
@@ -151,6 +242,7 @@ pub const fn r(name: &'static str, ty: Ty, default: Def, role: Role) -> ParamSpe
         ty,
         default,
         role,
+        bounds: Bounds::None,
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
-use crate::convert::{convert, Cx};
+use crate::convert::{convert_param, Cx};
 use crate::diag::{Diagnostic, RecipeErrors};
 use crate::plots::{self, PlotName};
 use crate::raw::{self, Key, Node, RawValue};
@@ -351,7 +351,7 @@ fn check_defaults(
             )),
             Some(spec) => {
                 let mut cx = Cx { src, diags };
-                let _ = convert(&mut cx, spec.ty, &k.name, v);
+                let _ = convert_param(&mut cx, spec, &k.name, v);
             }
         }
     }
@@ -487,7 +487,7 @@ fn stage_draft(
             collect_group_sites(src, v, &mut draft.cal_sites, diags);
         }
         let mut cx = Cx { src, diags };
-        if let Some(val) = convert(&mut cx, spec.ty, &k.name, v) {
+        if let Some(val) = convert_param(&mut cx, spec, &k.name, v) {
             given.insert(k.name.clone(), val);
         }
     }
@@ -504,7 +504,7 @@ fn stage_draft(
                 continue;
             }
             let mut cx = Cx { src, diags };
-            if let Some(val) = convert(&mut cx, spec.ty, &k.name, v) {
+            if let Some(val) = convert_param(&mut cx, spec, &k.name, v) {
                 params.insert(k.name.clone(), val);
             }
         }

@@ -7,7 +7,7 @@ use super::schema::{
     spw_desc, units,
 };
 use super::subtables::{dir_array, CalSubtables};
-use super::{CalParams, CalTable};
+use super::{CalParams, CalRow, CalTable};
 use crate::error::{CasaError, Result};
 use crate::table::casacore_lock;
 use ndarray::Array2;
@@ -39,6 +39,25 @@ fn create(path: &Path, desc: TableDesc, n: usize) -> Result<Table> {
         TableCreateMode::NewNoReplace,
     )
     .map_err(|e| werr(path, "table", e))
+}
+
+/// The last guard before a solution is written: a NaN/inf parameter is written flagged,
+/// whatever its FLAG said, so no non-finite solution is ever applied.
+fn guarded_flags(r: &CalRow) -> Array2<bool> {
+    let mut flag = r.flag.clone();
+    match &r.params {
+        CalParams::Complex(a) => {
+            for (f, v) in flag.iter_mut().zip(a.iter()) {
+                *f |= !(v.re.is_finite() && v.im.is_finite());
+            }
+        }
+        CalParams::Float(a) => {
+            for (f, v) in flag.iter_mut().zip(a.iter()) {
+                *f |= !v.is_finite();
+            }
+        }
+    }
+    flag
 }
 
 fn validate(path: &Path, t: &CalTable) -> Result<()> {
@@ -270,7 +289,7 @@ pub fn write_caltable(path: &Path, table: &CalTable) -> Result<()> {
                 CalParams::Float(a) => put(&mut t, path, pcol, i, &c_order(a))?,
             }
             put(&mut t, path, "PARAMERR", i, &c_order(&r.paramerr))?;
-            put(&mut t, path, "FLAG", i, &c_order(&r.flag))?;
+            put(&mut t, path, "FLAG", i, &c_order(&guarded_flags(r)))?;
             put(&mut t, path, "SNR", i, &c_order(&r.snr))?;
             if let Some(w) = &r.weight {
                 put(&mut t, path, "WEIGHT", i, &c_order(w))?;

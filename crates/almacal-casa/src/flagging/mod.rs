@@ -116,8 +116,8 @@ impl Ctx<'_> {
         self.meta.data_descs.get(dd).map_or(0, |d| d.spw.0)
     }
 
-    /// Resolve a selection and list its rows; a selection matching nothing gives no rows
-    /// (flagdata warns and goes on, like CASA).
+    /// Resolve a selection and list its rows (possibly none: `compute_layer` makes that an
+    /// error for the user's commands; online flags naming absent data flag nothing).
     pub fn rows(&mut self, sel: &Selection) -> Result<Vec<u64>> {
         if !sel.needs_uvw() {
             return Ok(sel.select_rows(self.idx, |_| None));
@@ -203,6 +203,19 @@ pub fn compute_layer(
     for cmd in commands {
         let sel = resolve(ctx.meta, cmd)?;
         let rows = ctx.rows(&sel)?;
+        // A command whose selection matches nothing is almost always a typo (docs/selection.md):
+        // an error, except for the online flags (their selections come from FLAG_CMD).
+        if rows.is_empty() && !matches!(cmd.mode, FlagMode::FlagCmd { .. }) {
+            let mut e = crate::selection::empty_selection_error(
+                ctx.meta,
+                ctx.idx,
+                &effective_params(cmd)?,
+                ms,
+                false,
+            );
+            e.msg = format!("{} (flag command at {})", e.msg, cmd.origin);
+            return Err(e.into());
+        }
         let mut note = None;
         let added = match &cmd.mode {
             FlagMode::Manual => flag_rows(&ctx, &sel, &rows, &mut layer),
@@ -247,9 +260,6 @@ pub fn compute_layer(
         };
         if cmd.autocorr && matches!(cmd.mode, FlagMode::Clip { .. }) {
             note = Some("autocorr is ignored by clip (as in CASA): all baselines examined".into());
-        }
-        if rows.is_empty() && note.is_none() {
-            note = Some("the selection matches no rows (nothing flagged)".into());
         }
         reports.push(CommandReport {
             origin: cmd.origin.clone(),

@@ -150,6 +150,13 @@ pub fn resolve_antenna(meta: &MsMeta, expr: &str) -> Result<BaselineSel, Selecti
                 format!("'{raw}' has no antenna before '&'"),
             ));
         }
+        if join == Join::AutoOnly && !right.trim().is_empty() {
+            return Err(SelectionError::new(
+                "antenna",
+                expr,
+                format!("'{raw}': nothing may follow '&&&' (it selects the autocorrelations of the antennas before it)"),
+            ));
+        }
         let left = resolve_list(meta, left, expr)?;
         let right = match join {
             Join::Any | Join::AutoOnly => BTreeSet::new(),

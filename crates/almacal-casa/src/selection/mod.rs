@@ -290,3 +290,85 @@ impl Selection {
             .collect()
     }
 }
+
+/// The error for a selection `p` that matched no rows of the MS at `ms`: it names the
+/// parameter responsible when one alone selects nothing (`antenna='!*': selects no data in
+/// X.ms`), else the whole combination. `cross_only` judges only cross-correlations (what a
+/// solve can use). uvrange is judged on the scalar columns only, so it is named only when
+/// every other parameter alone selects something.
+pub fn empty_selection_error(
+    meta: &MsMeta,
+    idx: &MainIndex,
+    p: &SelectionParams,
+    ms: &std::path::Path,
+    cross_only: bool,
+) -> SelectionError {
+    let what = if cross_only {
+        "cross-correlation data"
+    } else {
+        "data"
+    };
+    let msg = format!("selects no {what} in {}", ms.display());
+    let any_row = |q: &SelectionParams| -> bool {
+        let Ok(sel) = Selection::resolve(meta, q) else {
+            return false;
+        };
+        (0..idx.nrows())
+            .any(|r| sel.row_matches(idx, r) && !(cross_only && idx.ant1[r] == idx.ant2[r]))
+    };
+    let alone = |name: &str, value: &str| -> SelectionParams {
+        let mut q = SelectionParams {
+            baselines: p.baselines,
+            ..Default::default()
+        };
+        match name {
+            "field" => q.field = value.into(),
+            "spw" => q.spw = value.into(),
+            "antenna" => q.antenna = value.into(),
+            "scan" => q.scan = value.into(),
+            "intent" => q.intent = value.into(),
+            "timerange" => q.timerange = value.into(),
+            "correlation" => q.correlation = value.into(),
+            "observation" => q.observation = value.into(),
+            _ => {}
+        }
+        q
+    };
+    let given = [
+        ("field", &p.field),
+        ("spw", &p.spw),
+        ("antenna", &p.antenna),
+        ("scan", &p.scan),
+        ("intent", &p.intent),
+        ("timerange", &p.timerange),
+        ("correlation", &p.correlation),
+        ("observation", &p.observation),
+    ];
+    for (name, value) in given.iter().filter(|(_, v)| !v.trim().is_empty()) {
+        if !any_row(&alone(name, value)) {
+            return SelectionError::new(name, value, msg);
+        }
+    }
+    let only_uv = given.iter().all(|(_, v)| v.trim().is_empty());
+    if !p.uvrange.trim().is_empty()
+        && (only_uv
+            || any_row(&SelectionParams {
+                uvrange: String::new(),
+                ..p.clone()
+            }))
+    {
+        return SelectionError::new("uvrange", &p.uvrange, msg);
+    }
+    if given.iter().all(|(_, v)| v.trim().is_empty()) && p.baselines != BaselineKind::All {
+        let kind = match p.baselines {
+            BaselineKind::AutoOnly => "autocorr=true (autocorrelations only)",
+            _ => "cross-correlations only",
+        };
+        return SelectionError::new("baselines", kind, msg);
+    }
+    SelectionError::new(
+        "selection",
+        &p.describe(),
+        format!("{msg} (each parameter alone selects some; together they select none)"),
+    )
+}

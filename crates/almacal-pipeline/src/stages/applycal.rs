@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use almacal_casa::meta_read::read_meta_with_index;
-use almacal_casa::selection::{Selection, SelectionParams};
+use almacal_casa::selection::{empty_selection_error, Selection, SelectionParams};
 use almacal_core::chunk::VisChunk;
 use almacal_core::meta::MsMeta;
 use almacal_recipe::{ParamValue, Params, ProductKind};
@@ -289,8 +289,15 @@ impl StageExecutor for Applycal {
                     "uvrange selection in applycal is not supported yet; remove it",
                 ));
             }
+            let rows = sel.select_rows(&idx, |_| None);
+            if rows.is_empty() {
+                return Err(failed(
+                    stage,
+                    empty_selection_error(&meta, &idx, &sel_p, ms, false),
+                ));
+            }
             let mut mask = vec![false; idx.nrows()];
-            for r in sel.select_rows(&idx, |_| None) {
+            for r in rows {
                 mask[r as usize] = true;
             }
             Some(mask)
@@ -380,6 +387,30 @@ impl StageExecutor for Applycal {
                 &progress,
             )?,
         };
+        let calibrated = op.calibrated_rows.load(Ordering::Relaxed);
+        let uncalibratable = op.uncalibratable_rows.load(Ordering::Relaxed);
+        // A whole run in which no selected row found a solution in its tables (their
+        // spws do not match the data's, e.g. a VLA table on ALMA data) would write the data
+        // through uncalibrated: an error unless the recipe says that is intended.
+        let allow = ctx
+            .param("allow_uncalibrated")
+            .and_then(ParamValue::as_bool)
+            .unwrap_or(false);
+        if ctx.partial.is_none() && calibrated == 0 && uncalibratable > 0 && !allow {
+            let tables: std::collections::BTreeSet<&str> = report_groups
+                .iter()
+                .filter_map(|t| t.get("table").and_then(|v| v.as_str()))
+                .collect();
+            let tables: Vec<&str> = tables.into_iter().collect();
+            return Err(failed(
+                stage,
+                format!(
+                    "none of the {uncalibratable} selected rows of {} has a solution in {}: their spws are not in the table(s) (a caltable of another MS?); set allow_uncalibrated = true to write such rows uncalibrated",
+                    ms.display(),
+                    if tables.is_empty() { "the gaintables".to_string() } else { tables.join(", ") }
+                ),
+            ));
+        }
         Ok(StageOutput {
             summary: Some(serde_json::json!({
                 "tables": report_groups,

@@ -139,6 +139,17 @@ impl StageExecutor for Fluxscale {
                 flag: (0..npar).map(|k| r.flag[[k, 0]]).collect(),
             });
         }
+        if rows.is_empty() && !table.rows.is_empty() {
+            let given: Vec<String> = ["antenna", "scan"]
+                .iter()
+                .filter(|k| !param_str(ctx, k).trim().is_empty())
+                .map(|k| format!("{k}='{}'", param_str(ctx, k)))
+                .collect();
+            return Err(fail(format!(
+                "{} selects no data in caltable {tname:?}",
+                given.join(" ")
+            )));
+        }
         let spws: Vec<FluxSpw> = table
             .sub
             .spws

@@ -111,6 +111,11 @@ pub fn antpos_offsets(
         match parse_antpos_json(&file.content).map_err(bad)? {
             AntposFile::Positions(p) => {
                 let (o, u) = offsets_from_positions(&names, &old, &p);
+                for (name, x) in names.iter().zip(&o) {
+                    if p.iter().any(|(n, _)| n == name) {
+                        check_offset(name, x).map_err(bad)?;
+                    }
+                }
                 for (acc, x) in offsets.iter_mut().zip(o) {
                     for k in 0..3 {
                         acc[k] += x[k];
@@ -120,6 +125,7 @@ pub fn antpos_offsets(
             }
             AntposFile::Offsets(d) => {
                 for (name, x) in d {
+                    check_offset(&name, &x).map_err(bad)?;
                     match names.iter().position(|n| *n == name) {
                         Some(k) => (0..3).for_each(|j| offsets[k][j] += x[j]),
                         None => unknown.push(name),
@@ -167,6 +173,14 @@ pub fn antpos_offsets(
             }
         }
     }
+    for (name, x) in names.iter().zip(&offsets) {
+        check_offset(name, x).map_err(|m| {
+            failed(
+                stage,
+                format!("`antenna`/`parameter` (with infile, if any): {m}"),
+            )
+        })?;
+    }
     if !given {
         return Err(failed(
             stage,
@@ -174,6 +188,23 @@ pub fn antpos_offsets(
         ));
     }
     Ok((offsets, unknown))
+}
+
+/// Largest antenna-position correction accepted, in m: real corrections are at most a few
+/// cm (a re-surveyed pad a few m); anything this large is a unit or file error.
+pub const MAX_ANTPOS_OFFSET_M: f64 = 1000.0;
+
+/// An offset must be finite and physically plausible (`|offset| < 1 km`).
+fn check_offset(antenna: &str, x: &[f64; 3]) -> Result<(), String> {
+    let norm = (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt();
+    if x.iter().all(|v| v.is_finite()) && norm < MAX_ANTPOS_OFFSET_M {
+        Ok(())
+    } else {
+        Err(format!(
+            "antenna {antenna}: position offset [{}, {}, {}] m is not plausible (must be finite and shorter than {MAX_ANTPOS_OFFSET_M} m)",
+            x[0], x[1], x[2]
+        ))
+    }
 }
 
 /// The `KAntPos Jones` table of a vis.

@@ -154,7 +154,7 @@ fn plan(stage: &str, meta: &MsMeta, p: &Params) -> Result<Plan, StageError> {
     if target.is_empty() {
         return Err(failed(
             stage,
-            "no OBSERVE_TARGET scan matches (check `field`); renorm corrects science targets only",
+            format!("field='{}' selects no OBSERVE_TARGET scan in the vis; renorm corrects science targets only", p.field),
         ));
     }
     let in_bp: BTreeSet<u32> = meta
@@ -178,7 +178,7 @@ fn plan(stage: &str, meta: &MsMeta, p: &Params) -> Result<Plan, StageError> {
     if spws.is_empty() {
         return Err(failed(
             stage,
-            "no spectral spw is observed on both the target and the bandpass calibrator (check `spw`)",
+            format!("spw='{}' selects no spectral spw observed on both the target and the bandpass calibrator", p.spw),
         ));
     }
     Ok(Plan {

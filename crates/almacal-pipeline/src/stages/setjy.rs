@@ -40,6 +40,27 @@ impl StageExecutor for Setjy {
         };
         let sel =
             Selection::resolve(&meta, &sel_params).map_err(|e| StageError::selection(name, e))?;
+        // A field/spw combination that was never observed selects nothing: an error, as
+        // in every task (docs/selection.md).
+        if sel.fields.is_some() || sel.spw_chans.is_some() {
+            let (_, idx) =
+                almacal_casa::meta_read::read_meta_with_index(&vis.path).map_err(|e| {
+                    StageError::InvalidInput(format!(
+                        "stage {name}: cannot read {}: {e}",
+                        vis.path.display()
+                    ))
+                })?;
+            if !(0..idx.nrows()).any(|r| sel.row_matches(&idx, r)) {
+                let e = almacal_casa::selection::empty_selection_error(
+                    &meta,
+                    &idx,
+                    &sel_params,
+                    &vis.path,
+                    false,
+                );
+                return Err(StageError::selection(name, e));
+            }
+        }
         let fields: Vec<u32> = match &sel.fields {
             Some(f) => f.iter().map(|&x| x as u32).collect(),
             None => (0..meta.fields.len() as u32).collect(),

@@ -16,7 +16,7 @@ use almacal_casa::caltable::{
 };
 use almacal_casa::meta_read::read_meta_with_index;
 use almacal_casa::reader::{spawn_reader, ReadRequest};
-use almacal_casa::selection::{Selection, SelectionParams};
+use almacal_casa::selection::{empty_selection_error, Selection, SelectionParams};
 use almacal_casa::table::RoTable;
 use almacal_core::flaglayer::FlagLayer;
 use almacal_core::ids::DataDescId;
@@ -466,14 +466,16 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
     } else {
         sel.select_rows(&idx, |_| None)
     };
-    if rows.is_empty() {
+    // A solve needs cross-correlations: a selection of autocorrelations only (`!*` keeps
+    // them, `CM01&&&`) selects nothing it can use.
+    if !rows
+        .iter()
+        .any(|&r| idx.ant1[r as usize] != idx.ant2[r as usize])
+    {
+        let cross_only = !rows.is_empty();
         return Err(StageError::selection(
             &ctx.stage.name,
-            format!(
-                "the selection ({}) matches no rows of {}",
-                sel_params.describe(),
-                ms.display()
-            ),
+            empty_selection_error(&meta, &idx, &sel_params, ms, cross_only),
         ));
     }
     let spw_of_dd = |dd: i32| -> Option<u32> {
@@ -770,6 +772,20 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         .map(|r| r.flag.iter().filter(|f| **f).count())
         .sum();
     let ntot: usize = rows.iter().map(|r| r.flag.len()).sum();
+    if nflag == ntot {
+        // An empty (or wholly flagged) caltable would flag or pass through everything it
+        // is applied to: never write one.
+        return Err(fail(
+            ctx,
+            format!(
+                "no unflagged solution from {} (selection: {}): the selected data are all flagged, or have too few baselines or too low SNR (minblperant = {}, minsnr = {}); no caltable written",
+                ms.display(),
+                if sel_params.describe().is_empty() { "everything".to_string() } else { sel_params.describe() },
+                cfg.minblperant,
+                cfg.minsnr
+            ),
+        ));
+    }
     let nintervals = rows
         .iter()
         .map(|r| (r.time_s.to_bits(), r.spw_id, r.field_id, r.scan, r.obs_id))

@@ -482,6 +482,50 @@ fn meta_rows(ms: &Path) -> u64 {
     RoTable::open(ms).map(|t| t.nrows()).unwrap_or(0)
 }
 
+/// The last guard before visibilities are written: a NaN/inf visibility, or a visibility
+/// whose weight is NaN/inf, is flagged (such a weight becomes 0), so no non-finite value is
+/// ever written unflagged (a huge antenna offset or a broken solution cannot leak NaN into
+/// a calibrated MS). Returns the number of cells newly flagged.
+pub fn flag_nonfinite(c: &mut VisChunk) -> u64 {
+    let mut n = 0;
+    let (nrow, nchan, ncorr) = c.data_rcf.dim();
+    for r in 0..nrow {
+        for p in 0..ncorr {
+            let w = c.weight_rc.get([r, p]).copied().unwrap_or(1.0);
+            let bad_w = !w.is_finite();
+            if bad_w {
+                if let Some(x) = c.weight_rc.get_mut([r, p]) {
+                    *x = 0.0;
+                }
+            }
+            for ch in 0..nchan {
+                let v = c.data_rcf[[r, ch, p]];
+                let ws_bad = c
+                    .weight_spectrum_rcf
+                    .as_ref()
+                    .and_then(|a| a.get([r, ch, p]))
+                    .is_some_and(|x| !x.is_finite());
+                if (bad_w || ws_bad || !v.re.is_finite() || !v.im.is_finite())
+                    && !c.flag_rcf[[r, ch, p]]
+                {
+                    c.flag_rcf[[r, ch, p]] = true;
+                    n += 1;
+                }
+                if ws_bad {
+                    if let Some(x) = c
+                        .weight_spectrum_rcf
+                        .as_mut()
+                        .and_then(|a| a.get_mut([r, ch, p]))
+                    {
+                        *x = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    n
+}
+
 /// Compute-thread work on one chunk: the op, SIGMA, and which rows to keep.
 fn finish_chunk(
     c: &mut VisChunk,
@@ -505,6 +549,7 @@ fn finish_chunk(
     if let Some(op) = op {
         op.apply(c, meta)?;
     }
+    flag_nonfinite(c);
     if calibrated {
         for (s, w) in c.sigma_rc.iter_mut().zip(c.weight_rc.iter()) {
             *s = if *w > 0.0 { 1.0 / w.sqrt() } else { 0.0 };
@@ -738,4 +783,60 @@ fn update_chunk(out: &mut OutTable, c: &VisChunk, out_rows: &[u64]) -> Result<()
         k0 = k1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almacal_core::ids::{AntennaId, FieldId, SpwId};
+    use ndarray::{Array1, Array2, Array3};
+    use num_complex::Complex32;
+
+    fn chunk() -> VisChunk {
+        VisChunk {
+            dd: DataDescId(0),
+            spw: SpwId(0),
+            field: FieldId(0),
+            scan: 1,
+            rows: vec![0, 1],
+            chans: vec![0, 1, 2],
+            corrs: vec![0, 1],
+            time_s: Array1::zeros(2),
+            interval_s: Array1::ones(2),
+            ant1: vec![AntennaId(0), AntennaId(0)],
+            ant2: vec![AntennaId(1), AntennaId(2)],
+            uvw_m: Array2::zeros((2, 3)),
+            data_rcf: Array3::from_elem((2, 3, 2), Complex32::new(1.0, 0.0)),
+            flag_rcf: Array3::from_elem((2, 3, 2), false),
+            weight_rc: Array2::ones((2, 2)),
+            sigma_rc: Array2::ones((2, 2)),
+            weight_spectrum_rcf: None,
+            flag_row: vec![false, false],
+        }
+    }
+
+    #[test]
+    fn nonfinite_visibilities_and_weights_are_flagged_before_writing() {
+        let mut c = chunk();
+        c.data_rcf[[0, 1, 0]] = Complex32::new(f32::NAN, 0.0);
+        c.data_rcf[[0, 2, 1]] = Complex32::new(0.0, f32::INFINITY);
+        // Already flagged: not counted again.
+        c.data_rcf[[1, 0, 0]] = Complex32::new(f32::NAN, f32::NAN);
+        c.flag_rcf[[1, 0, 0]] = true;
+        // A NaN weight flags its whole (row, correlation) and becomes 0.
+        c.weight_rc[[1, 1]] = f32::NAN;
+        let n = flag_nonfinite(&mut c);
+        assert_eq!(n, 2 + 3, "newly flagged cells");
+        assert!(c.flag_rcf[[0, 1, 0]] && c.flag_rcf[[0, 2, 1]]);
+        assert!((0..3).all(|ch| c.flag_rcf[[1, ch, 1]]));
+        assert_eq!(c.weight_rc[[1, 1]], 0.0);
+        // Every finite, unflagged cell stays as it was.
+        assert!(!c.flag_rcf[[0, 0, 0]] && !c.flag_rcf[[1, 2, 0]]);
+        for ((r, ch, p), v) in c.data_rcf.indexed_iter() {
+            assert!(
+                c.flag_rcf[[r, ch, p]] || (v.re.is_finite() && v.im.is_finite()),
+                "unflagged non-finite at {r},{ch},{p}"
+            );
+        }
+    }
 }

@@ -25,6 +25,10 @@ const OWN: &[ParamSpec] = &[
     p("applymode", Ty::Choice(APPLYMODES), Def::Str("")),
     p("groups", Ty::Groups, Def::Absent),
     p("output", Ty::Output, Def::Absent),
+    // almacal: by default a caltable that has no solution for any selected row (wrong
+    // antennas/spws/fields, e.g. a VLA table on ALMA data) fails the stage; `true` passes
+    // such rows through uncalibrated, as CASA does.
+    p("allow_uncalibrated", Ty::Bool, Def::Bool(false)),
 ];
 
 pub const APPLYCAL: TaskSpec = TaskSpec {

@@ -2,7 +2,7 @@
 //! CASA flag commands, or one command given by top-level parameters). The
 //! product is a flag layer that later stages reading the same vis see.
 
-use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::{NO_FLAGBACKUP, VIS};
@@ -46,12 +46,12 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
         Ty::Choice(&["data", "corrected", "model", "residual"]),
         Def::Str("data"),
     ),
-    p("clipminmax", Ty::FloatList, Def::FloatList(&[])),
+    p("clipminmax", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p("clipoutside", Ty::Bool, Def::Bool(true)),
     p("channelavg", Ty::Bool, Def::Bool(false)),
     p("clipzeros", Ty::Bool, Def::Bool(false)),
     // quack
-    p("quackinterval", Ty::Float, Def::Float(1.0)),
+    p("quackinterval", Ty::Float, Def::Float(1.0)).bounded(Bounds::NON_NEGATIVE),
     p(
         "quackmode",
         Ty::Choice(&["beg", "endb", "end", "tail"]),
@@ -59,13 +59,13 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     ),
     p("quackincrement", Ty::Bool, Def::Bool(false)),
     // shadow
-    p("tolerance", Ty::Float, Def::Float(0.0)),
+    p("tolerance", Ty::Float, Def::Float(0.0)).bounded(Bounds::FINITE),
     // elevation
-    p("lowerlimit", Ty::Float, Def::Float(0.0)),
-    p("upperlimit", Ty::Float, Def::Float(90.0)),
+    p("lowerlimit", Ty::Float, Def::Float(0.0)).bounded(Bounds::Float(-90.0, 90.0)),
+    p("upperlimit", Ty::Float, Def::Float(90.0)).bounded(Bounds::Float(-90.0, 90.0)),
     // flagcmd / table
     p("useapplied", Ty::Bool, Def::Bool(false)),
-    p("tbuff", Ty::Float, Def::Float(0.0)),
+    p("tbuff", Ty::Float, Def::Float(0.0)).bounded(Bounds::NON_NEGATIVE),
 ];
 
 const OWN: &[ParamSpec] = &[

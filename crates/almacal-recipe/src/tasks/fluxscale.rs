@@ -2,7 +2,7 @@
 //! `reference` fields; writes the rescaled caltable and a JSON report with
 //! the dictionary CASA returns.
 
-use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::{NO_APPEND, VIS};
@@ -12,13 +12,13 @@ const OWN: &[ParamSpec] = &[
     r("caltable", Ty::Str, Def::Required, Role::Caltables),
     p("reference", Ty::Sel, Def::Required),
     p("transfer", Ty::Sel, Def::Str("")),
-    p("refspwmap", Ty::IntList, Def::IntList(&[-1])),
-    p("gainthreshold", Ty::Float, Def::Float(-1.0)),
+    p("refspwmap", Ty::IntList, Def::IntList(&[-1])).bounded(Bounds::Int(-1, i32::MAX as i64)),
+    p("gainthreshold", Ty::Float, Def::Float(-1.0)).bounded(Bounds::FINITE),
     p("antenna", Ty::Sel, Def::Str("")),
     p("timerange", Ty::Sel, Def::Str("")),
     p("scan", Ty::Sel, Def::Str("")),
     p("incremental", Ty::Bool, Def::Bool(false)),
-    p("fitorder", Ty::Int, Def::Int(1)),
+    p("fitorder", Ty::Int, Def::Int(1)).bounded(Bounds::Int(0, 16)),
 ];
 
 pub const FLUXSCALE: TaskSpec = TaskSpec {

@@ -1,7 +1,7 @@
 //! `gencal`: calibration tables specified rather than solved (`tsys` from
 //! SYSCAL, `antpos` from an antenna-position file, amp/ph/delay tables).
 
-use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::{OUT_CALTABLE, VIS};
@@ -19,7 +19,7 @@ const OWN: &[ParamSpec] = &[
     p("spw", Ty::Sel, Def::Str("")),
     p("antenna", Ty::Sel, Def::Str("")),
     p("pol", Ty::Str, Def::Str("")),
-    p("parameter", Ty::FloatList, Def::FloatList(&[])),
+    p("parameter", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p("uniform", Ty::Bool, Def::Bool(true)),
 ];
 

@@ -95,6 +95,44 @@ mod tests {
         }
     }
 
+    /// Every numeric parameter of every task (and of a flag command) has bounds, and its
+    /// default lies within them.
+    #[test]
+    fn every_numeric_param_is_bounded() {
+        use crate::schema::Bounds;
+        let specs = TASKS
+            .iter()
+            .chain(TEST_TASKS.iter())
+            .flat_map(|t| t.all_params().map(move |p| (t.name, p)))
+            .chain(FLAG_COMMAND_PARAMS.iter().map(|p| ("flag command", p)));
+        for (task, p) in specs {
+            if !p.is_numeric() {
+                assert_eq!(p.bounds, Bounds::None, "{task}.{}", p.name);
+                continue;
+            }
+            assert_ne!(p.bounds, Bounds::None, "{task}.{} has no bounds", p.name);
+            let check = |v: f64| p.bounds.check_float(v);
+            match p.default {
+                Def::Int(i) => assert!(p.bounds.check_int(i).is_ok(), "{task}.{}", p.name),
+                Def::Float(f) => assert!(check(f).is_ok(), "{task}.{}", p.name),
+                Def::IntList(l) => {
+                    for i in l {
+                        assert!(p.bounds.check_int(*i).is_ok(), "{task}.{}", p.name);
+                    }
+                }
+                Def::FloatList(l) => {
+                    for f in l {
+                        assert!(check(*f).is_ok(), "{task}.{}", p.name);
+                    }
+                }
+                _ => {}
+            }
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                assert!(check(bad).is_err(), "{task}.{} accepts {bad}", p.name);
+            }
+        }
+    }
+
     #[test]
     fn casa_defaults_spot_checks() {
         let g = find("gaincal", false).expect("gaincal");

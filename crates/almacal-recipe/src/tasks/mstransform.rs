@@ -1,6 +1,6 @@
 //! `mstransform`: like split, plus CASA's reindex/averaging options.
 
-use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty, COUNT_MAX};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -24,7 +24,7 @@ const OWN: &[ParamSpec] = &[
     p("keepflags", Ty::Bool, Def::Bool(true)),
     p("reindex", Ty::Bool, Def::Bool(true)),
     p("chanaverage", Ty::Bool, Def::Bool(false)),
-    p("chanbin", Ty::IntList, Def::IntList(&[1])),
+    p("chanbin", Ty::IntList, Def::IntList(&[1])).bounded(Bounds::Int(1, COUNT_MAX)),
     p("timeaverage", Ty::Bool, Def::Bool(false)),
     p(
         "timebin",

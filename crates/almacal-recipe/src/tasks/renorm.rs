@@ -1,7 +1,7 @@
 //! `renorm`: ALMA's ACReNorm spectral renormalization. With `apply = false`
 //! it only reports the maximum scaling per field and spw.
 
-use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -9,7 +9,7 @@ use super::common::VIS;
 const OWN: &[ParamSpec] = &[
     VIS,
     p("apply", Ty::Bool, Def::Bool(false)),
-    p("threshold", Ty::Float, Def::Float(1.02)),
+    p("threshold", Ty::Float, Def::Float(1.02)).bounded(Bounds::Float(1.0, f64::MAX)),
     p("excludechan", Ty::StrMap, Def::Absent),
     p("atm_auto_exclude", Ty::Bool, Def::Bool(true)),
     p("spw", Ty::Sel, Def::Str("")),

@@ -1,7 +1,7 @@
 //! `setjy`: the flux-density model of calibrators; the product is a model
 //! that later stages reading the same vis use (no MODEL_DATA column).
 
-use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -30,16 +30,16 @@ const OWN: &[ParamSpec] = &[
         Ty::Choice(STANDARDS),
         Def::Str("Perley-Butler 2017"),
     ),
-    p("fluxdensity", Ty::FloatList, Def::FloatList(&[-1.0])),
-    p("spix", Ty::FloatList, Def::FloatList(&[])),
+    p("fluxdensity", Ty::FloatList, Def::FloatList(&[-1.0])).bounded(Bounds::FINITE),
+    p("spix", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p(
         "reffreq",
         Ty::Quantity(crate::checks::FREQ_UNITS),
         Def::Str("1GHz"),
     ),
-    p("polindex", Ty::FloatList, Def::FloatList(&[])),
-    p("polangle", Ty::FloatList, Def::FloatList(&[])),
-    p("rotmeas", Ty::Float, Def::Float(0.0)),
+    p("polindex", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
+    p("polangle", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
+    p("rotmeas", Ty::Float, Def::Float(0.0)).bounded(Bounds::FINITE),
     p("usescratch", Ty::Bool, Def::Bool(false)),
 ];
 

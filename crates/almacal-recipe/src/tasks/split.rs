@@ -1,6 +1,6 @@
 //! `split`: write a selection of a vis as a new MeasurementSet.
 
-use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty, COUNT_MAX};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -30,7 +30,7 @@ const OWN: &[ParamSpec] = &[
     p("feed", Ty::Sel, Def::Str("")),
     p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected")),
     p("keepflags", Ty::Bool, Def::Bool(true)),
-    p("width", Ty::IntList, Def::IntList(&[1])),
+    p("width", Ty::IntList, Def::IntList(&[1])).bounded(Bounds::Int(1, COUNT_MAX)),
     p(
         "timebin",
         Ty::Quantity(crate::checks::TIME_UNITS),

@@ -2,7 +2,7 @@
 //! fake stages for engine tests that need no casacore. Accepted only when
 //! the loader is told to (the CLI: `ALMACAL_TEST_TASKS=1`); not documented.
 
-use crate::schema::{p, r, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
 use crate::value::Params;
 
 const PARAMS: &[ParamSpec] = &[
@@ -10,7 +10,7 @@ const PARAMS: &[ParamSpec] = &[
     r("gaintable", Ty::StrList, Def::StrList(&[]), Role::Caltables),
     r("infile", Ty::Str, Def::Absent, Role::TextFile),
     p("salt", Ty::Str, Def::Str("")),
-    p("sleep_ms", Ty::Int, Def::Int(0)),
+    p("sleep_ms", Ty::Int, Def::Int(0)).bounded(Bounds::Int(0, 3_600_000)),
     p("fail", Ty::Bool, Def::Bool(false)),
     p("constant", Ty::Bool, Def::Bool(false)),
     p("refant", Ty::Str, Def::Str("")),
