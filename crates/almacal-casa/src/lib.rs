@@ -17,6 +17,7 @@ pub mod prefault;
 pub mod reader;
 pub mod selection;
 pub mod table;
+pub mod write_table;
 
 pub use error::CasaError;
 pub use meta_read::read_meta;

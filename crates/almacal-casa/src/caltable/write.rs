@@ -10,6 +10,7 @@ use super::subtables::{dir_array, CalSubtables};
 use super::{CalParams, CalTable};
 use crate::error::{CasaError, Result};
 use crate::table::casacore_lock;
+use crate::write_table::WriteTable;
 use ndarray::Array2;
 use rubbl_casatables::{CasaDataType, Table, TableCreateMode, TableDesc, TableError};
 use std::path::Path;
@@ -31,8 +32,10 @@ fn put<T: CasaDataType>(t: &mut Table, path: &Path, col: &str, row: usize, v: &T
         .map_err(|e| werr(path, &format!("{col} row {row}"), e))
 }
 
-fn create(path: &Path, desc: TableDesc, n: usize) -> Result<Table> {
-    Table::new(path, desc, n, TableCreateMode::NewNoReplace).map_err(|e| werr(path, "table", e))
+fn create(path: &Path, desc: TableDesc, n: usize) -> Result<WriteTable> {
+    Table::new(path, desc, n, TableCreateMode::NewNoReplace)
+        .map(|t| WriteTable::new(t, path))
+        .map_err(|e| werr(path, "table", e))
 }
 
 fn validate(path: &Path, t: &CalTable) -> Result<()> {
@@ -72,7 +75,7 @@ fn validate(path: &Path, t: &CalTable) -> Result<()> {
 fn write_subtables(
     path: &Path,
     sub: &CalSubtables,
-) -> std::result::Result<Vec<(&'static str, Table)>, CasaError> {
+) -> std::result::Result<Vec<(&'static str, WriteTable)>, CasaError> {
     let mut out = Vec::new();
     let e = |w: &str, x: TableError| werr(path, w, x);
     // ANTENNA
@@ -281,9 +284,13 @@ pub fn write_caltable(path: &Path, table: &CalTable) -> Result<()> {
             t.put_keyword(k, &v).map_err(|e| werr(path, k, e))?;
         }
         for (name, sub) in write_subtables(path, &table.sub)? {
+            // Flushed before rubbl takes it: its last reference goes with the main table.
+            let sub = sub.into_flushed().map_err(|e| werr(path, name, e))?;
             t.put_table_keyword(name, sub)
                 .map_err(|e| werr(path, name, e))?;
         }
+        // Written through a call that catches: a full disk is an error, not an abort.
+        t.close().map_err(|e| werr(path, "table", e))?;
     }
     // casacore has flushed and closed everything; now set the table info it does not expose.
     let info = format!("Type = Calibration\nSubType = {}\n", table.keywords.viscal);

@@ -9,6 +9,7 @@ use almacal_core::corr::CorrType;
 use almacal_core::meta::{Antenna, DataDesc, FlagCmdRow, Polarization, SpectralWindow};
 use ndarray::Array2;
 use num_complex::Complex32;
+use crate::write_table::WriteTable;
 use rubbl_casatables::{CasaDataType, CasaScalarData, Table, TableCreateMode};
 use std::path::Path;
 
@@ -172,7 +173,7 @@ impl MsSubtables {
 
 /// A new subtable being filled; all casacore calls hold the casacore lock.
 struct Sub {
-    table: Table,
+    table: WriteTable,
     name: &'static str,
 }
 
@@ -196,7 +197,10 @@ impl Sub {
         let desc = schema::table_desc(spec).map_err(|e| err(name, "", e))?;
         let table =
             Table::new(&path, desc, nrows, TableCreateMode::New).map_err(|e| err(name, "", e))?;
-        Ok(Self { table, name })
+        Ok(Self {
+            table: WriteTable::new(table, &path),
+            name,
+        })
     }
 
     fn scalars<T: CasaScalarData>(&mut self, column: &str, values: &[T]) -> WriteResult<()> {
@@ -223,7 +227,9 @@ impl Sub {
     fn link(self, main: &mut Table) -> WriteResult<()> {
         let _g = casacore_lock();
         let name = self.name;
-        main.put_table_keyword(name, self.table)
+        // Flushed first (a full disk is an error here, not an abort in a destructor).
+        let table = self.table.into_flushed().map_err(|e| err(name, "", e))?;
+        main.put_table_keyword(name, table)
             .map_err(|e| err(name, "", e))
     }
 }
