@@ -16,6 +16,7 @@ pub mod ms_write;
 pub mod prefault;
 pub mod reader;
 pub mod selection;
+pub mod space;
 pub mod table;
 pub mod write_table;
 

@@ -7,9 +7,9 @@
 
 use crate::error::{CasaError, Result};
 use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
+use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 use std::path::Path;
-use std::cell::RefCell;
 use std::sync::{Mutex, MutexGuard};
 
 static CASACORE: Mutex<()> = Mutex::new(());

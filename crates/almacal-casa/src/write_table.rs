@@ -19,6 +19,7 @@
 //! [`WriteTable::close`], [`WriteTable::into_flushed`] and the drop take the (reentrant)
 //! [`casacore_lock`] themselves.
 
+use crate::space;
 use crate::table::casacore_lock;
 use rubbl_casatables::Table;
 use std::ffi::{c_char, c_int, CString};
@@ -53,6 +54,12 @@ fn c_message(buf: &[u8]) -> String {
 /// flushed inside a call that catches: a full disk is an error naming `dst`, not an abort.
 pub fn deep_copy_no_rows(src: &Path, dst: &Path) -> Result<(), FlushError> {
     let (s, d) = (c_path(src)?, c_path(dst)?);
+    space::ensure_free(dst, space::flush_need(src), "creating the table").map_err(|e| {
+        FlushError {
+            path: dst.display().to_string(),
+            msg: e.to_string(),
+        }
+    })?;
     let mut buf = [0u8; 1024];
     let _g = casacore_lock();
     // SAFETY: valid C strings and an error buffer of the stated length.
@@ -91,8 +98,18 @@ pub fn is_no_space_message(msg: &str) -> bool {
 
 /// Flush the table at `path`, open for writing in this process, and its subtables, catching
 /// casacore's exceptions.
+///
+/// casacore writes `table.dat` from a destructor inside its flush (where a full disk
+/// terminates the process), so the flush is refused, with an error naming the space needed,
+/// unless the disk has room for it ([`space::flush_need`]).
 pub fn flush_table(path: &Path) -> Result<(), FlushError> {
     let c = c_path(path)?;
+    space::ensure_free(path, space::flush_need(path), "closing the table").map_err(|e| {
+        FlushError {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        }
+    })?;
     let mut buf = [0u8; 1024];
     let _g = casacore_lock();
     // SAFETY: a valid C string and an error buffer of the stated length.

@@ -5,11 +5,11 @@
 use super::schema::{self, ColumnSpec};
 use super::{WriteError, WriteResult};
 use crate::table::casacore_lock;
+use crate::write_table::WriteTable;
 use almacal_core::corr::CorrType;
 use almacal_core::meta::{Antenna, DataDesc, FlagCmdRow, Polarization, SpectralWindow};
 use ndarray::Array2;
 use num_complex::Complex32;
-use crate::write_table::WriteTable;
 use rubbl_casatables::{CasaDataType, CasaScalarData, Table, TableCreateMode};
 use std::path::Path;
 

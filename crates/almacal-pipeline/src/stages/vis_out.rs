@@ -340,6 +340,14 @@ pub fn write_vis(
         .keepflags
         .then(|| uniform_cell_bytes(&meta, stream.planned_rows()))
         .flatten();
+    // The visibilities, flags and weights of the rows to write, checked against the free
+    // space up front: a full disk is then a clear failure, not a half-written table.
+    if let Some((bytes, rows)) = uniform_cell_bytes(&meta, stream.planned_rows()) {
+        let need = rows * (bytes + bytes / 8 + 64) + almacal_casa::space::RESERVE_BYTES;
+        let dir = out.parent().unwrap_or(out);
+        almacal_casa::space::ensure_free(dir, need, &format!("writing {}", out.display()))
+            .map_err(|e| failed(stage, e.to_string()))?;
+    }
     let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
     let ms_w: PathBuf = ms.to_path_buf();
     let out_w: PathBuf = out.to_path_buf();
