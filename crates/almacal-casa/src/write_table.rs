@@ -214,3 +214,64 @@ impl Drop for WriteTable {
         let _ = self.close_inner();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rubbl_casatables::{GlueDataType, TableCreateMode, TableDesc, TableDescCreateMode};
+
+    fn new_table(path: &Path) -> WriteTable {
+        let _g = casacore_lock();
+        let mut desc = TableDesc::new("", TableDescCreateMode::TDM_SCRATCH).unwrap();
+        desc.add_scalar_column(GlueDataType::TpInt, "X", None, false, false)
+            .unwrap();
+        let t = Table::new(path, desc, 3, TableCreateMode::NewNoReplace).unwrap();
+        WriteTable::new(t, path)
+    }
+
+    #[test]
+    fn close_writes_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.tab");
+        let mut t = new_table(&p);
+        {
+            let _g = casacore_lock();
+            t.put_cell("X", 1, &7i32).unwrap();
+        }
+        t.close().unwrap();
+        let _g = casacore_lock();
+        let mut r = Table::open(&p, rubbl_casatables::TableOpenMode::Read).unwrap();
+        assert_eq!(r.get_cell::<i32>("X", 1).unwrap(), 7);
+    }
+
+    /// casacore throws inside the flush (its directory is gone, as the space of a full disk
+    /// would be): the error comes back, and neither the close nor the drop of the leaked
+    /// table ends the process.
+    #[test]
+    fn a_failing_flush_is_an_error_not_an_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.tab");
+        let mut t = new_table(&p);
+        {
+            let _g = casacore_lock();
+            t.put_cell("X", 0, &1i32).unwrap();
+        }
+        std::fs::remove_dir_all(&p).unwrap();
+        let e = t.close().unwrap_err();
+        assert!(e.path.ends_with("t.tab"), "{e}");
+        assert!(!e.msg.is_empty(), "{e}");
+
+        // Dropped without an explicit close: the same, silently.
+        let q = dir.path().join("u.tab");
+        let t = new_table(&q);
+        std::fs::remove_dir_all(&q).unwrap();
+        drop(t);
+    }
+
+    #[test]
+    fn flushing_a_table_that_is_not_open_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = flush_table(&dir.path().join("none")).unwrap_err();
+        assert!(e.msg.contains("not open"), "{e}");
+    }
+}
