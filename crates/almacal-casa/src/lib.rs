@@ -16,7 +16,9 @@ pub mod ms_write;
 pub mod prefault;
 pub mod reader;
 pub mod selection;
+pub mod space;
 pub mod table;
+pub mod write_table;
 
 pub use error::CasaError;
 pub use meta_read::read_meta;

@@ -22,6 +22,7 @@ use crate::executor::{
 use crate::fingerprint::{Components, Reason};
 use crate::lock::{LockError, WorkspaceLock};
 use crate::workspace::{write_atomic, ProductRecord, Record, RECORD_FORMAT};
+use almacal_casa::space;
 
 /// Options of `almacal run`.
 #[derive(Debug, Clone)]
@@ -509,6 +510,13 @@ fn execute(
         Ok(t) => t,
         Err(e) => return fail(e.into()),
     };
+    // A stage needs at least casacore's reserve: without it a table's close could not
+    // complete (and would end the process), so fail here with the numbers instead.
+    if let Err(e) = space::ensure_free(&tmp, space::RESERVE_BYTES, &format!("stage {}", stage.name))
+    {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return fail(StageError::Failed(format!("{e}{RERUN_HINT}")));
+    }
     let scratch = tmp.join("scratch");
     let outdir = tmp.join("out");
     if let Err(e) = std::fs::create_dir_all(&scratch).and_then(|_| std::fs::create_dir_all(&outdir))
@@ -601,6 +609,7 @@ fn execute(
     let output = match result {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
+            let e = diagnose_no_space(e, &tmp);
             let _ = std::fs::remove_dir_all(&tmp);
             return fail(e);
         }
@@ -671,7 +680,9 @@ fn execute(
         summary: output.summary.clone(),
     };
     if let Err(e) = a.ws.commit(&record, &staged) {
-        return fail(e.into());
+        let e = diagnose_no_space(e.into(), &tmp);
+        let _ = std::fs::remove_dir_all(&tmp);
+        return fail(e);
     }
     let _ = std::fs::remove_dir_all(&tmp);
     Done::Ok {
@@ -680,6 +691,36 @@ fn execute(
         wall_s,
         summary: output.summary,
     }
+}
+
+const RERUN_HINT: &str = "; free some space and run again: the stages that finished stay cached";
+
+/// A stage error that is a full disk, said so with the free space of the stage's temp dir
+/// `tmp` (measured before it is removed) and what to do. casacore loses the errno of some
+/// write errors ("write error in <file>: Success"): a write error with less than the reserve
+/// left is a full disk too.
+fn diagnose_no_space(e: StageError, tmp: &Path) -> StageError {
+    let msg = e.to_string();
+    let enospc = almacal_casa::write_table::is_no_space_message(&msg);
+    let write_error = msg.contains("write error") || msg.contains("os error 28");
+    if !enospc && !write_error {
+        return e;
+    }
+    let free = space::free_bytes(tmp);
+    if !enospc && free.is_none_or(|f| f >= space::RESERVE_BYTES) {
+        return e;
+    }
+    let free = free.map_or_else(|| "unknown".to_string(), space::mb);
+    let root = tmp.parent().unwrap_or(tmp);
+    let head = if enospc {
+        String::new()
+    } else {
+        "No space left on device while writing: ".to_string()
+    };
+    StageError::Failed(format!(
+        "{head}{msg} ({free} free in {}){RERUN_HINT}",
+        root.display()
+    ))
 }
 
 /// The vis a stage reads, with the flag layers and models upstream of it.

@@ -197,10 +197,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         path.file_name().and_then(|s| s.to_str()).unwrap_or("file"),
         std::process::id()
     ));
-    {
+    let written = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-    }
-    fs::rename(&tmp, path)
+        fs::rename(&tmp, path)
+    })();
+    // On failure (a full disk) the previous file stays as it was; no temp file is left.
+    written.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
+    })
 }

@@ -10,6 +10,7 @@ use super::subtables::{dir_array, CalSubtables};
 use super::{CalParams, CalRow, CalTable};
 use crate::error::{CasaError, Result};
 use crate::table::casacore_lock;
+use crate::write_table::WriteTable;
 use ndarray::Array2;
 use rubbl_casatables::{CasaDataType, Table, TableCreateMode, TableDesc, TableError};
 use std::path::Path;
@@ -31,33 +32,15 @@ fn put<T: CasaDataType>(t: &mut Table, path: &Path, col: &str, row: usize, v: &T
         .map_err(|e| werr(path, &format!("{col} row {row}"), e))
 }
 
-fn create(path: &Path, desc: TableDesc, n: usize) -> Result<Table> {
+fn create(path: &Path, desc: TableDesc, n: usize) -> Result<WriteTable> {
     Table::new(
         crate::table::casa_path(path),
         desc,
         n,
         TableCreateMode::NewNoReplace,
     )
+    .map(|t| WriteTable::new(t, path))
     .map_err(|e| werr(path, "table", e))
-}
-
-/// The last guard before a solution is written: a NaN/inf parameter is written flagged,
-/// whatever its FLAG said, so no non-finite solution is ever applied.
-fn guarded_flags(r: &CalRow) -> Array2<bool> {
-    let mut flag = r.flag.clone();
-    match &r.params {
-        CalParams::Complex(a) => {
-            for (f, v) in flag.iter_mut().zip(a.iter()) {
-                *f |= !(v.re.is_finite() && v.im.is_finite());
-            }
-        }
-        CalParams::Float(a) => {
-            for (f, v) in flag.iter_mut().zip(a.iter()) {
-                *f |= !v.is_finite();
-            }
-        }
-    }
-    flag
 }
 
 fn validate(path: &Path, t: &CalTable) -> Result<()> {
@@ -97,7 +80,7 @@ fn validate(path: &Path, t: &CalTable) -> Result<()> {
 fn write_subtables(
     path: &Path,
     sub: &CalSubtables,
-) -> std::result::Result<Vec<(&'static str, Table)>, CasaError> {
+) -> std::result::Result<Vec<(&'static str, WriteTable)>, CasaError> {
     let mut out = Vec::new();
     let e = |w: &str, x: TableError| werr(path, w, x);
     // ANTENNA
@@ -306,9 +289,13 @@ pub fn write_caltable(path: &Path, table: &CalTable) -> Result<()> {
             t.put_keyword(k, &v).map_err(|e| werr(path, k, e))?;
         }
         for (name, sub) in write_subtables(path, &table.sub)? {
+            // Flushed before rubbl takes it: its last reference goes with the main table.
+            let sub = sub.into_flushed().map_err(|e| werr(path, name, e))?;
             t.put_table_keyword(name, sub)
                 .map_err(|e| werr(path, name, e))?;
         }
+        // Written through a call that catches: a full disk is an error, not an abort.
+        t.close().map_err(|e| werr(path, "table", e))?;
     }
     // casacore has flushed and closed everything; now set the table info it does not expose.
     let info = format!("Type = Calibration\nSubType = {}\n", table.keywords.viscal);

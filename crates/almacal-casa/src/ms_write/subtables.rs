@@ -5,6 +5,7 @@
 use super::schema::{self, ColumnSpec};
 use super::{WriteError, WriteResult};
 use crate::table::casacore_lock;
+use crate::write_table::WriteTable;
 use almacal_core::corr::CorrType;
 use almacal_core::meta::{Antenna, DataDesc, FlagCmdRow, Polarization, SpectralWindow};
 use ndarray::Array2;
@@ -172,7 +173,7 @@ impl MsSubtables {
 
 /// A new subtable being filled; all casacore calls hold the casacore lock.
 struct Sub {
-    table: Table,
+    table: WriteTable,
     name: &'static str,
 }
 
@@ -201,7 +202,10 @@ impl Sub {
             TableCreateMode::New,
         )
         .map_err(|e| err(name, "", e))?;
-        Ok(Self { table, name })
+        Ok(Self {
+            table: WriteTable::new(table, &path),
+            name,
+        })
     }
 
     fn scalars<T: CasaScalarData>(&mut self, column: &str, values: &[T]) -> WriteResult<()> {
@@ -228,7 +232,9 @@ impl Sub {
     fn link(self, main: &mut Table) -> WriteResult<()> {
         let _g = casacore_lock();
         let name = self.name;
-        main.put_table_keyword(name, self.table)
+        // Flushed first (a full disk is an error here, not an abort in a destructor).
+        let table = self.table.into_flushed().map_err(|e| err(name, "", e))?;
+        main.put_table_keyword(name, table)
             .map_err(|e| err(name, "", e))
     }
 }

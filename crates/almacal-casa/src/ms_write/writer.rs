@@ -7,8 +7,8 @@ use super::schema::{self, ColumnSpec};
 use super::subtables::{self, MsSubtables};
 use super::{WriteError, WriteResult};
 use crate::table::casacore_lock;
+use crate::write_table::WriteTable;
 use rubbl_casatables::{CasaScalarData, Table, TableCreateMode};
-use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 
 /// Which optional main-table columns to create, and the tiling of the visibility columns.
@@ -69,12 +69,12 @@ impl MainLayout {
 
 /// Writes one new MeasurementSet. Not `Send`: keep it on the thread that created it.
 pub struct MsWriter {
-    table: ManuallyDrop<Table>,
+    /// Flushed through a call that catches, and leaked if that fails (`write_table.rs`).
+    table: WriteTable,
     path: PathBuf,
     layout: MainLayout,
     nrows: u64,
     bytes: u64,
-    closed: bool,
 }
 
 fn main_err(column: &str, e: impl std::fmt::Display) -> WriteError {
@@ -95,13 +95,16 @@ impl MsWriter {
         let mut table = {
             let _g = casacore_lock();
             let desc = schema::table_desc(schema::MAIN).map_err(|e| main_err("", e))?;
-            let mut table = Table::new(
-                crate::table::casa_path(path),
-                desc,
-                0,
-                TableCreateMode::NewNoReplace,
-            )
-            .map_err(|e| main_err("", e))?;
+            let mut table = WriteTable::new(
+                Table::new(
+                    crate::table::casa_path(path),
+                    desc,
+                    0,
+                    TableCreateMode::NewNoReplace,
+                )
+                .map_err(|e| main_err("", e))?,
+                path,
+            );
             for c in layout.tiled_columns() {
                 let rows = if c.name == "FLAG" {
                     layout.tile_rows * 4
@@ -133,12 +136,11 @@ impl MsWriter {
         };
         subtables::write_all(path, &mut table, subtables)?;
         Ok(Self {
-            table: ManuallyDrop::new(table),
+            table,
             path: path.to_path_buf(),
             layout,
             nrows: 0,
             bytes: 0,
-            closed: false,
         })
     }
 
@@ -260,26 +262,17 @@ impl MsWriter {
 
     /// Close the MS (flushing everything to disk) and mark it as a MeasurementSet.
     /// Returns the number of rows written.
-    pub fn finish(mut self) -> WriteResult<u64> {
-        {
-            let _g = casacore_lock();
-            // SAFETY: the table is dropped exactly once here; Drop sees `closed`.
-            unsafe { ManuallyDrop::drop(&mut self.table) };
-            self.closed = true;
-        }
-        write_table_info(&self.path)?;
-        Ok(self.nrows)
-    }
-}
-
-impl Drop for MsWriter {
-    fn drop(&mut self) {
-        if self.closed {
-            return;
-        }
-        let _g = casacore_lock();
-        // SAFETY: not closed, so the table was never dropped; it is dropped once, under the lock.
-        unsafe { ManuallyDrop::drop(&mut self.table) };
+    pub fn finish(self) -> WriteResult<u64> {
+        let Self {
+            table, path, nrows, ..
+        } = self;
+        // A full disk comes back here as an error (the table is then leaked, not closed).
+        table.close().map_err(|e| WriteError::Io {
+            path: path.display().to_string(),
+            msg: e.msg,
+        })?;
+        write_table_info(&path)?;
+        Ok(nrows)
     }
 }
 

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use almacal_casa::reader::{ChunkReader, ReadRequest};
 use almacal_casa::table::{casacore_lock, RoTable};
+use almacal_casa::write_table::WriteTable;
 use almacal_core::flaglayer::FlagLayer;
 use almacal_recipe::ProductKind;
 use ndarray::Array2;
@@ -103,13 +104,16 @@ pub fn save_flags(
             TableDesc::new("", TableDescCreateMode::TDM_SCRATCH).map_err(|e| werr(&e))?;
         desc.add_scalar_column(GlueDataType::TpBool, "FLAG_ROW", None, false, false)
             .map_err(|e| werr(&e))?;
-        let mut t = Table::new(
-            almacal_casa::table::casa_path(path),
-            desc,
-            0,
-            TableCreateMode::NewNoReplace,
-        )
-        .map_err(|e| werr(&e))?;
+        let mut t = WriteTable::new(
+            Table::new(
+                almacal_casa::table::casa_path(path),
+                desc,
+                0,
+                TableCreateMode::NewNoReplace,
+            )
+            .map_err(|e| werr(&e))?,
+            path,
+        );
         t.add_tiled_array_column(
             GlueDataType::TpBool,
             "FLAG",
@@ -121,17 +125,14 @@ pub fn save_flags(
         )
         .map_err(|e| werr(&e))?;
         t.add_rows(nrows as usize).map_err(|e| werr(&e))?;
-        Guarded(Some(t))
+        t
     };
     let (mut flagged, mut total, mut seen) = (0u64, 0u64, 0u64);
     for chunk in reader {
         let chunk = chunk.map_err(|e| casa_err(stage, e))?;
         let (n, nchan, ncorr) = chunk.flag_rcf.dim();
         let _g = casacore_lock();
-        let t = table
-            .0
-            .as_mut()
-            .ok_or_else(|| failed(stage, "table closed"))?;
+        let t: &mut Table = &mut table;
         for k in 0..n {
             let row = chunk.rows[k];
             let cell: Array2<bool> = chunk.flag_rcf.slice(ndarray::s![k, .., ..]).to_owned();
@@ -149,18 +150,9 @@ pub fn save_flags(
             format!("read {seen} of the {nrows} rows of {}", ms.display()),
         ));
     }
-    drop(table);
+    // A full disk comes back here as an error naming the table (which is then leaked).
+    table.close().map_err(|e| werr(&e))?;
     Ok((flagged, total))
-}
-
-/// A rubbl table dropped under the casacore lock.
-struct Guarded(Option<Table>);
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        let _g = casacore_lock();
-        self.0.take();
-    }
 }
 
 /// A flag version table as a flag layer over the rows of vis `ms` (cell shapes are checked

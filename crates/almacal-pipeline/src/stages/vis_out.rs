@@ -11,7 +11,6 @@
 //! grouped by (DDID, field, scan) in time order. The input MS is only read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
@@ -20,6 +19,7 @@ use almacal_casa::read_meta;
 use almacal_casa::reader::{spawn_reader, ReadRequest};
 use almacal_casa::selection::SelectionParams;
 use almacal_casa::table::{casacore_lock, RoTable};
+use almacal_casa::write_table::{deep_copy_no_rows, WriteTable};
 use almacal_core::chunk::VisChunk;
 use almacal_core::flaglayer::FlagLayer;
 use almacal_core::ids::DataDescId;
@@ -168,18 +168,9 @@ fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
     })
 }
 
-/// A writable casacore table dropped under the casacore lock.
-struct OutTable {
-    t: ManuallyDrop<Table>,
-}
-
-impl Drop for OutTable {
-    fn drop(&mut self) {
-        let _g = casacore_lock();
-        // SAFETY: dropped exactly once, here.
-        unsafe { ManuallyDrop::drop(&mut self.t) };
-    }
-}
+/// The output table: flushed through a call that catches before it is closed, and leaked
+/// instead of closed when that fails (a full disk must not abort the process).
+type OutTable = WriteTable;
 
 fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dst)?;
@@ -200,21 +191,10 @@ fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
     if out.exists() {
         return Err(format!("{} already exists", out.display()));
     }
-    let out_abs = almacal_casa::table::casa_path(out);
-    let out_str = out_abs
-        .to_str()
-        .ok_or_else(|| format!("{} is not valid UTF-8", out.display()))?;
-    {
-        let _g = casacore_lock();
-        let mut input = ManuallyDrop::new(
-            Table::open(almacal_casa::table::casa_path(ms), TableOpenMode::Read)
-                .map_err(|e| format!("cannot open {}: {e}", ms.display()))?,
-        );
-        let r = input.deep_copy_no_rows(out_str);
-        // SAFETY: dropped once, under the lock.
-        unsafe { ManuallyDrop::drop(&mut input) };
-        r.map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    if out.to_str().is_none() {
+        return Err(format!("{} is not valid UTF-8", out.display()));
     }
+    deep_copy_no_rows(ms, out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     // Subtables: replace the empty copies with the input's (all rows, unchanged).
     for e in std::fs::read_dir(ms).map_err(|e| format!("{}: {e}", ms.display()))? {
         let e = e.map_err(|e| format!("{}: {e}", ms.display()))?;
@@ -224,15 +204,19 @@ fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
             if dst.exists() {
                 std::fs::remove_dir_all(&dst).map_err(|e| format!("{}: {e}", dst.display()))?;
             }
-            copy_dir(&p, &dst).map_err(|e| format!("copying {}: {e}", p.display()))?;
+            copy_dir(&p, &dst)
+                .map_err(|e| format!("copying {} to {}: {e}", p.display(), dst.display()))?;
         }
     }
     let _g = casacore_lock();
-    let mut t = Table::open(
-        almacal_casa::table::casa_path(out),
-        TableOpenMode::ReadWrite,
-    )
-    .map_err(|e| format!("cannot open {} for writing: {e}", out.display()))?;
+    let mut t = WriteTable::new(
+        Table::open(
+            almacal_casa::table::casa_path(out),
+            TableOpenMode::ReadWrite,
+        )
+        .map_err(|e| format!("cannot open {} for writing: {e}", out.display()))?,
+        out,
+    );
     let cols = t.column_names().map_err(|e| e.to_string())?;
     for c in [
         "CORRECTED_DATA",
@@ -245,9 +229,7 @@ fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
                 .map_err(|e| format!("{}: removing {c}: {e}", out.display()))?;
         }
     }
-    Ok(OutTable {
-        t: ManuallyDrop::new(t),
-    })
+    Ok(t)
 }
 
 fn put_scalars<T: CasaScalarData>(
@@ -296,7 +278,7 @@ fn write_chunk(
         .map(|(i, &k)| c.flag_row[k] || flag.index_axis(Axis(0), i).iter().all(|&f| f))
         .collect();
     let _g = casacore_lock();
-    let t = &mut *out.t;
+    let t: &mut Table = out;
     t.add_rows(n).map_err(|e| format!("adding rows: {e}"))?;
     let time: Vec<f64> = keep.iter().map(|&k| c.time_s[k]).collect();
     let interval: Vec<f64> = keep.iter().map(|&k| c.interval_s[k]).collect();
@@ -361,6 +343,14 @@ pub fn write_vis(
         .keepflags
         .then(|| uniform_cell_bytes(&meta, stream.planned_rows()))
         .flatten();
+    // The visibilities, flags and weights of the rows to write, checked against the free
+    // space up front: a full disk is then a clear failure, not a half-written table.
+    if let Some((bytes, rows)) = uniform_cell_bytes(&meta, stream.planned_rows()) {
+        let need = rows * (bytes + bytes / 8 + 64) + almacal_casa::space::RESERVE_BYTES;
+        let dir = out.parent().unwrap_or(out);
+        almacal_casa::space::ensure_free(dir, need, &format!("writing {}", out.display()))
+            .map_err(|e| failed(stage, e.to_string()))?;
+    }
     let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
     let ms_w: PathBuf = ms.to_path_buf();
     let out_w: PathBuf = out.to_path_buf();
@@ -379,7 +369,8 @@ pub fn write_vis(
                     prefault = Prefaulter::start(&out_w, n * bytes, rows * bytes);
                 }
             }
-            drop(t);
+            // A full disk comes back here as an error naming the table.
+            t.close().map_err(|e| e.to_string())?;
             drop(prefault);
             Ok(n)
         })
@@ -674,22 +665,21 @@ pub fn update_vis_in_place(
         .spawn(move || -> Result<u64, String> {
             let mut t = {
                 let _g = casacore_lock();
-                OutTable {
-                    t: ManuallyDrop::new(
-                        Table::open(
-                            almacal_casa::table::casa_path(&out_w),
-                            TableOpenMode::ReadWrite,
-                        )
-                        .map_err(|e| format!("cannot open {}: {e}", out_w.display()))?,
-                    ),
-                }
+                WriteTable::new(
+                    Table::open(
+                        almacal_casa::table::casa_path(&out_w),
+                        TableOpenMode::ReadWrite,
+                    )
+                    .map_err(|e| format!("cannot open {}: {e}", out_w.display()))?,
+                    &out_w,
+                )
             };
             let mut n = 0u64;
             for (c, out_rows) in rx {
                 update_chunk(&mut t, &c, &out_rows)?;
                 n += out_rows.len() as u64;
             }
-            drop(t);
+            t.close().map_err(|e| e.to_string())?;
             Ok(n)
         })
         .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
@@ -739,7 +729,7 @@ fn update_chunk(out: &mut OutTable, c: &VisChunk, out_rows: &[u64]) -> Result<()
         .map(|k| c.flag_row[k] || c.flag_rcf.index_axis(Axis(0), k).iter().all(|&f| f))
         .collect();
     let _g = casacore_lock();
-    let t = &mut *out.t;
+    let t: &mut Table = out;
     let mut k0 = 0;
     while k0 < out_rows.len() {
         // A run of consecutive output rows.
