@@ -43,6 +43,25 @@ fn create(path: &Path, desc: TableDesc, n: usize) -> Result<WriteTable> {
     .map_err(|e| werr(path, "table", e))
 }
 
+/// The last guard before a solution is written: a NaN/inf parameter is written flagged,
+/// whatever its FLAG said, so no non-finite solution is ever applied.
+fn guarded_flags(r: &CalRow) -> Array2<bool> {
+    let mut flag = r.flag.clone();
+    match &r.params {
+        CalParams::Complex(a) => {
+            for (f, v) in flag.iter_mut().zip(a.iter()) {
+                *f |= !(v.re.is_finite() && v.im.is_finite());
+            }
+        }
+        CalParams::Float(a) => {
+            for (f, v) in flag.iter_mut().zip(a.iter()) {
+                *f |= !v.is_finite();
+            }
+        }
+    }
+    flag
+}
+
 fn validate(path: &Path, t: &CalTable) -> Result<()> {
     let bad = |msg: String| {
         Err(CasaError::Invalid {
