@@ -70,28 +70,6 @@ pub fn casacore_lock() -> CasacoreGuard {
     }
 }
 
-#[cfg(test)]
-mod lock_tests {
-    use super::*;
-
-    #[test]
-    fn reentrant_on_one_thread_exclusive_across_threads() {
-        let a = casacore_lock();
-        let b = casacore_lock();
-        drop(a);
-        // Still held by `b`: another thread must not get it.
-        let got = std::thread::spawn(|| CASACORE.try_lock().is_ok())
-            .join()
-            .unwrap();
-        assert!(!got);
-        drop(b);
-        let got = std::thread::spawn(|| CASACORE.try_lock().is_ok())
-            .join()
-            .unwrap();
-        assert!(got);
-    }
-}
-
 /// An open, read-only casacore table. Not `Send`: keep it on the thread that opened it.
 pub struct RoTable {
     table: ManuallyDrop<Table>,
@@ -220,5 +198,27 @@ impl Drop for RoTable {
         let _guard = casacore_lock();
         // SAFETY: the table is never used again; it is dropped once, under the lock.
         unsafe { ManuallyDrop::drop(&mut self.table) };
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn reentrant_on_one_thread_exclusive_across_threads() {
+        let a = casacore_lock();
+        let b = casacore_lock();
+        drop(a);
+        // Still held by `b`: another thread must not get it.
+        let got = std::thread::spawn(|| CASACORE.try_lock().is_ok())
+            .join()
+            .unwrap();
+        assert!(!got);
+        drop(b);
+        let got = std::thread::spawn(|| CASACORE.try_lock().is_ok())
+            .join()
+            .unwrap();
+        assert!(got);
     }
 }

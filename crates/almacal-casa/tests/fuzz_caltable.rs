@@ -49,7 +49,9 @@ fn table(par: ParType, single_channel: bool) -> CalTable {
                 ParType::Float => CalParams::Float(Array2::from_elem((2, nchan), 50.0)),
             },
             paramerr: Array2::from_elem((2, nchan), 0.01),
-            flag: Array2::from_shape_fn((2, nchan), |(p, c)| (p + c + a as usize) % 5 == 0),
+            flag: Array2::from_shape_fn((2, nchan), |(p, c)| {
+                (p + c + a as usize).is_multiple_of(5)
+            }),
             snr: Array2::from_elem((2, nchan), 30.0),
             weight: None,
         })

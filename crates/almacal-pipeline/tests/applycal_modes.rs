@@ -18,7 +18,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use almacal_casa::reader::{ChunkReader, ReadRequest};
 use almacal_core::chunk::VisChunk;
