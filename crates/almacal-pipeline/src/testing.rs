@@ -56,12 +56,13 @@ impl StageExecutor for TestTask {
             return Err(StageError::Failed("asked to fail (fail = true)".into()));
         }
         if p.get("salt").and_then(ParamValue::as_str) == Some("fail_io") {
-            // A product that cannot be written, as on a full or read-only disk.
+            // A product that cannot be written, as on a read-only disk (a full disk is a stage
+            // failure, exit 5: see `run::diagnose_no_space`).
             let out = ctx.outputs.values().next().cloned().unwrap_or_default();
             return Err(StageError::write(
                 &ctx.stage.name,
                 &out,
-                "No space left on device (salt = \"fail_io\")",
+                "Permission denied (salt = \"fail_io\")",
             ));
         }
         let sleep_ms = p
