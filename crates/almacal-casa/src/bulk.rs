@@ -89,6 +89,8 @@ impl BulkTable {
         };
         let c = CString::new(crate::table::casa_path(path).to_string_lossy().as_bytes())
             .map_err(|_| err("the path contains a NUL byte".into()))?;
+        crate::isolate::ensure_safe(path, crate::isolate::ProbeKind::Tree)
+            .map_err(|e| err(e.to_string()))?;
         let mut buf = [0u8; 512];
         let ptr = {
             let _g = casacore_lock();

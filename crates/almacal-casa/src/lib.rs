@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod caltable;
 pub mod error;
 pub mod flagging;
+pub mod isolate;
 pub mod listobs;
 pub mod memory;
 pub mod meta_read;

@@ -87,6 +87,7 @@ impl RoTable {
                 msg: "no such table directory".into(),
             });
         }
+        crate::isolate::ensure_safe(path, crate::isolate::ProbeKind::Tree)?;
         let _guard = casacore_lock();
         let mut table =
             Table::open(casa_path(path), TableOpenMode::Read).map_err(|e| CasaError::Open {

@@ -38,6 +38,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Started as the table prober of another almacal (see almacal_casa::isolate)?
+    if let Some(code) = almacal_casa::isolate::child_main() {
+        return ExitCode::from(code as u8);
+    }
     // A closed stdout (`almacal status R | head -1`) ends the process quietly, as SIGPIPE does
     // for other command-line tools, instead of a panic in `println!` (exit 101). The Rust
     // runtime ignores SIGPIPE by default; restore the default action.
@@ -46,6 +50,21 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     almacal_casa::memory::keep_freed_memory();
+    // Tables almacal did not check yet are first opened by a copy of this binary, so a
+    // damaged one cannot crash the run.
+    // /proc/self/exe still starts this binary when its file was replaced meanwhile.
+    let own = std::path::PathBuf::from("/proc/self/exe");
+    let exe = if own.exists() {
+        Some(own)
+    } else {
+        std::env::current_exe().ok()
+    };
+    if let Some(program) = exe {
+        almacal_casa::isolate::set_prober(almacal_casa::isolate::Prober {
+            program,
+            args: Vec::new(),
+        });
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Engine(cmd) => engine_cli::dispatch(cmd),

@@ -86,6 +86,7 @@ pub fn read_caltable(path: &Path) -> Result<CalTable> {
     if let Some(e) = not_a_caltable(path) {
         return Err(e);
     }
+    crate::isolate::ensure_safe(path, crate::isolate::ProbeKind::CalTable)?;
     let _guard = casacore_lock();
     let mut t = Table::open(crate::table::casa_path(path), TableOpenMode::Read).map_err(|e| {
         CasaError::Open {

@@ -213,6 +213,7 @@ fn open_sub(base: &Path, name: &str) -> Result<Option<Table>> {
     if !p.join("table.dat").is_file() {
         return Ok(None);
     }
+    crate::isolate::ensure_safe(&p, crate::isolate::ProbeKind::Tree)?;
     Table::open(crate::table::casa_path(&p), TableOpenMode::Read)
         .map(Some)
         .map_err(|e| CasaError::Open {
