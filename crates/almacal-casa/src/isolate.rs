@@ -315,21 +315,80 @@ fn tables_of(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Open every table of the tree read-only and read what an open reads.
+/// Tables up to this many rows have their scalar columns read whole by the probe; larger
+/// ones (an MS main table) only some cells.
+const READ_WHOLE_ROWS: u64 = 100_000;
+
+/// Open every table of the tree read-only, ask for every column's description and read
+/// some of its cells: what almacal's own reads ask of casacore first.
 fn probe_tree(root: &Path) -> Result<()> {
     use rubbl_casatables::{Table, TableOpenMode};
     let _guard = crate::table::casacore_lock();
     for t in tables_of(root) {
-        let open_err = |e: &dyn std::fmt::Display| CasaError::Open {
+        let fail = |what: &str, e: &dyn std::fmt::Display| CasaError::Open {
             path: t.display().to_string(),
-            msg: e.to_string(),
+            msg: format!("{what}: {e}"),
         };
-        let mut table = Table::open(&t, TableOpenMode::Read).map_err(|e| open_err(&e))?;
-        let _ = table.n_rows();
-        table.column_names().map_err(|e| open_err(&e))?;
-        table.get_keyword_record().map_err(|e| open_err(&e))?;
+        let mut table = Table::open(&t, TableOpenMode::Read).map_err(|e| fail("open", &e))?;
+        let nrows = table.n_rows();
+        let columns = table.column_names().map_err(|e| fail("columns", &e))?;
+        table
+            .get_keyword_record()
+            .map_err(|e| fail("keywords", &e))?;
+        for c in &columns {
+            let desc = table.get_col_desc(c).map_err(|e| fail(c, &e))?;
+            probe_column(&mut table, c, &desc, nrows);
+        }
     }
     Ok(())
+}
+
+/// Read some cells of column `name` (errors are fine: the in-process read reports them;
+/// only a crash matters here).
+fn probe_column(
+    t: &mut rubbl_casatables::Table,
+    name: &str,
+    desc: &rubbl_casatables::ColumnDescription,
+    nrows: u64,
+) {
+    use rubbl_casatables::GlueDataType as D;
+    use rubbl_casatables::{CasaScalarData, Table};
+    fn read<T: CasaScalarData>(t: &mut Table, name: &str, scalar: bool, nrows: u64) {
+        if scalar && nrows <= READ_WHOLE_ROWS {
+            let _ = t.get_col_as_vec::<T>(name);
+            return;
+        }
+        let mut rows = vec![0, nrows / 2, nrows.saturating_sub(1)];
+        rows.dedup();
+        for r in rows.into_iter().filter(|&r| r < nrows) {
+            if scalar {
+                let _ = t.get_cell::<T>(name, r);
+            } else {
+                let _ = t.get_cell_as_vec::<T>(name, r);
+            }
+        }
+    }
+    let s = desc.is_scalar();
+    match desc.data_type() {
+        D::TpBool | D::TpArrayBool => read::<bool>(t, name, s, nrows),
+        D::TpChar | D::TpArrayChar => read::<i8>(t, name, s, nrows),
+        D::TpUChar | D::TpArrayUChar => read::<u8>(t, name, s, nrows),
+        D::TpShort | D::TpArrayShort => read::<i16>(t, name, s, nrows),
+        D::TpUShort | D::TpArrayUShort => read::<u16>(t, name, s, nrows),
+        D::TpInt | D::TpArrayInt => read::<i32>(t, name, s, nrows),
+        D::TpUInt | D::TpArrayUInt => read::<u32>(t, name, s, nrows),
+        D::TpInt64 | D::TpArrayInt64 => read::<i64>(t, name, s, nrows),
+        D::TpFloat | D::TpArrayFloat => read::<f32>(t, name, s, nrows),
+        D::TpDouble | D::TpArrayDouble => read::<f64>(t, name, s, nrows),
+        D::TpComplex | D::TpArrayComplex => {
+            read::<rubbl_casatables::Complex<f32>>(t, name, s, nrows)
+        }
+        D::TpDComplex | D::TpArrayDComplex => {
+            read::<rubbl_casatables::Complex<f64>>(t, name, s, nrows)
+        }
+        D::TpString | D::TpArrayString => read::<String>(t, name, s, nrows),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

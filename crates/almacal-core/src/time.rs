@@ -43,7 +43,15 @@ fn unix_days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// MJD seconds to a calendar time.
+/// Times outside about ±2.7 billion years (garbage read from a damaged table) are clamped,
+/// never an overflow; NaN comes out as MJD 0.
 pub fn to_calendar(mjd_s: f64) -> Calendar {
+    const MAX_DAYS: f64 = 1e12;
+    let mjd_s = if mjd_s.is_nan() {
+        0.0
+    } else {
+        mjd_s.clamp(-MAX_DAYS * DAY_S, MAX_DAYS * DAY_S)
+    };
     let days = (mjd_s / DAY_S).floor();
     let mut sec_of_day = mjd_s - days * DAY_S;
     let mut days = days as i64;
@@ -52,6 +60,7 @@ pub fn to_calendar(mjd_s: f64) -> Calendar {
         days += 1;
     }
     let (year, month, day) = civil_from_unix_days(days + MJD0_UNIX_DAYS);
+    let sec_of_day = sec_of_day.clamp(0.0, DAY_S - 1e-9);
     let hour = (sec_of_day / 3600.0).floor() as u32;
     let minute = ((sec_of_day - f64::from(hour) * 3600.0) / 60.0).floor() as u32;
     let second = sec_of_day - f64::from(hour) * 3600.0 - f64::from(minute) * 60.0;
@@ -126,6 +135,24 @@ pub fn format_casa_timestamp(mjd_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn garbage_times_format_without_overflow() {
+        // Values read from a damaged TIME column (found by fuzzing listobs).
+        for t in [
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e300,
+        ] {
+            let s = format_casa_date(t);
+            assert!(s.contains('/'), "{t}: {s}");
+            let _ = format_time_of_day(t, 3);
+        }
+        assert_eq!(format_casa_date(f64::NAN), format_casa_date(0.0));
+    }
 
     #[test]
     fn known_dates() {
