@@ -31,7 +31,11 @@ pub const PROBE_PATH_ENV: &str = "ALMACAL_PROBE_PATH";
 pub const PROBE_KIND_ENV: &str = "ALMACAL_PROBE_KIND";
 
 /// How long a probe may take before the table counts as one casacore cannot read.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The address space a probe may use: a size read from a damaged description can make
+/// casacore allocate without bound; the probe then fails instead of swapping the machine.
+const PROBE_MEMORY: u64 = 4 << 30;
 
 /// What a probe checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,6 +164,20 @@ pub fn ensure_safe(path: &Path, kind: ProbeKind) -> Result<()> {
     Ok(())
 }
 
+/// Record the table tree at `root` as safe to open as it is now: almacal wrote it in this
+/// process, or verified it is unchanged since it did (a cached product whose manifest
+/// matches its record). Saves the probe of tables almacal made itself.
+pub fn trust(root: &Path) {
+    if PROBER.get().is_none() || !root.join("table.dat").is_file() {
+        return;
+    }
+    let root = crate::table::casa_path(root);
+    let sig = signature(&root);
+    if let Ok(mut m) = memo().lock() {
+        m.insert(root, (vec![ProbeKind::Tree, ProbeKind::CalTable], sig));
+    }
+}
+
 fn damaged(root: &Path, how: String) -> CasaError {
     CasaError::Invalid {
         path: root.display().to_string(),
@@ -179,7 +197,8 @@ fn run_probe(prober: &Prober, root: &Path, kind: ProbeKind) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: setrlimit is async-signal-safe; a crashing probe writes no core file.
+    // SAFETY: setrlimit and prctl are async-signal-safe. A crashing probe writes no core
+    // file, a runaway one hits its memory limit, and it dies with the process that started it.
     unsafe {
         cmd.pre_exec(|| {
             let zero = libc::rlimit {
@@ -187,6 +206,12 @@ fn run_probe(prober: &Prober, root: &Path, kind: ProbeKind) -> Result<()> {
                 rlim_max: 0,
             };
             libc::setrlimit(libc::RLIMIT_CORE, &zero);
+            let mem = libc::rlimit {
+                rlim_cur: PROBE_MEMORY,
+                rlim_max: PROBE_MEMORY,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &mem);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
     }
@@ -244,6 +269,10 @@ fn run_probe(prober: &Prober, root: &Path, kind: ProbeKind) -> Result<()> {
     }
     let how = match status.signal() {
         Some(sig) => format!("casacore crashed reading it ({})", signal_name(sig)),
+        None if said.contains("bad_alloc") || said.contains("memory") => format!(
+            "casacore ran out of memory reading it (more than {} GiB)",
+            PROBE_MEMORY >> 30
+        ),
         None => format!(
             "casacore failed reading it (exit code {})",
             status.code().unwrap_or(-1)
