@@ -49,9 +49,11 @@ fn damaged_caltables_say_what_is_wrong() {
     file.set_len(100).expect("truncate");
     drop(file);
     let (code, out) = almacal(&["plot", "gain", "trunc.cal"], dir);
-    assert_eq!(code, 4, "{out}");
-    assert!(out.contains("damaged or truncated"), "{out}");
-    assert!(out.contains("trunc.cal/table.f0"), "{out}");
+    // Either casacore's error, explained, or the probe process's report of its crash
+    // (almacal_casa::isolate); both name the table and say it is damaged.
+    assert!(code == 4 || code == 1, "{out}");
+    assert!(out.contains("damaged"), "{out}");
+    assert!(out.contains("trunc.cal"), "{out}");
     assert!(
         !out.contains("error: trunc.cal: column TIME: FiledesIO"),
         "{out}"
