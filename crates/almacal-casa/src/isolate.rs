@@ -366,36 +366,54 @@ fn probe_tree(root: &Path) -> Result<()> {
             .map_err(|e| fail("keywords", &e))?;
         for c in &columns {
             let desc = table.get_col_desc(c).map_err(|e| fail(c, &e))?;
-            probe_column(&mut table, c, &desc, nrows);
+            // The first error ends the probe, as it would end the in-process read: casacore
+            // reading on after an exception on a damaged file is what crashes.
+            probe_column(&mut table, c, &desc, nrows).map_err(|e| CasaError::Column {
+                path: t.display().to_string(),
+                column: c.clone(),
+                msg: crate::error::explain_casacore(&e),
+            })?;
         }
     }
     Ok(())
 }
 
-/// Read some cells of column `name` (errors are fine: the in-process read reports them;
-/// only a crash matters here).
+/// Read some cells of column `name`; the first error, as casacore says it.
 fn probe_column(
     t: &mut rubbl_casatables::Table,
     name: &str,
     desc: &rubbl_casatables::ColumnDescription,
     nrows: u64,
-) {
+) -> std::result::Result<(), String> {
     use rubbl_casatables::GlueDataType as D;
     use rubbl_casatables::{CasaScalarData, Table};
-    fn read<T: CasaScalarData>(t: &mut Table, name: &str, scalar: bool, nrows: u64) {
+    fn read<T: CasaScalarData>(
+        t: &mut Table,
+        name: &str,
+        scalar: bool,
+        nrows: u64,
+    ) -> std::result::Result<(), String> {
+        let e = |e: rubbl_casatables::TableError| e.to_string();
         if scalar && nrows <= READ_WHOLE_ROWS {
-            let _ = t.get_col_as_vec::<T>(name);
-            return;
+            return t.get_col_as_vec::<T>(name).map(|_| ()).map_err(e);
         }
         let mut rows = vec![0, nrows / 2, nrows.saturating_sub(1)];
         rows.dedup();
         for r in rows.into_iter().filter(|&r| r < nrows) {
-            if scalar {
-                let _ = t.get_cell::<T>(name, r);
+            // An undefined cell of a variable-shape column is not damage: skip it.
+            let res = if scalar {
+                t.get_cell::<T>(name, r).map(|_| ())
             } else {
-                let _ = t.get_cell_as_vec::<T>(name, r);
+                t.get_cell_as_vec::<T>(name, r).map(|_| ())
+            };
+            if let Err(err) = res {
+                let msg = e(err);
+                if !msg.contains("not defined") && !msg.contains("no array") {
+                    return Err(msg);
+                }
             }
         }
+        Ok(())
     }
     let s = desc.is_scalar();
     match desc.data_type() {
@@ -416,7 +434,7 @@ fn probe_column(
             read::<rubbl_casatables::Complex<f64>>(t, name, s, nrows)
         }
         D::TpString | D::TpArrayString => read::<String>(t, name, s, nrows),
-        _ => {}
+        _ => Ok(()),
     }
 }
 
