@@ -404,6 +404,10 @@ where
         match FLAG_COMMAND_PARAMS.iter().find(|p| p.name == key) {
             Some(p) => match convert_param(cx, p, key, v) {
                 Some(val) => {
+                    if let Some(u) = crate::support::check(p, p.support, &val) {
+                        cx.err_help(v.span.clone(), u.message, Some(u.help));
+                        ok = false;
+                    }
                     out.insert(key.to_string(), val);
                 }
                 None => ok = false,

@@ -19,6 +19,7 @@ mod rules;
 pub mod schema;
 pub mod source;
 pub mod suggest;
+pub mod support;
 pub mod tasks;
 mod validate;
 pub mod value;

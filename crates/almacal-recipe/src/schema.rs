@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::support::Support;
 use crate::value::Params;
 
 /// A parameter's type and the value grammar checked at load time.
@@ -210,12 +211,26 @@ pub struct ParamSpec {
     pub role: Role,
     /// Valid values of a numeric parameter (`Bounds::None` for the others).
     pub bounds: Bounds,
+    /// Which of the valid values almacal implements ([`Support`]); the others are a
+    /// `check` error, never accepted and ignored.
+    pub support: Support,
 }
 
 impl ParamSpec {
     /// The same parameter with valid values `bounds`.
     pub const fn bounded(self, bounds: Bounds) -> Self {
         ParamSpec { bounds, ..self }
+    }
+
+    /// The same parameter with implementation status `support`.
+    pub const fn supports(self, support: Support) -> Self {
+        ParamSpec { support, ..self }
+    }
+
+    /// The same parameter, of which only CASA's default is implemented; `why` says
+    /// what the parameter does in CASA (shown in the message).
+    pub const fn default_only(self, why: &'static str) -> Self {
+        self.supports(Support::DefaultOnly(why))
     }
 
     /// True for parameters whose values are numbers (scalars or lists).
@@ -232,6 +247,7 @@ pub const fn p(name: &'static str, ty: Ty, default: Def) -> ParamSpec {
         default,
         role: Role::Plain,
         bounds: Bounds::None,
+        support: Support::Full,
     }
 }
 
@@ -243,6 +259,7 @@ pub const fn r(name: &'static str, ty: Ty, default: Def, role: Role) -> ParamSpe
         default,
         role,
         bounds: Bounds::None,
+        support: Support::Full,
     }
 }
 
@@ -314,6 +331,12 @@ pub struct TaskSpec {
     pub outputs: fn(&Params) -> Vec<ProductKind>,
     /// Test-only tasks are hidden unless enabled.
     pub test_only: bool,
+    /// Parameters of shared groups (selection, pre-application) whose implementation
+    /// status differs in this task from the group's.
+    pub support: &'static [(&'static str, Support)],
+    /// `Some(why)`: the task is known (a CASA task) but has no executor yet; a recipe
+    /// naming it is a `check` error.
+    pub not_implemented: Option<&'static str>,
 }
 
 impl TaskSpec {
@@ -330,5 +353,13 @@ impl TaskSpec {
 
     pub fn all_params(&self) -> impl Iterator<Item = &'static ParamSpec> + '_ {
         self.params.iter().flat_map(|g| g.iter())
+    }
+
+    /// What this task implements of parameter `spec` (its override, or the parameter's own).
+    pub fn support_of(&self, spec: &ParamSpec) -> Support {
+        self.support
+            .iter()
+            .find(|(n, _)| *n == spec.name)
+            .map_or(spec.support, |(_, s)| *s)
     }
 }

@@ -18,6 +18,7 @@ use crate::rules;
 use crate::schema::{Def, ParamSpec, Role, TaskSpec, Ty};
 use crate::source::SourceFile;
 use crate::suggest::did_you_mean;
+use crate::support;
 use crate::tasks;
 use crate::value::{ParamValue, Params};
 
@@ -446,6 +447,21 @@ fn stage_draft(
         },
     };
     draft.task = task;
+    if let (Some(spec), Some((_, v))) = (task, task_entry) {
+        if let Some(why) = spec.not_implemented {
+            diags.push(
+                Diagnostic::at(
+                    src,
+                    v.span.clone(),
+                    format!(
+                        "task {:?} (stage `{name}`) is not implemented yet in almacal",
+                        spec.name
+                    ),
+                )
+                .with_help(why),
+            );
+        }
+    }
 
     // `after` is checked even when the task is unknown.
     if let Some((_, v)) = entries.iter().find(|(k, _)| k.name == "after") {
@@ -495,6 +511,7 @@ fn stage_draft(
     // [defaults], then CASA defaults.
     let skip_defaults = rules::params_without_defaults(task);
     let mut params = given.clone();
+    let mut default_spans: BTreeMap<String, Range<usize>> = BTreeMap::new();
     for (k, v) in defaults {
         if given.contains_key(&k.name) || skip_defaults.contains(&k.name.as_str()) {
             continue;
@@ -506,6 +523,7 @@ fn stage_draft(
             let mut cx = Cx { src, diags };
             if let Some(val) = convert_param(&mut cx, spec, &k.name, v) {
                 params.insert(k.name.clone(), val);
+                default_spans.insert(k.name.clone(), v.span.clone());
             }
         }
     }
@@ -531,10 +549,54 @@ fn stage_draft(
             ),
         }
     }
+    check_support(src, key, &draft, task, &params, &default_spans, diags);
     rules::apply(src, &draft, task, &given, &mut params, diags);
     draft.plots = plots::check(src, &name, task.name, &params, &plot_names, diags);
     draft.params = params;
     Some(draft)
+}
+
+/// Every resolved parameter must have a value almacal implements ([`crate::support`]):
+/// reported at the value in the stage, in `[defaults]`, or (for a CASA default almacal
+/// does not implement) at the stage's header.
+fn check_support(
+    src: &SourceFile,
+    key: &Key,
+    draft: &Draft,
+    task: &TaskSpec,
+    params: &Params,
+    default_spans: &BTreeMap<String, Range<usize>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let stage = &draft.name;
+    for spec in task.all_params() {
+        let Some(value) = params.get(spec.name) else {
+            continue;
+        };
+        let Some(u) = support::check(spec, task.support_of(spec), value) else {
+            continue;
+        };
+        let (span, message) = if let Some((_, v)) = draft.spans.get(spec.name) {
+            (v.clone(), u.message)
+        } else if let Some(v) = default_spans.get(spec.name) {
+            (
+                v.clone(),
+                format!(
+                    "[defaults] for stage `{stage}` ({}): {}",
+                    task.name, u.message
+                ),
+            )
+        } else {
+            (
+                key.span.clone(),
+                format!(
+                    "stage `{stage}` ({}): CASA's default {}",
+                    task.name, u.message
+                ),
+            )
+        };
+        diags.push(Diagnostic::at(src, span, message).with_help(u.help));
+    }
 }
 
 fn unknown_param(src: &SourceFile, k: &Key, task: &TaskSpec, opts: &LoadOptions) -> Diagnostic {

@@ -320,13 +320,13 @@ fn cycles_name_their_stages() {
 
 #[test]
 fn duplicate_outputs_are_rejected() {
-    let e = errors("[inputs]\nraw = \"raw.ms\"\n[stage.a]\ntask = \"split\"\nvis = \"raw\"\noutputvis = \"x.ms\"\n[stage.b]\ntask = \"mstransform\"\nvis = \"raw\"\noutputvis = \"./x.ms\"\n");
+    let e = errors("[inputs]\nraw = \"raw.ms\"\n[stage.a]\ntask = \"split\"\nvis = \"raw\"\noutputvis = \"x.ms\"\n[stage.b]\ntask = \"mstransform\"\nvis = \"raw\"\nreindex = false\noutputvis = \"./x.ms\"\n");
     assert_eq!(e.0.len(), 1, "{e}");
     assert_eq!(
         e.0[0].message,
         "stage `b` writes x.ms, which stage `a` also writes"
     );
-    assert_eq!((e.0[0].pos.line, e.0[0].pos.col), (10, 13));
+    assert_eq!((e.0[0].pos.line, e.0[0].pos.col), (11, 13));
 }
 
 #[test]

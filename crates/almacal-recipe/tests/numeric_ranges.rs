@@ -174,7 +174,7 @@ fn flag_file_numbers_are_checked_in_the_file() {
 fn valid_numbers_still_load() {
     let r = load_text(&stage(
         "gaincal",
-        "minsnr = 0\nminblperant = 2\npreavg = -1\nsmodel = [1, 0, 0, 0]\n",
+        "minsnr = 0\nminblperant = 2\npreavg = -1\nsmodel = []\n",
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let p = &r.stages[0].params;

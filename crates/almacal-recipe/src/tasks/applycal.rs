@@ -3,7 +3,7 @@
 //! sets go in `groups`; stage-level gaintable/gainfield/interp/spwmap/calwt
 //! are the defaults of every group.
 
-use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::schema::{p, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::{NO_CALLIB, NO_CALLIB2, NO_FLAGBACKUP, PREAPPLY, SELECTION, VIS};
@@ -22,9 +22,16 @@ const OWN: &[ParamSpec] = &[
     VIS,
     p("selectdata", Ty::Bool, Def::Bool(true)),
     p("calwt", Ty::BoolList, Def::BoolList(&[true])),
-    p("applymode", Ty::Choice(APPLYMODES), Def::Str("")),
+    p("applymode", Ty::Choice(APPLYMODES), Def::Str("")).supports(Support::Values(&[
+        "",
+        "calflag",
+        "calflagstrict",
+        "trial",
+        "flagonly",
+        "calonly",
+    ])),
     p("groups", Ty::Groups, Def::Absent),
-    p("output", Ty::Output, Def::Absent),
+    p("output", Ty::Output, Def::Absent).supports(Support::Rule(crate::support::applycal_output)),
     // almacal: by default a caltable that has no solution for any selected row (wrong
     // antennas/spws/fields, e.g. a VLA table on ALMA data) fails the stage; `true` passes
     // such rows through uncalibrated, as CASA does.
@@ -37,6 +44,17 @@ pub const APPLYCAL: TaskSpec = TaskSpec {
     reserved: &[NO_FLAGBACKUP, NO_CALLIB, NO_CALLIB2],
     outputs,
     test_only: false,
+    support: &[
+        (
+            "uvrange",
+            Support::DefaultOnly("selects baselines by uv distance"),
+        ),
+        (
+            "selectdata",
+            Support::DefaultOnly("turns the selection parameters off"),
+        ),
+    ],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

@@ -1,7 +1,7 @@
 //! `bandpass`: B Jones solutions (CASA defaults; solint may have a
 //! frequency part such as `inf,20ch`).
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty, COUNT_MAX};
 use crate::value::Params;
 
 use super::common::{
@@ -11,7 +11,8 @@ use super::common::{
 const OWN: &[ParamSpec] = &[
     VIS,
     p("solint", Ty::Solint { freq: true }, Def::Str("inf")),
-    p("combine", Ty::StrList, Def::StrList(&["scan"])),
+    p("combine", Ty::StrList, Def::StrList(&["scan"]))
+        .supports(Support::Rule(crate::support::bandpass_combine)),
     p("refant", Ty::Str, Def::Str("")),
     p(
         "refantmode",
@@ -21,15 +22,27 @@ const OWN: &[ParamSpec] = &[
     p("minblperant", Ty::Int, Def::Int(4)).bounded(Bounds::Int(0, COUNT_MAX)),
     p("minsnr", Ty::Float, Def::Float(3.0)).bounded(Bounds::NON_NEGATIVE),
     p("solnorm", Ty::Bool, Def::Bool(false)),
-    p("bandtype", Ty::Choice(&["B", "BPOLY"]), Def::Str("B")),
-    p("smodel", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
-    p("corrdepflags", Ty::Bool, Def::Bool(false)),
+    p("bandtype", Ty::Choice(&["B", "BPOLY"]), Def::Str("B")).supports(Support::Values(&["B"])),
+    p("smodel", Ty::FloatList, Def::FloatList(&[]))
+        .bounded(Bounds::FINITE)
+        .default_only("a point-source Stokes model instead of MODEL_DATA; use a setjy stage"),
+    p("corrdepflags", Ty::Bool, Def::Bool(false))
+        .default_only("keeps correlations whose partner correlation is flagged"),
     p("fillgaps", Ty::Int, Def::Int(0)).bounded(Bounds::Int(0, COUNT_MAX)),
-    p("degamp", Ty::Int, Def::Int(3)).bounded(Bounds::Int(0, 64)),
-    p("degphase", Ty::Int, Def::Int(3)).bounded(Bounds::Int(0, 64)),
-    p("visnorm", Ty::Bool, Def::Bool(false)),
-    p("maskcenter", Ty::Int, Def::Int(0)).bounded(Bounds::Int(0, COUNT_MAX)),
-    p("maskedge", Ty::Int, Def::Int(0)).bounded(Bounds::Int(0, 100)),
+    p("degamp", Ty::Int, Def::Int(3))
+        .bounded(Bounds::Int(0, 64))
+        .default_only("the amplitude polynomial degree of bandtype BPOLY"),
+    p("degphase", Ty::Int, Def::Int(3))
+        .bounded(Bounds::Int(0, 64))
+        .default_only("the phase polynomial degree of bandtype BPOLY"),
+    p("visnorm", Ty::Bool, Def::Bool(false))
+        .default_only("normalises the data before a BPOLY solve"),
+    p("maskcenter", Ty::Int, Def::Int(0))
+        .bounded(Bounds::Int(0, COUNT_MAX))
+        .default_only("excludes central channels from a BPOLY fit"),
+    p("maskedge", Ty::Int, Def::Int(0))
+        .bounded(Bounds::Int(0, 100))
+        .default_only("excludes edge channels from a BPOLY fit"),
 ];
 
 pub const BANDPASS: TaskSpec = TaskSpec {
@@ -38,6 +51,8 @@ pub const BANDPASS: TaskSpec = TaskSpec {
     reserved: &[OUT_CALTABLE, NO_APPEND, NO_CALLIB, NO_CALLIB2],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

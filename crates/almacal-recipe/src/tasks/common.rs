@@ -16,7 +16,9 @@ pub const SELECTION: &[ParamSpec] = &[
     p("timerange", Ty::Sel, Def::Str("")),
     p("uvrange", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
-    p("msselect", Ty::Sel, Def::Str("")),
+    p("msselect", Ty::Sel, Def::Str("")).default_only(
+        "a TaQL selection expression; use field/spw/scan/antenna/intent/timerange/uvrange",
+    ),
 ];
 
 /// `selectdata` (solve tasks).
@@ -28,7 +30,8 @@ pub const PREAPPLY: &[ParamSpec] = &[
     p("gainfield", Ty::StrList, Def::StrList(&[])),
     p("interp", Ty::Interp, Def::StrList(&[])),
     p("spwmap", Ty::SpwMap, Def::StrList(&[])),
-    p("parang", Ty::Bool, Def::Bool(false)),
+    p("parang", Ty::Bool, Def::Bool(false))
+        .default_only("applies the parallactic-angle correction"),
 ];
 
 /// Reasons shared by reserved parameters.

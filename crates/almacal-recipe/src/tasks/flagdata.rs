@@ -2,7 +2,7 @@
 //! CASA flag commands, or one command given by top-level parameters). The
 //! product is a flag layer that later stages reading the same vis see.
 
-use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, Support, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::{NO_FLAGBACKUP, VIS};
@@ -24,9 +24,14 @@ pub const MODES: &[&str] = &[
     "table",
 ];
 
+/// The modes almacal implements (`list` is written as `inpfile`).
+pub const IMPLEMENTED_MODES: &[&str] = &[
+    "manual", "clip", "quack", "shadow", "unflag", "summary", "flagcmd", "table",
+];
+
 /// Parameters of one flag command (CASA flagdata's, minus vis).
 pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
-    p("mode", Ty::Choice(MODES), Def::Str("manual")),
+    p("mode", Ty::Choice(MODES), Def::Str("manual")).supports(Support::Values(IMPLEMENTED_MODES)),
     p("field", Ty::Sel, Def::Str("")),
     p("spw", Ty::Sel, Def::Str("")),
     p("antenna", Ty::Sel, Def::Str("")),
@@ -34,10 +39,10 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     p("correlation", Ty::Sel, Def::Str("")),
     p("scan", Ty::Sel, Def::Str("")),
     p("intent", Ty::Sel, Def::Str("")),
-    p("array", Ty::Sel, Def::Str("")),
+    p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
     p("uvrange", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
-    p("feed", Ty::Sel, Def::Str("")),
+    p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
     p("autocorr", Ty::Bool, Def::Bool(false)),
     p("reason", Ty::Str, Def::Str("any")),
     // clip
@@ -45,10 +50,11 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
         "datacolumn",
         Ty::Choice(&["data", "corrected", "model", "residual"]),
         Def::Str("data"),
-    ),
+    )
+    .supports(Support::Values(&["data", "corrected", "model"])),
     p("clipminmax", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p("clipoutside", Ty::Bool, Def::Bool(true)),
-    p("channelavg", Ty::Bool, Def::Bool(false)),
+    p("channelavg", Ty::Bool, Def::Bool(false)).default_only("clips on channel-averaged data"),
     p("clipzeros", Ty::Bool, Def::Bool(false)),
     // quack
     p("quackinterval", Ty::Float, Def::Float(1.0)).bounded(Bounds::NON_NEGATIVE),
@@ -57,15 +63,22 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
         Ty::Choice(&["beg", "endb", "end", "tail"]),
         Def::Str("beg"),
     ),
-    p("quackincrement", Ty::Bool, Def::Bool(false)),
+    p("quackincrement", Ty::Bool, Def::Bool(false))
+        .default_only("quacks incrementally across flagged scan starts"),
     // shadow
     p("tolerance", Ty::Float, Def::Float(0.0)).bounded(Bounds::FINITE),
     // elevation
-    p("lowerlimit", Ty::Float, Def::Float(0.0)).bounded(Bounds::Float(-90.0, 90.0)),
-    p("upperlimit", Ty::Float, Def::Float(90.0)).bounded(Bounds::Float(-90.0, 90.0)),
+    p("lowerlimit", Ty::Float, Def::Float(0.0))
+        .bounded(Bounds::Float(-90.0, 90.0))
+        .default_only("the elevation limit of mode elevation"),
+    p("upperlimit", Ty::Float, Def::Float(90.0))
+        .bounded(Bounds::Float(-90.0, 90.0))
+        .default_only("the elevation limit of mode elevation"),
     // flagcmd / table
     p("useapplied", Ty::Bool, Def::Bool(false)),
-    p("tbuff", Ty::Float, Def::Float(0.0)).bounded(Bounds::NON_NEGATIVE),
+    p("tbuff", Ty::Float, Def::Float(0.0))
+        .bounded(Bounds::NON_NEGATIVE)
+        .default_only("pads the time ranges of FLAG_CMD commands"),
 ];
 
 const OWN: &[ParamSpec] = &[
@@ -88,6 +101,8 @@ pub const FLAGDATA: TaskSpec = TaskSpec {
     ],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(params: &Params) -> Vec<ProductKind> {

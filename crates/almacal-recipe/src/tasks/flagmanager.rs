@@ -4,7 +4,7 @@
 //! versions saved upstream on the same vis; `restore` produces a flag layer equal to a saved
 //! version (layers OR, so this is CASA's `merge='or'`).
 
-use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::schema::{p, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -15,15 +15,17 @@ const OWN: &[ParamSpec] = &[
         "mode",
         Ty::Choice(&["list", "save", "restore", "delete", "rename"]),
         Def::Str("list"),
-    ),
+    )
+    .supports(Support::Values(&["list", "save", "restore"])),
     p("versionname", Ty::Str, Def::Str("")),
-    p("oldname", Ty::Str, Def::Str("")),
+    p("oldname", Ty::Str, Def::Str("")).default_only("the old name of mode rename"),
     p("comment", Ty::Str, Def::Str("")),
     p(
         "merge",
         Ty::Choice(&["replace", "and", "or"]),
         Def::Str("replace"),
-    ),
+    )
+    .supports(Support::Values(&["replace", "or"])),
 ];
 
 pub const FLAGMANAGER: TaskSpec = TaskSpec {
@@ -32,6 +34,8 @@ pub const FLAGMANAGER: TaskSpec = TaskSpec {
     reserved: &[],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(params: &Params) -> Vec<ProductKind> {

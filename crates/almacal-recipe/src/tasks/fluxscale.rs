@@ -15,9 +15,10 @@ const OWN: &[ParamSpec] = &[
     p("refspwmap", Ty::IntList, Def::IntList(&[-1])).bounded(Bounds::Int(-1, i32::MAX as i64)),
     p("gainthreshold", Ty::Float, Def::Float(-1.0)).bounded(Bounds::FINITE),
     p("antenna", Ty::Sel, Def::Str("")),
-    p("timerange", Ty::Sel, Def::Str("")),
+    p("timerange", Ty::Sel, Def::Str("")).default_only("restricts the gains used to some times"),
     p("scan", Ty::Sel, Def::Str("")),
-    p("incremental", Ty::Bool, Def::Bool(false)),
+    p("incremental", Ty::Bool, Def::Bool(false))
+        .default_only("writes only the scale factors as a separate table"),
     p("fitorder", Ty::Int, Def::Int(1)).bounded(Bounds::Int(0, 16)),
 ];
 
@@ -38,6 +39,8 @@ pub const FLUXSCALE: TaskSpec = TaskSpec {
     ],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

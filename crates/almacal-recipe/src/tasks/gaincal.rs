@@ -1,6 +1,6 @@
 //! `gaincal`: G/T/K gain solutions (CASA defaults).
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty, COUNT_MAX};
 use crate::value::Params;
 
 use super::common::{
@@ -10,8 +10,11 @@ use super::common::{
 const OWN: &[ParamSpec] = &[
     VIS,
     p("solint", Ty::Solint { freq: false }, Def::Str("inf")),
-    p("combine", Ty::StrList, Def::StrList(&[])),
-    p("preavg", Ty::Float, Def::Float(-1.0)).bounded(Bounds::FINITE),
+    p("combine", Ty::StrList, Def::StrList(&[]))
+        .supports(Support::Rule(crate::support::gaincal_combine)),
+    p("preavg", Ty::Float, Def::Float(-1.0))
+        .bounded(Bounds::FINITE)
+        .supports(Support::Rule(crate::support::preavg)),
     p("refant", Ty::Str, Def::Str("")),
     p(
         "refantmode",
@@ -30,11 +33,16 @@ const OWN: &[ParamSpec] = &[
         "gaintype",
         Ty::Choice(&["G", "T", "K", "KCROSS", "XY", "XYf", "GSPLINE"]),
         Def::Str("G"),
-    ),
-    p("smodel", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
+    )
+    .supports(Support::Values(&["G", "T"])),
+    p("smodel", Ty::FloatList, Def::FloatList(&[]))
+        .bounded(Bounds::FINITE)
+        .default_only("a point-source Stokes model instead of MODEL_DATA; use a setjy stage"),
     p("calmode", Ty::Choice(&["ap", "p", "a"]), Def::Str("ap")),
-    p("solmode", Ty::Choice(&["", "L1", "R", "L1R"]), Def::Str("")),
-    p("corrdepflags", Ty::Bool, Def::Bool(false)),
+    p("solmode", Ty::Choice(&["", "L1", "R", "L1R"]), Def::Str(""))
+        .default_only("robust (L1 / outlier-rejecting) solving"),
+    p("corrdepflags", Ty::Bool, Def::Bool(false))
+        .default_only("keeps correlations whose partner correlation is flagged"),
 ];
 
 pub const GAINCAL: TaskSpec = TaskSpec {
@@ -43,6 +51,8 @@ pub const GAINCAL: TaskSpec = TaskSpec {
     reserved: &[OUT_CALTABLE, NO_APPEND, NO_CALLIB, NO_CALLIB2],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

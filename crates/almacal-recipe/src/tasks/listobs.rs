@@ -1,6 +1,6 @@
 //! `listobs`: a summary of a vis, written as `<workdir>/<stage>.json`.
 
-use crate::schema::{p, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::schema::{p, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::{SELECTION, VIS};
@@ -8,9 +8,13 @@ use super::common::{SELECTION, VIS};
 const OWN: &[ParamSpec] = &[
     VIS,
     p("selectdata", Ty::Bool, Def::Bool(true)),
-    p("verbose", Ty::Bool, Def::Bool(true)),
-    p("listunfl", Ty::Bool, Def::Bool(false)),
+    p("verbose", Ty::Bool, Def::Bool(true)).default_only("the short listing"),
+    p("listunfl", Ty::Bool, Def::Bool(false)).default_only("lists unflagged row counts"),
 ];
+
+/// listobs lists the whole MS: a selection would be accepted and ignored.
+const SEL: Support =
+    Support::DefaultOnly("lists only the selected rows; almacal lists the whole MS");
 
 pub const LISTOBS: TaskSpec = TaskSpec {
     name: "listobs",
@@ -24,6 +28,17 @@ pub const LISTOBS: TaskSpec = TaskSpec {
     ],
     outputs,
     test_only: false,
+    support: &[
+        ("field", SEL),
+        ("spw", SEL),
+        ("intent", SEL),
+        ("scan", SEL),
+        ("antenna", SEL),
+        ("timerange", SEL),
+        ("uvrange", SEL),
+        ("observation", SEL),
+    ],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

@@ -1,6 +1,8 @@
 //! `mstransform`: like split, plus CASA's reindex/averaging options.
 
-use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{
+    p, r, Bounds, Def, ParamSpec, ProductKind, Role, Support, TaskSpec, Ty, COUNT_MAX,
+};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -13,24 +15,32 @@ const OWN: &[ParamSpec] = &[
     p("spw", Ty::Sel, Def::Str("")),
     p("scan", Ty::Sel, Def::Str("")),
     p("antenna", Ty::Sel, Def::Str("")),
-    p("correlation", Ty::Sel, Def::Str("")),
+    p("correlation", Ty::Sel, Def::Str(""))
+        .default_only("selects correlations; the output keeps all of them"),
     p("timerange", Ty::Sel, Def::Str("")),
     p("intent", Ty::Sel, Def::Str("")),
-    p("array", Ty::Sel, Def::Str("")),
+    p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
     p("uvrange", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
-    p("feed", Ty::Sel, Def::Str("")),
-    p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected")),
+    p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
+    p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected")).supports(Support::Values(&[
+        "corrected",
+        "data",
+        "model",
+    ])),
     p("keepflags", Ty::Bool, Def::Bool(true)),
-    p("reindex", Ty::Bool, Def::Bool(true)),
-    p("chanaverage", Ty::Bool, Def::Bool(false)),
-    p("chanbin", Ty::IntList, Def::IntList(&[1])).bounded(Bounds::Int(1, COUNT_MAX)),
-    p("timeaverage", Ty::Bool, Def::Bool(false)),
+    p("reindex", Ty::Bool, Def::Bool(true)).supports(Support::Rule(crate::support::no_reindex)),
+    p("chanaverage", Ty::Bool, Def::Bool(false)).default_only("averages channels"),
+    p("chanbin", Ty::IntList, Def::IntList(&[1]))
+        .bounded(Bounds::Int(1, COUNT_MAX))
+        .supports(Support::Rule(crate::support::no_channel_average)),
+    p("timeaverage", Ty::Bool, Def::Bool(false)).default_only("averages in time"),
     p(
         "timebin",
         Ty::Quantity(crate::checks::TIME_UNITS),
         Def::Str("0s"),
-    ),
+    )
+    .supports(Support::Rule(crate::support::no_time_average)),
 ];
 
 pub const MSTRANSFORM: TaskSpec = TaskSpec {
@@ -42,6 +52,8 @@ pub const MSTRANSFORM: TaskSpec = TaskSpec {
     ],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

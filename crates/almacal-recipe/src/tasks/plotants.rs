@@ -23,6 +23,10 @@ pub const PLOTANTS: TaskSpec = TaskSpec {
     ],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: Some(
+        "a plotants stage has no executor yet; plot the layout with `almacal plot ants <ms>` and remove the stage",
+    ),
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

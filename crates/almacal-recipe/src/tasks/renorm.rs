@@ -31,6 +31,8 @@ pub const RENORM: TaskSpec = TaskSpec {
     reserved: &[],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(params: &Params) -> Vec<ProductKind> {

@@ -1,7 +1,7 @@
 //! `setjy`: the flux-density model of calibrators; the product is a model
 //! that later stages reading the same vis use (no MODEL_DATA column).
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -19,17 +19,18 @@ const OWN: &[ParamSpec] = &[
     VIS,
     p("field", Ty::Sel, Def::Str("")),
     p("spw", Ty::Sel, Def::Str("")),
-    p("selectdata", Ty::Bool, Def::Bool(false)),
-    p("timerange", Ty::Sel, Def::Str("")),
-    p("scan", Ty::Sel, Def::Str("")),
-    p("intent", Ty::Sel, Def::Str("")),
-    p("observation", Ty::Sel, Def::Str("")),
+    p("selectdata", Ty::Bool, Def::Bool(false)).default_only("turns on the timerange/scan/intent/observation selection"),
+    p("timerange", Ty::Sel, Def::Str("")).default_only("restricts the model to some times; the model is set for the whole field"),
+    p("scan", Ty::Sel, Def::Str("")).default_only("restricts the model to some scans; the model is set for the whole field"),
+    p("intent", Ty::Sel, Def::Str("")).default_only("restricts the model to some intents; select the field with `field`"),
+    p("observation", Ty::Sel, Def::Str("")).default_only("restricts the model to some observation ids"),
     p("scalebychan", Ty::Bool, Def::Bool(true)),
     p(
         "standard",
         Ty::Choice(STANDARDS),
         Def::Str("Perley-Butler 2017"),
-    ),
+    )
+    .supports(Support::Values(&["manual", "Perley-Butler 2017"])),
     p("fluxdensity", Ty::FloatList, Def::FloatList(&[-1.0])).bounded(Bounds::FINITE),
     p("spix", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p(
@@ -37,10 +38,13 @@ const OWN: &[ParamSpec] = &[
         Ty::Quantity(crate::checks::FREQ_UNITS),
         Def::Str("1GHz"),
     ),
-    p("polindex", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
-    p("polangle", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
-    p("rotmeas", Ty::Float, Def::Float(0.0)).bounded(Bounds::FINITE),
-    p("usescratch", Ty::Bool, Def::Bool(false)),
+    p("polindex", Ty::FloatList, Def::FloatList(&[]))
+        .bounded(Bounds::FINITE).default_only("a polarized model's fractional polarization"),
+    p("polangle", Ty::FloatList, Def::FloatList(&[]))
+        .bounded(Bounds::FINITE).default_only("a polarized model's polarization angle"),
+    p("rotmeas", Ty::Float, Def::Float(0.0))
+        .bounded(Bounds::FINITE).default_only("a polarized model's rotation measure"),
+    p("usescratch", Ty::Bool, Def::Bool(false)).default_only("writes MODEL_DATA; almacal keeps the model as a product instead, which later stages use either way"),
 ];
 
 pub const SETJY: TaskSpec = TaskSpec {
@@ -58,6 +62,8 @@ pub const SETJY: TaskSpec = TaskSpec {
     ],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

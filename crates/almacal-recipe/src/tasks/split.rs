@@ -1,6 +1,8 @@
 //! `split`: write a selection of a vis as a new MeasurementSet.
 
-use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{
+    p, r, Bounds, Def, ParamSpec, ProductKind, Role, Support, TaskSpec, Ty, COUNT_MAX,
+};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -21,22 +23,31 @@ const OWN: &[ParamSpec] = &[
     p("spw", Ty::Sel, Def::Str("")),
     p("scan", Ty::Sel, Def::Str("")),
     p("antenna", Ty::Sel, Def::Str("")),
-    p("correlation", Ty::Sel, Def::Str("")),
+    p("correlation", Ty::Sel, Def::Str(""))
+        .default_only("selects correlations; the output keeps all of them"),
     p("timerange", Ty::Sel, Def::Str("")),
     p("intent", Ty::Sel, Def::Str("")),
-    p("array", Ty::Sel, Def::Str("")),
+    p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
     p("uvrange", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
-    p("feed", Ty::Sel, Def::Str("")),
-    p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected")),
+    p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
+    p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected")).supports(Support::Values(&[
+        "corrected",
+        "data",
+        "model",
+    ])),
     p("keepflags", Ty::Bool, Def::Bool(true)),
-    p("width", Ty::IntList, Def::IntList(&[1])).bounded(Bounds::Int(1, COUNT_MAX)),
+    p("width", Ty::IntList, Def::IntList(&[1]))
+        .bounded(Bounds::Int(1, COUNT_MAX))
+        .supports(Support::Rule(crate::support::no_channel_average)),
     p(
         "timebin",
         Ty::Quantity(crate::checks::TIME_UNITS),
         Def::Str("0s"),
-    ),
-    p("combine", Ty::StrList, Def::StrList(&[])),
+    )
+    .supports(Support::Rule(crate::support::no_time_average)),
+    p("combine", Ty::StrList, Def::StrList(&[]))
+        .supports(Support::Rule(crate::support::no_combine)),
 ];
 
 pub const SPLIT: TaskSpec = TaskSpec {
@@ -45,6 +56,8 @@ pub const SPLIT: TaskSpec = TaskSpec {
     reserved: &[("keepmms", "multi-MSs are not supported")],
     outputs,
     test_only: false,
+    support: &[],
+    not_implemented: None,
 };
 
 fn outputs(_: &Params) -> Vec<ProductKind> {

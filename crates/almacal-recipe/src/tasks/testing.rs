@@ -24,6 +24,8 @@ pub const TEST_CAL: TaskSpec = TaskSpec {
     reserved: &[],
     outputs: cal,
     test_only: true,
+    support: &[],
+    not_implemented: None,
 };
 pub const TEST_VIS: TaskSpec = TaskSpec {
     name: "_test_vis",
@@ -31,6 +33,8 @@ pub const TEST_VIS: TaskSpec = TaskSpec {
     reserved: &[],
     outputs: vis,
     test_only: true,
+    support: &[],
+    not_implemented: None,
 };
 pub const TEST_FLAG: TaskSpec = TaskSpec {
     name: "_test_flag",
@@ -38,6 +42,8 @@ pub const TEST_FLAG: TaskSpec = TaskSpec {
     reserved: &[],
     outputs: flag,
     test_only: true,
+    support: &[],
+    not_implemented: None,
 };
 
 fn cal(_: &Params) -> Vec<ProductKind> {
