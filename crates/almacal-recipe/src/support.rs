@@ -80,6 +80,9 @@ pub fn check(spec: &ParamSpec, support: Support, value: &ParamValue) -> Option<U
         Support::Rule(rule) => rule(value).err().map(|why| Unsupported {
             message: format!("`{name} = {shown}`: {why}"),
             help: match &default {
+                Some(d) if same(d, value) => format!(
+                    "almacal does not implement CASA's default here: write `{name}` in the stage with a value it implements"
+                ),
                 Some(d) => format!("CASA's default is {}", d.to_compact()),
                 None => format!("remove `{name}`"),
             },

@@ -300,7 +300,7 @@ fn a_default_that_is_not_implemented_is_reported_at_the_stage() {
         errs.iter().any(|(_, l, _, m, h)| *l == 3
             && m.contains("CASA's default")
             && m.contains("reindex")
-            && h.contains("true")),
+            && h.contains("write `reindex`")),
         "{errs:#?}"
     );
     // The same value in [defaults] is reported at [defaults].
