@@ -45,15 +45,25 @@ pub const FREQ_UNITS: &[&str] = &["Hz", "kHz", "MHz", "GHz"];
 
 /// `<positive number><unit>` with one of `units`.
 pub fn quantity_ok(s: &str, units: &[&str]) -> bool {
+    quantity_value(s, units).is_some_and(|v| v > 0.0)
+}
+
+/// A quantity parameter's value: positive, or zero for a time parameter (`timebin =
+/// "0s"`, no averaging, is CASA's default).
+pub fn param_quantity_ok(s: &str, units: &[&str]) -> bool {
+    quantity_value(s, units).is_some_and(|v| v > 0.0 || (v == 0.0 && units == TIME_UNITS))
+}
+
+/// The finite number of `<number><unit>` with one of `units`.
+fn quantity_value(s: &str, units: &[&str]) -> Option<f64> {
     let split = s
         .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    units.contains(&unit.trim())
-        && num
-            .trim()
-            .parse::<f64>()
-            .is_ok_and(|v| v > 0.0 && v.is_finite())
+    if !units.contains(&unit.trim()) {
+        return None;
+    }
+    num.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// Time-axis interpolation names CASA accepts.
@@ -139,6 +149,8 @@ mod tests {
         assert!(quantity_ok("1e9Hz", FREQ_UNITS));
         assert!(!quantity_ok("340.9 parsec", FREQ_UNITS));
         assert!(!quantity_ok("GHz", FREQ_UNITS));
+        assert!(param_quantity_ok("0s", TIME_UNITS) && !quantity_ok("0s", TIME_UNITS));
+        assert!(!param_quantity_ok("0GHz", FREQ_UNITS));
         assert!(check_interp("linear,linear").is_ok());
         assert!(check_interp("nearest").is_ok());
         assert!(check_interp("linear,linearflag").is_ok());

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
-use crate::checks::{check_interp, check_solint, quantity_ok};
+use crate::checks::{check_interp, check_solint, param_quantity_ok};
 use crate::diag::Diagnostic;
 use crate::raw::{Node, RawValue};
 use crate::schema::{quote_list, ParamSpec, Ty};
@@ -124,7 +124,7 @@ pub(crate) fn convert(cx: &mut Cx, ty: Ty, name: &str, node: &Node) -> Option<Pa
             }
         },
         (Ty::Quantity(units), RawValue::Str(s)) => {
-            if quantity_ok(s, units) {
+            if param_quantity_ok(s, units) {
                 Some(ParamValue::Str(s.clone()))
             } else {
                 cx.err(

@@ -255,7 +255,7 @@ fn implemented_values_still_load() {
             "standard = \"manual\"\nfluxdensity = [1.0, 0.0, 0.0, 0.0]",
         ),
         stage("mstransform", "reindex = false\nchanbin = 1"),
-        stage("split", "width = 1\narray = \"0\""),
+        stage("split", "width = 1\ntimebin = \"0s\"\narray = \"0\""),
         stage("flagmanager", "mode = \"save\"\nversionname = \"v1\""),
         stage("listobs", "field = \"\""),
     ] {
