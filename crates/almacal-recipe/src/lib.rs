@@ -14,6 +14,7 @@ pub mod overlap;
 pub mod plots;
 pub mod raw;
 pub mod recipe;
+pub mod reference;
 mod refs;
 mod rules;
 pub mod schema;

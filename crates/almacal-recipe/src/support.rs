@@ -16,8 +16,9 @@ pub enum Support {
     DefaultOnly(&'static str),
     /// Of a choice (or a string), only these values are implemented.
     Values(&'static [&'static str]),
-    /// A rule over the value; `Err` is the whole explanation shown to the user.
-    Rule(fn(&ParamValue) -> Result<(), String>),
+    /// A rule over the value (`Err` is the whole explanation shown to the user), and
+    /// what it allows, for the parameter reference.
+    Rule(fn(&ParamValue) -> Result<(), String>, &'static str),
 }
 
 impl Support {
@@ -25,9 +26,9 @@ impl Support {
     pub fn describe(&self) -> String {
         match self {
             Support::Full => "yes".into(),
-            Support::DefaultOnly(_) => "only CASA's default".into(),
+            Support::DefaultOnly(why) => format!("only CASA's default (not implemented: {why})"),
             Support::Values(v) => format!("only {}", crate::schema::quote_list(v)),
-            Support::Rule(_) => "partly (see the task's notes)".into(),
+            Support::Rule(_, what) => (*what).into(),
         }
     }
 }
@@ -77,7 +78,7 @@ pub fn check(spec: &ParamSpec, support: Support, value: &ParamValue) -> Option<U
                 help: format!("use one of {}", crate::schema::quote_list(ok)),
             })
         }
-        Support::Rule(rule) => rule(value).err().map(|why| Unsupported {
+        Support::Rule(rule, _) => rule(value).err().map(|why| Unsupported {
             message: format!("`{name} = {shown}`: {why}"),
             help: match &default {
                 Some(d) if same(d, value) => format!(

@@ -11,8 +11,10 @@ use super::common::{
 const OWN: &[ParamSpec] = &[
     VIS,
     p("solint", Ty::Solint { freq: true }, Def::Str("inf")),
-    p("combine", Ty::StrList, Def::StrList(&["scan"]))
-        .supports(Support::Rule(crate::support::bandpass_combine)),
+    p("combine", Ty::StrList, Def::StrList(&["scan"])).supports(Support::Rule(
+        crate::support::bandpass_combine,
+        "combining over scan, field, obs (not spw)",
+    )),
     p("refant", Ty::Str, Def::Str("")),
     p(
         "refantmode",

@@ -39,10 +39,16 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     p("correlation", Ty::Sel, Def::Str("")),
     p("scan", Ty::Sel, Def::Str("")),
     p("intent", Ty::Sel, Def::Str("")),
-    p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
+    p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(
+        crate::support::whole_array_or_feed,
+        "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
+    )),
     p("uvrange", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
-    p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(crate::support::whole_array_or_feed)),
+    p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(
+        crate::support::whole_array_or_feed,
+        "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
+    )),
     p("autocorr", Ty::Bool, Def::Bool(false)),
     p("reason", Ty::Str, Def::Str("any")),
     // clip

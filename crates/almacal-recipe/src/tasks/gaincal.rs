@@ -10,11 +10,16 @@ use super::common::{
 const OWN: &[ParamSpec] = &[
     VIS,
     p("solint", Ty::Solint { freq: false }, Def::Str("inf")),
-    p("combine", Ty::StrList, Def::StrList(&[]))
-        .supports(Support::Rule(crate::support::gaincal_combine)),
+    p("combine", Ty::StrList, Def::StrList(&[])).supports(Support::Rule(
+        crate::support::gaincal_combine,
+        "combining over scan, field, spw, obs",
+    )),
     p("preavg", Ty::Float, Def::Float(-1.0))
         .bounded(Bounds::FINITE)
-        .supports(Support::Rule(crate::support::preavg)),
+        .supports(Support::Rule(
+            crate::support::preavg,
+            "only <= 0 (the whole solint)",
+        )),
     p("refant", Ty::Str, Def::Str("")),
     p(
         "refantmode",
