@@ -91,6 +91,8 @@ pub struct StageContext<'a> {
     pub threads: usize,
     /// Set when the engine asks for a partial rerun ([`StageExecutor::partial_mode`]).
     pub partial: Option<PartialRun>,
+    /// The stage's input fingerprint (the cache key), written into caltable HISTORY.
+    pub fingerprint: String,
     pub(crate) progress: &'a (dyn Fn(u64, u64) + Sync),
 }
 

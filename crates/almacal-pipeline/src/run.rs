@@ -603,6 +603,7 @@ fn execute(
         scratch,
         threads,
         partial,
+        fingerprint: comps.fingerprint(),
         progress: &progress,
     };
     let result = catch_unwind(AssertUnwindSafe(|| exec.run(&ctx)));

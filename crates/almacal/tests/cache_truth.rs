@@ -272,3 +272,30 @@ fn products_of_another_build_rerun() {
         "{out}"
     );
 }
+
+#[test]
+fn caltable_history_records_the_stage_fingerprint() {
+    // Issue 15: HISTORY printed an empty "fingerprint"; it must be the stage's cache key
+    // as run.json records it.
+    let tmp = setup();
+    let d = tmp.path();
+    let run: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("work/run.json")).expect("run.json"))
+            .expect("json");
+    let fp = run["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "phase")
+        .and_then(|s| s["fingerprint"].as_str())
+        .expect("phase fingerprint")
+        .to_string();
+    assert!(fp.len() >= 16, "{fp}");
+    let t = almacal_casa::caltable::read_caltable(&d.join("work/phase.cal")).expect("read");
+    let msgs: Vec<&str> = t.sub.history.iter().map(|h| h.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("stage 'phase'") && m.ends_with(&format!("fingerprint {fp}"))),
+        "{msgs:?} should name fingerprint {fp}"
+    );
+}

@@ -5,8 +5,7 @@
 //! Both are written exactly as CASA 6.7 writes them (rows, keywords, SPECTRAL_WINDOW).
 
 use almacal_casa::caltable::{
-    write_caltable, CalKeywords, CalParams, CalRow, CalSubtables, CalTable, ParType, Provenance,
-    CASA_VERSION,
+    write_caltable, CalKeywords, CalParams, CalRow, CalSubtables, CalTable, ParType, CASA_VERSION,
 };
 use almacal_casa::read_meta;
 use almacal_core::meta::MsMeta;
@@ -16,24 +15,11 @@ use almacal_solve::prep::tsys::tsys_solutions;
 use ndarray::Array2;
 
 use super::prep_common::{casa_err, failed, file_name, vis};
+use super::solve_common::provenance;
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 
 /// The `gencal` task.
 pub struct Gencal;
-
-fn provenance(ctx: &StageContext<'_>) -> Provenance {
-    Provenance {
-        almacal_version: env!("CARGO_PKG_VERSION").into(),
-        stage: ctx.stage.name.clone(),
-        fingerprint: String::new(),
-        params: ctx
-            .stage
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_compact()))
-            .collect(),
-    }
-}
 
 fn keywords(ctx: &StageContext<'_>, viscal: &str) -> Result<CalKeywords, StageError> {
     Ok(CalKeywords {

@@ -861,7 +861,7 @@ pub fn provenance(ctx: &StageContext<'_>) -> Provenance {
     Provenance {
         almacal_version: env!("CARGO_PKG_VERSION").into(),
         stage: ctx.stage.name.clone(),
-        fingerprint: String::new(),
+        fingerprint: ctx.fingerprint.clone(),
         params: ctx
             .stage
             .params
