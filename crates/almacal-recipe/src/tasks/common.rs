@@ -1,7 +1,7 @@
 //! Parameter groups shared by several tasks: data selection and the
 //! calibration-application parameters (gaintable/gainfield/interp/spwmap).
 
-use crate::schema::{p, r, Def, ParamSpec, Role, Ty};
+use crate::schema::{p, r, Def, ParamSpec, Role, Support, Ty};
 
 /// `vis`: an input name or a vis-producing stage.
 pub const VIS: ParamSpec = r("vis", Ty::Str, Def::Required, Role::Vis);
@@ -20,6 +20,12 @@ pub const SELECTION: &[ParamSpec] = &[
         "a TaQL selection expression; use field/spw/scan/antenna/intent/timerange/uvrange",
     ),
 ];
+
+/// `array` / `feed`: only the whole array (ALMA data have one array and one feed).
+pub const WHOLE_ARRAY: Support = Support::Rule(
+    crate::support::whole_array_or_feed,
+    "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
+);
 
 /// `selectdata` (solve tasks).
 pub const SELECTDATA: &[ParamSpec] = &[p("selectdata", Ty::Bool, Def::Bool(true))];

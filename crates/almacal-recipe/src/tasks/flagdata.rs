@@ -5,7 +5,7 @@
 use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, Support, TaskSpec, Ty};
 use crate::value::Params;
 
-use super::common::{NO_FLAGBACKUP, VIS};
+use super::common::{NO_FLAGBACKUP, VIS, WHOLE_ARRAY};
 
 /// flagdata modes.
 pub const MODES: &[&str] = &[
@@ -39,16 +39,10 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     p("correlation", Ty::Sel, Def::Str("")),
     p("scan", Ty::Sel, Def::Str("")),
     p("intent", Ty::Sel, Def::Str("")),
-    p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(
-        crate::support::whole_array_or_feed,
-        "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
-    )),
+    p("array", Ty::Sel, Def::Str("")).supports(WHOLE_ARRAY),
     p("uvrange", Ty::Sel, Def::Str("")),
     p("observation", Ty::Sel, Def::Str("")),
-    p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(
-        crate::support::whole_array_or_feed,
-        "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
-    )),
+    p("feed", Ty::Sel, Def::Str("")).supports(WHOLE_ARRAY),
     p("autocorr", Ty::Bool, Def::Bool(false)),
     p("reason", Ty::Str, Def::Str("any")),
     // clip

@@ -5,7 +5,7 @@ use crate::schema::{
 };
 use crate::value::Params;
 
-use super::common::VIS;
+use super::common::{VIS, WHOLE_ARRAY};
 
 pub const DATACOLUMNS: &[&str] = &[
     "corrected",
@@ -16,55 +16,67 @@ pub const DATACOLUMNS: &[&str] = &[
     "all",
 ];
 
-const OWN: &[ParamSpec] =
+/// `vis` and `outputvis` (split, mstransform).
+pub const OUTPUT: &[ParamSpec] = &[
+    VIS,
+    r("outputvis", Ty::OutPath, Def::Absent, Role::OutputVis),
+];
+
+/// The selection of the rows written (split, mstransform).
+pub const SELECTION: &[ParamSpec] = &[
+    p("field", Ty::Sel, Def::Str("")),
+    p("spw", Ty::Sel, Def::Str("")),
+    p("scan", Ty::Sel, Def::Str("")),
+    p("antenna", Ty::Sel, Def::Str("")),
+    p("correlation", Ty::Sel, Def::Str(""))
+        .default_only("selects correlations; the output keeps all of them"),
+    p("timerange", Ty::Sel, Def::Str("")),
+    p("intent", Ty::Sel, Def::Str("")),
+    p("array", Ty::Sel, Def::Str("")).supports(WHOLE_ARRAY),
+    p("uvrange", Ty::Sel, Def::Str("")),
+    p("observation", Ty::Sel, Def::Str("")),
+    p("feed", Ty::Sel, Def::Str("")).supports(WHOLE_ARRAY),
+];
+
+/// `datacolumn` and `keepflags` (split, mstransform).
+pub const COLUMNS: &[ParamSpec] =
     &[
-        VIS,
-        r("outputvis", Ty::OutPath, Def::Absent, Role::OutputVis),
-        p("field", Ty::Sel, Def::Str("")),
-        p("spw", Ty::Sel, Def::Str("")),
-        p("scan", Ty::Sel, Def::Str("")),
-        p("antenna", Ty::Sel, Def::Str("")),
-        p("correlation", Ty::Sel, Def::Str(""))
-            .default_only("selects correlations; the output keeps all of them"),
-        p("timerange", Ty::Sel, Def::Str("")),
-        p("intent", Ty::Sel, Def::Str("")),
-        p("array", Ty::Sel, Def::Str("")).supports(Support::Rule(
-            crate::support::whole_array_or_feed,
-            "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
-        )),
-        p("uvrange", Ty::Sel, Def::Str("")),
-        p("observation", Ty::Sel, Def::Str("")),
-        p("feed", Ty::Sel, Def::Str("")).supports(Support::Rule(
-            crate::support::whole_array_or_feed,
-            "only \"\", \"0\", \"*\" (ALMA data have one array and feed)",
-        )),
         p("datacolumn", Ty::Choice(DATACOLUMNS), Def::Str("corrected"))
             .supports(Support::Values(&["corrected", "data", "model"])),
         p("keepflags", Ty::Bool, Def::Bool(true)),
-        p("width", Ty::IntList, Def::IntList(&[1]))
-            .bounded(Bounds::Int(1, COUNT_MAX))
-            .supports(Support::Rule(
-                crate::support::no_channel_average,
-                "only 1 (no channel averaging)",
-            )),
-        p(
-            "timebin",
-            Ty::Quantity(crate::checks::TIME_UNITS),
-            Def::Str("0s"),
-        )
-        .supports(Support::Rule(
-            crate::support::no_time_average,
-            "only \"0s\" (no time averaging)",
-        )),
-        p("combine", Ty::StrList, Def::StrList(&[])).supports(Support::Rule(
-            crate::support::no_combine,
-            "only [] (no combining)",
-        )),
     ];
+
+/// `timebin` (split, mstransform): time averaging is not implemented yet.
+pub const TIMEBIN: ParamSpec = p(
+    "timebin",
+    Ty::Quantity(crate::checks::TIME_UNITS),
+    Def::Str("0s"),
+)
+.supports(Support::Rule(
+    crate::support::no_time_average,
+    "only \"0s\" (no time averaging)",
+));
+
+/// A channel-bin width: channel averaging is not implemented yet.
+pub const NO_CHANNEL_AVERAGE: Support = Support::Rule(
+    crate::support::no_channel_average,
+    "only 1 (no channel averaging)",
+);
+
+const OWN: &[ParamSpec] = &[
+    p("width", Ty::IntList, Def::IntList(&[1]))
+        .bounded(Bounds::Int(1, COUNT_MAX))
+        .supports(NO_CHANNEL_AVERAGE),
+    TIMEBIN,
+    p("combine", Ty::StrList, Def::StrList(&[])).supports(Support::Rule(
+        crate::support::no_combine,
+        "only [] (no combining)",
+    )),
+];
 
 pub const SPLIT: TaskSpec = TaskSpec {
     name: "split",
-    params: &[OWN],
+    params: &[OUTPUT, SELECTION, COLUMNS, OWN],
     reserved: &[("keepmms", "multi-MSs are not supported")],
     outputs,
     test_only: false,
