@@ -55,7 +55,7 @@ pub fn param_quantity_ok(s: &str, units: &[&str]) -> bool {
 }
 
 /// The finite number of `<number><unit>` with one of `units`.
-fn quantity_value(s: &str, units: &[&str]) -> Option<f64> {
+pub(crate) fn quantity_value(s: &str, units: &[&str]) -> Option<f64> {
     let split = s
         .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
         .unwrap_or(s.len());

@@ -3,6 +3,7 @@
 //! `check` error ("not implemented yet"), so a recipe never runs with a setting that would
 //! be accepted and then ignored. The rules that several tasks share live here too.
 
+use crate::checks::TIME_UNITS;
 use crate::schema::ParamSpec;
 use crate::validate::default_value;
 use crate::value::ParamValue;
@@ -196,12 +197,7 @@ pub fn no_channel_average(v: &ParamValue) -> Result<(), String> {
 /// `timebin`: 0 (time averaging is not implemented yet).
 pub fn no_time_average(v: &ParamValue) -> Result<(), String> {
     let zero = v.as_str().is_some_and(|s| {
-        let s = s.trim();
-        s.is_empty()
-            || s.trim_end_matches(|c: char| c.is_ascii_alphabetic())
-                .trim()
-                .parse::<f64>()
-                .is_ok_and(|x| x == 0.0)
+        s.trim().is_empty() || crate::checks::quantity_value(s, TIME_UNITS) == Some(0.0)
     });
     if zero {
         Ok(())

@@ -60,33 +60,47 @@ fn fluxscale(body: &str) -> String {
     )
 }
 
+/// One case per CASA value of a string parameter, at line 6 (the value starts after
+/// `key = `).
+fn values(
+    task: &str,
+    key: &str,
+    vals: &[&str],
+    needle: &'static str,
+) -> Vec<(String, usize, usize, &'static str)> {
+    vals.iter()
+        .map(|x| {
+            (
+                stage(task, &format!("{key} = \"{x}\"")),
+                6,
+                key.len() + 4,
+                needle,
+            )
+        })
+        .collect()
+}
+
 /// Every case of issue 15: (recipe, line, column of the value, text the message must hold).
 fn cases() -> Vec<(String, usize, usize, &'static str)> {
     let mut v = Vec::new();
-    for mode in ["elevation", "tfcrop", "rflag", "extend", "list"] {
-        v.push((
-            stage("flagdata", &format!("mode = \"{mode}\"")),
-            6,
-            8,
-            "manual",
-        ));
-    }
-    for ct in ["amp", "ph", "sbd", "mbd", "opac", "gc", "eff", "gceff"] {
-        v.push((
-            stage("gencal", &format!("caltype = \"{ct}\"")),
-            6,
-            11,
-            "\"tsys\", \"antpos\"",
-        ));
-    }
-    for gt in ["K", "KCROSS", "XY", "XYf", "GSPLINE"] {
-        v.push((
-            stage("gaincal", &format!("gaintype = \"{gt}\"")),
-            6,
-            12,
-            "\"G\", \"T\"",
-        ));
-    }
+    v.extend(values(
+        "flagdata",
+        "mode",
+        &["elevation", "tfcrop", "rflag", "extend", "list"],
+        "manual",
+    ));
+    v.extend(values(
+        "gencal",
+        "caltype",
+        &["amp", "ph", "sbd", "mbd", "opac", "gc", "eff", "gceff"],
+        "\"tsys\", \"antpos\"",
+    ));
+    v.extend(values(
+        "gaincal",
+        "gaintype",
+        &["K", "KCROSS", "XY", "XYf", "GSPLINE"],
+        "\"G\", \"T\"",
+    ));
     v.push((stage("gaincal", "preavg = 30.0"), 6, 10, "preavg"));
     v.push((
         stage("gaincal", "solmode = \"L1R\""),
@@ -95,18 +109,16 @@ fn cases() -> Vec<(String, usize, usize, &'static str)> {
         "not implemented",
     ));
     v.push((stage("bandpass", "bandtype = \"BPOLY\""), 6, 12, "\"B\""));
-    for st in [
-        "Perley-Butler 2013",
-        "Perley-Butler 2010",
-        "Perley-Taylor 99",
-    ] {
-        v.push((
-            stage("setjy", &format!("standard = \"{st}\"")),
-            6,
-            12,
-            "Perley-Butler 2017",
-        ));
-    }
+    v.extend(values(
+        "setjy",
+        "standard",
+        &[
+            "Perley-Butler 2013",
+            "Perley-Butler 2010",
+            "Perley-Taylor 99",
+        ],
+        "Perley-Butler 2017",
+    ));
     v.push((stage("plotants", ""), 4, 8, "almacal plot ants"));
     v.push((
         stage("mstransform", "reindex = false\nchanaverage = true"),
