@@ -32,20 +32,8 @@ impl StageExecutor for Gaincal {
                 )))
             }
         };
-        let preavg = ctx.param("preavg").and_then(|v| v.as_f64()).unwrap_or(-1.0);
-        if preavg > 0.0 {
-            return Err(StageError::Failed(format!(
-                "stage {}: preavg > 0 is not implemented; leave it at -1 (the whole solint)",
-                ctx.stage.name
-            )));
-        }
-        if !param_str(ctx, "solmode").is_empty() {
-            return Err(StageError::Failed(format!(
-                "stage {}: solmode {:?} is not implemented; use \"\"",
-                ctx.stage.name,
-                param_str(ctx, "solmode")
-            )));
-        }
+        // preavg > 0 and solmode are refused by `check` (almacal_recipe::support), as is
+        // every value this stage does not implement.
         let cfg = SolveConfig::from_ctx(ctx, kind)?;
         run_solve(ctx, &cfg)
     }

@@ -13,46 +13,6 @@ use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 /// `split` / `mstransform`.
 pub struct Split;
 
-fn refuse_non_default(ctx: &StageContext<'_>) -> Result<(), StageError> {
-    let stage = &ctx.stage.name;
-    let p = |k: &str| ctx.param(k);
-    if p("reindex").and_then(ParamValue::as_bool) == Some(true) {
-        return Err(failed(
-            stage,
-            "reindex = true is not supported yet; set reindex = false (spw ids and DDIDs kept, as the tutorial does)",
-        ));
-    }
-    for k in ["chanaverage", "timeaverage"] {
-        if p(k).and_then(ParamValue::as_bool) == Some(true) {
-            return Err(failed(stage, format!("{k} = true is not supported yet")));
-        }
-    }
-    for k in ["width", "chanbin"] {
-        if let Some(l) = p(k).and_then(ParamValue::as_list) {
-            if l.iter().any(|v| v.as_i64().is_some_and(|w| w > 1)) {
-                return Err(failed(
-                    stage,
-                    format!("channel averaging ({k}) is not supported yet"),
-                ));
-            }
-        }
-    }
-    if let Some(t) = p("timebin").and_then(ParamValue::as_str) {
-        if !matches!(t.trim(), "" | "0s" | "0") {
-            return Err(failed(
-                stage,
-                "time averaging (timebin) is not supported yet",
-            ));
-        }
-    }
-    if let Some(c) = p("combine").and_then(ParamValue::as_str_list) {
-        if c.iter().any(|s| !s.is_empty()) {
-            return Err(failed(stage, "combine is not supported yet"));
-        }
-    }
-    Ok(())
-}
-
 impl StageExecutor for Split {
     fn algorithm_version(&self) -> u32 {
         1
@@ -60,7 +20,7 @@ impl StageExecutor for Split {
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let stage = &ctx.stage.name;
-        refuse_non_default(ctx)?;
+        // Averaging, combining and re-indexing are refused by `check` (almacal_recipe::support).
         let input = vis(ctx)?;
         let layers = load_layers(input, None)?;
         let dc_s = ctx.param_str("datacolumn").unwrap_or("corrected");
