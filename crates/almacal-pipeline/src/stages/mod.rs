@@ -1,14 +1,10 @@
-//! Built-in stage implementations. Real tasks (issues 5, 6, 8) live here,
-//! one module per task, tying `almacal-casa` (I/O) and `almacal-solve`
-//! (numerics) together, and are registered in [`register_builtin`]:
-//!
-//! ```text
-//! r.register("gaincal", Arc::new(gaincal::Gaincal));
-//! ```
-//!
-//! (This crate does not depend on `almacal-casa` yet, so that the engine's
-//! tests build in seconds; add the dependency together with the first real
-//! stage.)
+//! Built-in stage implementations: one module per CASA task (`gaincal.rs` is
+//! task `gaincal`, and so on), tying `almacal-casa` (MS and caltable I/O) and
+//! `almacal-solve` (numerics) together. Shared pieces: `solve_common` (what
+//! gaincal and bandpass share), `prep_common` (helpers of the data-preparation
+//! stages), `apply_terms` (loading caltables to apply), `vis_out` (writing a
+//! vis product), `model` (the setjy model product). Every task is registered
+//! in [`register_builtin`].
 
 use std::sync::Arc;
 
