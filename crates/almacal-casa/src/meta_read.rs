@@ -12,6 +12,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Default)]
 pub struct MainIndex {
     pub time_s: Vec<f64>,
+    /// TIME_CENTROID (TIME where the column is absent): what CASA's solvers average.
+    pub time_centroid_s: Vec<f64>,
     pub interval_s: Vec<f64>,
     pub ant1: Vec<i32>,
     pub ant2: Vec<i32>,
@@ -34,8 +36,14 @@ impl MainIndex {
 pub fn read_main_index(main: &mut RoTable) -> Result<MainIndex> {
     let n = main.nrows() as usize;
     let zeros = || vec![0i32; n];
+    let time_s = main.col::<f64>("TIME")?;
+    let time_centroid_s = main
+        .col_opt::<f64>("TIME_CENTROID")?
+        .filter(|v| v.len() == n)
+        .unwrap_or_else(|| time_s.clone());
     Ok(MainIndex {
-        time_s: main.col::<f64>("TIME")?,
+        time_s,
+        time_centroid_s,
         interval_s: main.col::<f64>("INTERVAL")?,
         ant1: main.col::<i32>("ANTENNA1")?,
         ant2: main.col::<i32>("ANTENNA2")?,

@@ -217,9 +217,20 @@ mod lock_tests {
             .unwrap();
         assert!(!got);
         drop(b);
-        let got = std::thread::spawn(|| CASACORE.try_lock().is_ok())
-            .join()
-            .unwrap();
+        // Released: another thread gets it (once other tests of this binary, which share
+        // the process-wide lock, let go of it).
+        let got = std::thread::spawn(|| {
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < std::time::Duration::from_secs(30) {
+                if CASACORE.try_lock().is_ok() {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            false
+        })
+        .join()
+        .unwrap();
         assert!(got);
     }
 }

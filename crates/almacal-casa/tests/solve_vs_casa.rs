@@ -14,7 +14,7 @@ use almacal_casa::caltable::{
 use almacal_casa::reader::{ChunkReader, ReadRequest};
 use almacal_casa::selection::SelectionParams;
 use almacal_core::{CorrType, VisChunk};
-use almacal_solve::accumulate::{weights_from_sigma, Accumulator};
+use almacal_solve::accumulate::{weights_from_sigma, Accumulator, RowIn};
 use almacal_solve::gain::{corr_pars, CalMode, JonesKind, SolverOptions};
 use almacal_solve::postsolve::{post_solve, PostSolve};
 use almacal_solve::refant::{RefantMode, RefantPlan};
@@ -73,16 +73,18 @@ fn gaincal_cells(
                     let w = weights_from_sigma(&ch.sigma_rc.row(r).to_vec());
                     let w = Array2::from_shape_fn((ch.chans.len(), w.len()), |(_, p)| w[p]);
                     let bins = vec![Some(0); ch.chans.len()];
-                    acc.add_row(
-                        ch.ant1[r].idx(),
-                        ch.ant2[r].idx(),
-                        ch.time_s[r],
-                        ch.data_rcf.index_axis(Axis(0), r),
-                        ch.flag_rcf.index_axis(Axis(0), r),
-                        w.view(),
-                        None,
-                        &bins,
-                    );
+                    acc.add_row(RowIn {
+                        a1: ch.ant1[r].idx(),
+                        a2: ch.ant2[r].idx(),
+                        time_s: ch.time_s[r],
+                        time_centroid_s: ch.time_s[r],
+                        group: 0,
+                        data_fc: ch.data_rcf.index_axis(Axis(0), r),
+                        flag_fc: ch.flag_rcf.index_axis(Axis(0), r),
+                        weight_fc: w.view(),
+                        model_fc: None,
+                        chan_bin: &bins,
+                    });
                 }
             }
             let avg = acc.finish();

@@ -33,6 +33,8 @@ pub struct SimConfig {
     pub lst_start_h: f64,
     /// Generator threads (0 = rayon's default). The output does not depend on it.
     pub threads: usize,
+    /// Scenario degradations (flags, zero weights), applied after the data are generated.
+    pub degrades: Vec<crate::degrade::Degrade>,
 }
 
 /// Fixed scan overhead before the first cycle (pointing, atmosphere, bandpass setup), min.
@@ -59,6 +61,7 @@ impl SimConfig {
             target_line: true,
             lst_start_h: 15.3,
             threads: 0,
+            degrades: Vec::new(),
         };
         let tutorial = SimConfig {
             preset: "tutorial".into(),

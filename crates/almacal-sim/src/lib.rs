@@ -11,6 +11,7 @@
 
 pub mod array;
 pub mod config;
+pub mod degrade;
 pub mod error;
 pub mod geometry;
 pub mod model;

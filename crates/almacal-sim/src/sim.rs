@@ -56,6 +56,10 @@ impl Sim {
     pub fn new(cfg: SimConfig) -> SimResult<Self> {
         cfg.validate()?;
         let antennas = antennas(cfg.n_antennas, cfg.seed);
+        let names: Vec<String> = antennas.iter().map(|a| a.name.clone()).collect();
+        for d in &cfg.degrades {
+            d.check(&names)?;
+        }
         let spws = spectral_windows(cfg.nchan, cfg.nchan_tsys);
         let mut ddid_of_spw = vec![None; spws.len()];
         let mut spw_of_ddid = Vec::new();

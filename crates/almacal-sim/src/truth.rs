@@ -215,7 +215,8 @@ pub fn truth(sim: &Sim, ms_name: &str, nrows: u64, syscal: &[SyscalTruth]) -> Va
         corruptions.push("fault");
     }
 
-    json!({
+    let degradations: Vec<Value> = cfg.degrades.iter().map(|d| d.to_json()).collect();
+    let mut truth = json!({
         "generator": "almacal simulate",
         "preset": cfg.preset,
         "params": {
@@ -281,7 +282,10 @@ pub fn truth(sim: &Sim, ms_name: &str, nrows: u64, syscal: &[SyscalTruth]) -> Va
             "per_scan": per_scan,
         },
         "shadowing": {"doc": "geometric shadowing (true positions, dish 7 m): integrations per antenna in which another antenna blocks it; the data are not attenuated", "per_scan": shadow},
-    })
+    });
+    // Outside the macro: `json!` is at its recursion limit.
+    truth["degradations"] = Value::Array(degradations);
+    truth
 }
 
 /// The true antenna positions in CASA's `getantposalma` JSON format.

@@ -9,6 +9,7 @@
 //! `|B_a|² TsysOn_a / <Tsys_a>_ν`. Noise per real/imaginary part is
 //! `noise / sqrt(2 |Δν| t)`, the SIGMA written to the MS.
 
+use crate::degrade::{self, BlockPlace};
 use crate::geometry::{self, dot, sub, C_M_S};
 use crate::model::{airmass, flux_jy, t_line_k, FAULT_SPW, JY_PER_K, LINE_BASEBAND};
 use crate::rng::{Rng, Tag};
@@ -167,6 +168,30 @@ pub fn integration_blocks(sim: &Sim, scan: &Scan, int: &Integration) -> Vec<RowB
             }
         }
         out.push(blk);
+    }
+    if !sim.cfg.degrades.is_empty() {
+        let int_pos = scan
+            .ints
+            .iter()
+            .position(|i| i.index == int.index)
+            .unwrap_or(0);
+        for blk in &mut out {
+            let Some(&dd) = blk.data_desc_id.first() else {
+                continue;
+            };
+            let Some(&spw) = sim.spw_of_ddid.get(dd.max(0) as usize) else {
+                continue;
+            };
+            let place = BlockPlace {
+                scan: scan.number,
+                spw: spw as u32,
+                int_pos,
+                scan_ints: scan.ints.len(),
+            };
+            degrade::apply(&sim.cfg.degrades, blk, place, |n| {
+                sim.antennas.iter().position(|a| a.name == n)
+            });
+        }
     }
     out
 }

@@ -1,7 +1,15 @@
 //! Solver input preparation: per-sample model division and weighted averaging of
 //! visibilities into one value per (baseline, solution channel, correlation) for a
-//! solution interval (algorithms.md §1.2–1.3). Weights are whatever the caller derives from
-//! SIGMA (1/σ²) times pre-apply calwt factors; this module multiplies them by |model|².
+//! solution interval (algorithms.md §1.2–1.3), and the interval's TIME stamp as CASA 6.7
+//! computes it (docs/casa-degraded-rules.md §a). Weights are whatever the caller derives
+//! from SIGMA (1/σ²) times pre-apply calwt factors; this module multiplies them by |model|².
+//!
+//! CASA's rules reproduced here: [`corr_or_flags`] flags every correlation of a (row, channel)
+//! with any correlation flagged in the MS (`corrDepFlags=False`; flags that pre-applied
+//! tables add afterwards stay per correlation); autocorrelations never enter; the TIME stamp is
+//! a per-baseline TIME_CENTROID mean weighted by the row weight CASA's channel-average layer
+//! reports, then a mean over (spw, baseline) weighted by the summed unflagged sample weight
+//! (times |V̄|² for `calmode='p'`).
 
 use crate::not_positive;
 use ndarray::{Array3, ArrayView2};
@@ -18,7 +26,8 @@ pub struct AveragedVis {
     pub vis_bfc: Array3<Complex64>,
     /// Summed weights (0 where nothing unflagged contributed).
     pub weight_bfc: Array3<f64>,
-    /// Weight-weighted mean time (s); plain mean of row times if all weights are zero.
+    /// The solution TIME (s) by CASA's rule (see the module doc); the plain mean of the
+    /// row times of each spw, averaged over spws, if no weight is positive.
     pub time_centroid_s: f64,
 }
 
@@ -34,6 +43,53 @@ impl AveragedVis {
     }
 }
 
+/// Which row weight CASA's time averaging uses for a baseline's TIME_CENTROID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowWeight {
+    /// Channels are averaged into bins (G/T, bandpass `inf,Nch`): per correlation, the mean
+    /// over the unflagged bins of the bin's summed unflagged weight, summed over correlations.
+    BinMean,
+    /// No channel averaging (bandpass per channel): the row's weight summed over
+    /// correlations, whatever the flags.
+    Plain,
+}
+
+/// One main-table row handed to [`Accumulator::add_row`]. `data_fc`, `flag_fc`,
+/// `weight_fc` and `model_fc` are (channel, corr) (a per-correlation weight can be passed
+/// as a broadcast view). `model_fc = None` means the 1 Jy point model. `chan_bin[ch]` gives
+/// the solution channel of data channel `ch` (`None` = not used). `group` separates CASA's
+/// data buffers within one interval (the spw with `combine='spw'`).
+#[derive(Debug, Clone, Copy)]
+pub struct RowIn<'a> {
+    pub a1: usize,
+    pub a2: usize,
+    pub time_s: f64,
+    pub time_centroid_s: f64,
+    pub group: u32,
+    pub data_fc: ArrayView2<'a, Complex32>,
+    pub flag_fc: ArrayView2<'a, bool>,
+    pub weight_fc: ArrayView2<'a, f32>,
+    pub model_fc: Option<ArrayView2<'a, Complex32>>,
+    pub chan_bin: &'a [Option<usize>],
+}
+
+/// The TIME-stamp sums of one (baseline, group).
+#[derive(Debug, Clone)]
+struct Stamp {
+    /// Σ row weight · TIME_CENTROID and Σ row weight over accepted rows.
+    tc_num: f64,
+    tc_den: f64,
+    /// TIME of the first row (the centroid when no row weight is positive).
+    first_time_s: f64,
+    /// TIME_CENTROID of the first accepted row: the sums are offsets from it, so that
+    /// rows of one time give that time bit for bit.
+    first_tc_s: f64,
+    has_tc: bool,
+    /// Per (bin, corr): Σ w·V/M and Σ w (for the |V̄|² factor of calmode 'p').
+    sum_vw: Vec<Complex64>,
+    sum_w: Vec<f64>,
+}
+
 /// Accumulates rows of one solution interval. Rows may come from several chunks, scans or
 /// (with `combine='spw'`) spws; baselines are indexed in order of first appearance.
 #[derive(Debug, Clone)]
@@ -42,36 +98,59 @@ pub struct Accumulator {
     nbins: usize,
     ncorr: usize,
     parallel: Vec<bool>,
+    row_weight: RowWeight,
+    phase_stamp: bool,
     bl_index: Vec<u32>,
     ant1: Vec<usize>,
     ant2: Vec<usize>,
     sum_vw: Vec<Complex64>,
     sum_w: Vec<f64>,
-    time_wsum: f64,
-    wsum: f64,
-    time_sum: f64,
-    nrows: usize,
+    stamps: Vec<Stamp>,
+    /// Per baseline: (group, index into `stamps`).
+    stamp_of: Vec<Vec<(u32, usize)>>,
+    /// Per group: (Σ row TIME, rows) over every row, for the all-zero-weight fallback.
+    group_times: Vec<(u32, f64, usize)>,
+    // Per-row scratch.
+    bin_w: Vec<f64>,
+    bin_live: Vec<bool>,
+    plain_w: Vec<f64>,
 }
 
 impl Accumulator {
     /// `parallel[c]` says whether correlation c is a parallel hand (its default model is 1,
-    /// cross-hands 0).
+    /// cross-hands 0). The row weight defaults to [`RowWeight::BinMean`].
     pub fn new(nant: usize, nbins: usize, parallel: Vec<bool>) -> Self {
         Self {
             nant,
             nbins,
             ncorr: parallel.len(),
             parallel,
+            row_weight: RowWeight::BinMean,
+            phase_stamp: false,
             bl_index: vec![u32::MAX; nant * nant],
             ant1: Vec::new(),
             ant2: Vec::new(),
             sum_vw: Vec::new(),
             sum_w: Vec::new(),
-            time_wsum: 0.0,
-            wsum: 0.0,
-            time_sum: 0.0,
-            nrows: 0,
+            stamps: Vec::new(),
+            stamp_of: Vec::new(),
+            group_times: Vec::new(),
+            bin_w: Vec::new(),
+            bin_live: Vec::new(),
+            plain_w: Vec::new(),
         }
+    }
+
+    /// The row weight rule of the TIME stamp.
+    pub fn with_row_weight(mut self, rule: RowWeight) -> Self {
+        self.row_weight = rule;
+        self
+    }
+
+    /// `calmode='p'`: the stamp weights each sample by |V̄|² as well.
+    pub fn with_phase_stamp(mut self, phase: bool) -> Self {
+        self.phase_stamp = phase;
+        self
     }
 
     fn baseline(&mut self, a1: usize, a2: usize) -> usize {
@@ -88,45 +167,74 @@ impl Accumulator {
         self.bl_index[k] as usize
     }
 
-    /// Add one row. `data_fc`, `flag_fc`, `weight_fc` and `model_fc` are (channel, corr)
-    /// (a per-correlation weight can be passed as a broadcast view). `model_fc = None`
-    /// means the 1 Jy point model. `chan_bin[ch]` gives the solution channel of data
-    /// channel `ch` (`None` = not used). Autocorrelations and out-of-range antennas are
-    /// ignored. Samples that are flagged, have weight ≤ 0 or |model| = 0 do not contribute.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_row(
-        &mut self,
-        a1: usize,
-        a2: usize,
-        time_s: f64,
-        data_fc: ArrayView2<Complex32>,
-        flag_fc: ArrayView2<bool>,
-        weight_fc: ArrayView2<f32>,
-        model_fc: Option<ArrayView2<Complex32>>,
-        chan_bin: &[Option<usize>],
-    ) {
-        self.nrows += 1;
-        self.time_sum += time_s;
+    fn stamp(&mut self, baseline: usize, group: u32, time_s: f64) -> usize {
+        if self.stamp_of.len() <= baseline {
+            self.stamp_of.resize(baseline + 1, Vec::new());
+        }
+        if let Some(&(_, k)) = self.stamp_of[baseline].iter().find(|(g, _)| *g == group) {
+            return k;
+        }
+        self.stamp_of[baseline].push((group, self.stamps.len()));
+        let n = self.nbins * self.ncorr;
+        self.stamps.push(Stamp {
+            tc_num: 0.0,
+            tc_den: 0.0,
+            first_time_s: time_s,
+            first_tc_s: 0.0,
+            has_tc: false,
+            sum_vw: vec![Complex64::new(0.0, 0.0); n],
+            sum_w: vec![0.0; n],
+        });
+        self.stamps.len() - 1
+    }
+
+    /// Add one row. Autocorrelations and out-of-range antennas are ignored; flagged samples
+    /// and samples with weight ≤ 0 or |model| = 0 do not contribute. (CASA's
+    /// correlation-OR of the MS flags is the caller's, before pre-application:
+    /// [`corr_or_flags`].)
+    pub fn add_row(&mut self, row: RowIn<'_>) {
+        match self.group_times.iter_mut().find(|g| g.0 == row.group) {
+            Some(g) => {
+                g.1 += row.time_s;
+                g.2 += 1;
+            }
+            None => self.group_times.push((row.group, row.time_s, 1)),
+        }
+        let (a1, a2) = (row.a1, row.a2);
         if a1 == a2 || a1 >= self.nant || a2 >= self.nant {
             return;
         }
         let b = self.baseline(a1, a2);
-        let nchan = data_fc.nrows().min(chan_bin.len());
-        let mut roww = 0.0;
+        let st = self.stamp(b, row.group, row.time_s);
+        let nchan = row.data_fc.nrows().min(row.chan_bin.len());
+        let ncorr = self.ncorr.min(row.data_fc.ncols());
+        let nb = self.nbins;
+        self.bin_w.clear();
+        self.bin_w.resize(nb * ncorr, 0.0);
+        self.bin_live.clear();
+        self.bin_live.resize(nb * ncorr, false);
+        self.plain_w.clear();
+        self.plain_w.resize(ncorr, 0.0);
         for ch in 0..nchan {
-            let Some(bin) = chan_bin[ch] else { continue };
-            if bin >= self.nbins {
+            for (c, pw) in self.plain_w.iter_mut().enumerate() {
+                *pw += f64::from(row.weight_fc[[ch, c]]);
+            }
+            let Some(bin) = row.chan_bin[ch] else {
+                continue;
+            };
+            if bin >= nb {
                 continue;
             }
-            for c in 0..self.ncorr.min(data_fc.ncols()) {
-                if flag_fc[[ch, c]] {
+            for c in 0..ncorr {
+                if row.flag_fc[[ch, c]] {
                     continue;
                 }
-                let w = f64::from(weight_fc[[ch, c]]);
+                self.bin_live[bin * ncorr + c] = true;
+                let w = f64::from(row.weight_fc[[ch, c]]);
                 if not_positive(w) {
                     continue;
                 }
-                let m = match &model_fc {
+                let m = match &row.model_fc {
                     Some(m) => {
                         let z = m[[ch, c]];
                         Complex64::new(f64::from(z.re), f64::from(z.im))
@@ -143,20 +251,52 @@ impl Accumulator {
                 if not_positive(m2) {
                     continue;
                 }
-                let d = data_fc[[ch, c]];
+                let d = row.data_fc[[ch, c]];
                 let v = Complex64::new(f64::from(d.re), f64::from(d.im)) / m;
                 let wm = w * m2;
-                let k = (b * self.nbins + bin) * self.ncorr + c;
+                let k = (b * nb + bin) * self.ncorr + c;
                 self.sum_vw[k] += v * wm;
                 self.sum_w[k] += wm;
-                roww += wm;
+                let ks = bin * self.ncorr + c;
+                let s = &mut self.stamps[st];
+                s.sum_vw[ks] += v * wm;
+                s.sum_w[ks] += wm;
+                self.bin_w[bin * ncorr + c] += wm;
             }
         }
-        self.time_wsum += roww * time_s;
-        self.wsum += roww;
+        if !self.bin_live.iter().any(|&l| l) {
+            // A row with nothing unflagged does not enter the time average.
+            return;
+        }
+        let rw = match self.row_weight {
+            RowWeight::Plain => self.plain_w.iter().sum::<f64>() / nchan.max(1) as f64,
+            RowWeight::BinMean => {
+                let mut tot = 0.0;
+                for c in 0..ncorr {
+                    let (mut sum, mut live) = (0.0, 0usize);
+                    for f in 0..nb {
+                        if self.bin_live[f * ncorr + c] {
+                            sum += self.bin_w[f * ncorr + c];
+                            live += 1;
+                        }
+                    }
+                    if live > 0 {
+                        tot += sum / live as f64;
+                    }
+                }
+                tot
+            }
+        };
+        let s = &mut self.stamps[st];
+        if !s.has_tc {
+            s.has_tc = true;
+            s.first_tc_s = row.time_centroid_s;
+        }
+        s.tc_num += rw * (row.time_centroid_s - s.first_tc_s);
+        s.tc_den += rw;
     }
 
-    /// The weighted means.
+    /// The weighted means and CASA's TIME stamp.
     pub fn finish(self) -> AveragedVis {
         let nbl = self.ant1.len();
         let mut vis = Array3::<Complex64>::zeros((nbl, self.nbins, self.ncorr));
@@ -172,10 +312,41 @@ impl Accumulator {
                 }
             }
         }
-        let t = if self.wsum > 0.0 {
-            self.time_wsum / self.wsum
-        } else if self.nrows > 0 {
-            self.time_sum / self.nrows as f64
+        // Offsets from the first baseline's centroid: one common time comes out bit-exact
+        // (CASA's own sum lands a few ulp off it; see docs/solve-numerics.md).
+        let (mut num, mut den) = (0.0, 0.0);
+        let mut t0: Option<f64> = None;
+        for s in &self.stamps {
+            let wb: f64 = if self.phase_stamp {
+                s.sum_vw
+                    .iter()
+                    .zip(&s.sum_w)
+                    .filter(|(_, w)| **w > 0.0)
+                    .map(|(v, w)| (v / *w).norm_sqr() * w)
+                    .sum()
+            } else {
+                s.sum_w.iter().sum()
+            };
+            if not_positive(wb) || !wb.is_finite() {
+                continue;
+            }
+            let tc = if s.tc_den > 0.0 {
+                s.first_tc_s + s.tc_num / s.tc_den
+            } else {
+                s.first_time_s
+            };
+            let t0 = *t0.get_or_insert(tc);
+            num += wb * (tc - t0);
+            den += wb;
+        }
+        let t = if let (true, Some(t0)) = (den > 0.0, t0) {
+            t0 + num / den
+        } else if !self.group_times.is_empty() {
+            self.group_times
+                .iter()
+                .map(|g| g.1 / g.2 as f64)
+                .sum::<f64>()
+                / self.group_times.len() as f64
         } else {
             0.0
         };
@@ -186,6 +357,17 @@ impl Accumulator {
             vis_bfc: vis,
             weight_bfc: wt,
             time_centroid_s: t,
+        }
+    }
+}
+
+/// CASA's `corrDepFlags=False` on the flags read from the MS (before any pre-applied table):
+/// a (row, channel) with one correlation flagged is flagged in all. `flag_rcf` is
+/// (row, channel, correlation).
+pub fn corr_or_flags(flag_rcf: &mut ndarray::Array3<bool>) {
+    for mut lane in flag_rcf.lanes_mut(ndarray::Axis(2)) {
+        if lane.iter().any(|&f| f) {
+            lane.fill(true);
         }
     }
 }
@@ -201,7 +383,30 @@ pub fn weights_from_sigma(sigma: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
+    use ndarray::{Array2, Array3};
+
+    fn row<'a>(
+        a: (usize, usize),
+        t: (f64, f64),
+        d: &'a Array2<Complex32>,
+        f: &'a Array2<bool>,
+        w: &'a Array2<f32>,
+        m: Option<&'a Array2<Complex32>>,
+        bins: &'a [Option<usize>],
+    ) -> RowIn<'a> {
+        RowIn {
+            a1: a.0,
+            a2: a.1,
+            time_s: t.0,
+            time_centroid_s: t.1,
+            group: 0,
+            data_fc: d.view(),
+            flag_fc: f.view(),
+            weight_fc: w.view(),
+            model_fc: m.map(|m| m.view()),
+            chan_bin: bins,
+        }
+    }
 
     #[test]
     fn divides_by_model_before_averaging_with_model_weights() {
@@ -221,29 +426,27 @@ mod tests {
         let data = model.mapv(|m| m * 2.0);
         let flags = Array2::from_elem((2, 2), false);
         let w = Array2::from_elem((2, 2), 1.0f32);
-        acc.add_row(
-            0,
-            1,
-            10.0,
-            data.view(),
-            flags.view(),
-            w.view(),
-            Some(model.view()),
+        acc.add_row(row(
+            (0, 1),
+            (10.0, 10.0),
+            &data,
+            &flags,
+            &w,
+            Some(&model),
             &bins,
-        );
+        ));
         // A flagged row contributes no weight, and autocorrelations are ignored.
         let allf = Array2::from_elem((2, 2), true);
-        acc.add_row(
-            0,
-            1,
-            20.0,
-            data.view(),
-            allf.view(),
-            w.view(),
-            Some(model.view()),
+        acc.add_row(row(
+            (0, 1),
+            (20.0, 20.0),
+            &data,
+            &allf,
+            &w,
+            Some(&model),
             &bins,
-        );
-        acc.add_row(1, 1, 30.0, data.view(), flags.view(), w.view(), None, &bins);
+        ));
+        acc.add_row(row((1, 1), (30.0, 30.0), &data, &flags, &w, None, &bins));
         let avg = acc.finish();
         assert_eq!(avg.nbl(), 1);
         assert!((avg.vis_bfc[[0, 0, 0]].re - 2.0).abs() < 1e-12);
@@ -258,19 +461,90 @@ mod tests {
         let data = Array2::from_elem((1, 2), Complex32::new(0.5, 0.5));
         let flags = Array2::from_elem((1, 2), false);
         let w = Array2::from_elem((1, 2), 4.0f32);
-        acc.add_row(
-            0,
-            1,
-            1.0,
-            data.view(),
-            flags.view(),
-            w.view(),
-            None,
-            &[Some(0)],
-        );
+        acc.add_row(row((0, 1), (1.0, 1.0), &data, &flags, &w, None, &[Some(0)]));
         let avg = acc.finish();
         assert_eq!(avg.weight_bfc[[0, 0, 1]], 0.0);
         assert_eq!(avg.weight_bfc[[0, 0, 0]], 4.0);
         assert_eq!(weights_from_sigma(&[0.5, 0.0, -1.0]), vec![4.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn one_flagged_correlation_flags_the_channel_in_all() {
+        let mut f = Array3::from_elem((2, 3, 2), false);
+        f[[0, 1, 1]] = true;
+        f[[1, 2, 0]] = true;
+        corr_or_flags(&mut f);
+        assert_eq!(f.iter().filter(|&&x| x).count(), 4);
+        assert!(f[[0, 1, 0]] && f[[1, 2, 1]] && !f[[0, 0, 0]]);
+        // The accumulator itself keeps per-correlation flags (those added by pre-applied
+        // tables): channel 0 with YY flagged still gives XX weight.
+        let mut acc = Accumulator::new(2, 1, vec![true, true]);
+        let data = Array2::from_elem((2, 2), Complex32::new(1.0, 0.0));
+        let mut flags = Array2::from_elem((2, 2), false);
+        flags[[0, 1]] = true;
+        let w = Array2::from_elem((2, 2), 1.0f32);
+        acc.add_row(row(
+            (0, 1),
+            (0.0, 0.0),
+            &data,
+            &flags,
+            &w,
+            None,
+            &[Some(0), Some(0)],
+        ));
+        let avg = acc.finish();
+        assert_eq!(avg.weight_bfc[[0, 0, 0]], 2.0);
+        assert_eq!(avg.weight_bfc[[0, 0, 1]], 1.0);
+    }
+
+    #[test]
+    fn stamp_uses_time_centroid_and_mean_over_live_bins() {
+        // One baseline, 4 channels in 2 bins, 2 correlations, weight 1 per sample.
+        // Row 1 (centroid 0): bin 1 flagged → row weight Σ_corr mean(2) = 4, samples 4.
+        // Row 2 (centroid 10): both bins → row weight 4, samples 8.
+        // CASA: TC = (4·0 + 4·10)/8 = 5 (a sample-weighted mean would give 6.67).
+        let mut acc = Accumulator::new(2, 2, vec![true, true]);
+        let bins = [Some(0), Some(0), Some(1), Some(1)];
+        let data = Array2::from_elem((4, 2), Complex32::new(1.0, 0.0));
+        let w = Array2::from_elem((4, 2), 1.0f32);
+        let mut f1 = Array2::from_elem((4, 2), false);
+        f1.slice_mut(ndarray::s![2..4, ..]).fill(true);
+        let f2 = Array2::from_elem((4, 2), false);
+        // TIME differs from TIME_CENTROID: the centroid is what counts.
+        acc.add_row(row((0, 1), (100.0, 0.0), &data, &f1, &w, None, &bins));
+        acc.add_row(row((0, 1), (100.0, 10.0), &data, &f2, &w, None, &bins));
+        let avg = acc.finish();
+        assert!(
+            (avg.time_centroid_s - 5.0).abs() < 1e-12,
+            "{}",
+            avg.time_centroid_s
+        );
+        // Plain row weight (no channel averaging): both rows weigh 2 → also 5 here, but a
+        // row with only flagged channels is left out of the centroid.
+        let mut acc = Accumulator::new(2, 4, vec![true, true]).with_row_weight(RowWeight::Plain);
+        let per_chan = [Some(0), Some(1), Some(2), Some(3)];
+        let allf = Array2::from_elem((4, 2), true);
+        acc.add_row(row((0, 1), (0.0, 0.0), &data, &allf, &w, None, &per_chan));
+        acc.add_row(row((0, 1), (0.0, 10.0), &data, &f1, &w, None, &per_chan));
+        acc.add_row(row((0, 1), (0.0, 20.0), &data, &f2, &w, None, &per_chan));
+        assert!((acc.finish().time_centroid_s - 15.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn baselines_weighted_by_summed_weight_and_amplitude_in_phase_mode() {
+        // Baseline (0,1): |V| = 2 at centroid 0; baseline (0,2): |V| = 1 at centroid 30.
+        let build = |phase: bool| {
+            let mut acc = Accumulator::new(3, 1, vec![true, true]).with_phase_stamp(phase);
+            let f = Array2::from_elem((1, 2), false);
+            let w = Array2::from_elem((1, 2), 1.0f32);
+            let d2 = Array2::from_elem((1, 2), Complex32::new(0.0, 2.0));
+            let d1 = Array2::from_elem((1, 2), Complex32::new(1.0, 0.0));
+            acc.add_row(row((0, 1), (0.0, 0.0), &d2, &f, &w, None, &[Some(0)]));
+            acc.add_row(row((0, 2), (30.0, 30.0), &d1, &f, &w, None, &[Some(0)]));
+            acc.finish().time_centroid_s
+        };
+        assert!((build(false) - 15.0).abs() < 1e-12);
+        // W = 2·1·4 = 8 and 2·1·1 = 2 → (0·8 + 30·2)/10 = 6.
+        assert!((build(true) - 6.0).abs() < 1e-12);
     }
 }

@@ -97,41 +97,57 @@ pub fn blend_amp_phase(a: Complex64, b: Complex64, x: f64) -> Complex64 {
     Complex64::from_polar(ra + (rb - ra) * x, pa + dp * x)
 }
 
-/// Distances (s) to two solutions closer than this are equal for `nearest`.
-const NEAREST_TIE_S: f64 = 1e-3;
-
-/// Which rows and weights a time `t` uses: (k, k+1, fraction) or a single row (public
-/// form of the bracket used by [`interp_time_complex`]).
+/// Which rows and weights a data time `t` uses: (k, k+1, fraction) or a single row (k, k,
+/// 0). `times` are the rows of one interpolation slice, ascending.
+///
+/// CASA's `CTTimeInterp1` registration (docs/casa-degraded-rules.md §c): times are held as
+/// float32 offsets from `floor(t_first − 1 s)` of the slice, and the data time is converted
+/// the same way. Outside the range, or with one row, the end row is used. A float32-equal
+/// time is exact (that row alone). Otherwise `nearest` takes the strictly nearer neighbour
+/// in float32 (a tie goes to the earlier), and `linear` the bracketing pair with the
+/// fraction computed in float32. Flagged rows are never skipped.
 pub fn time_bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
-    bracket(times, t, mode)
-}
-
-fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
     let n = times.len();
     if n == 0 {
         return None;
     }
-    if t <= times[0] {
+    if n == 1 {
         return Some((0, 0, 0.0));
     }
-    if t >= times[n - 1] {
+    let t_ref = (times[0] - 1.0).floor();
+    let rel = |x: f64| (x - t_ref) as f32;
+    let ft = rel(t);
+    if ft < rel(times[0]) {
+        return Some((0, 0, 0.0));
+    }
+    if ft > rel(times[n - 1]) {
         return Some((n - 1, n - 1, 0.0));
     }
-    let k = times.partition_point(|&x| x <= t) - 1;
-    if times[k] == t {
-        return Some((k, k, 0.0));
+    let i = times.partition_point(|&x| rel(x) < ft);
+    if i < n && rel(times[i]) == ft {
+        return Some((i, i, 0.0));
     }
-    let x = (t - times[k]) / (times[k + 1] - times[k]);
+    let mut k = i.saturating_sub(1);
     match mode {
-        TimeInterp::Linear => Some((k, k + 1, x)),
         TimeInterp::Nearest => {
-            // CASA keeps interpolation times as float32 offsets, so a data time midway
-            // between two solutions (to the ms) is a tie, which goes to the earlier one.
-            let later = (t - times[k]) - (times[k + 1] - t) > NEAREST_TIE_S;
-            let j = if later { k + 1 } else { k };
-            Some((j, j, 0.0))
+            if k != n - 1 && (rel(times[k + 1]) - ft) < (ft - rel(times[k])) {
+                k += 1;
+            }
+            Some((k, k, 0.0))
+        }
+        TimeInterp::Linear => {
+            if k == n - 1 {
+                k -= 1;
+            }
+            let (a, b) = (rel(times[k]), rel(times[k + 1]));
+            let x = if b > a { (ft - a) / (b - a) } else { 0.0 };
+            Some((k, k + 1, f64::from(x)))
         }
     }
+}
+
+fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
+    time_bracket(times, t, mode)
 }
 
 /// Time interpolation of one slice's rows with a blend for the parameter type.
@@ -327,6 +343,42 @@ mod tests {
         )
         .unwrap();
         assert!((r[0] - 125.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn time_registration_is_float32_relative_to_the_slice_start() {
+        // MJD-seconds solution times 100.8 s apart; the middle one is flagged.
+        let t0 = 5_000_000_000.25;
+        let times = [t0, t0 + 100.8, t0 + 201.6];
+        let flags = vec![vec![false], vec![true], vec![false]];
+        let vals = vec![vec![c(1.0, 0.0)]; 3];
+        // 3 µs after the middle row (offset ≈ 102 s, float32 ulp ≈ 8 µs): exact, that row.
+        assert_eq!(
+            time_bracket(&times, t0 + 100.8 + 3e-6, TimeInterp::Linear),
+            Some((1, 1, 0.0))
+        );
+        // 2 µs after the first row (offset 1.25 s, ulp ≈ 0.1 µs): not exact, so linear with
+        // the flagged neighbour → flagged.
+        let (a, b, x) = time_bracket(&times, t0 + 2e-6, TimeInterp::Linear).unwrap();
+        assert_eq!((a, b), (0, 1));
+        assert!(x > 0.0 && x < 1e-6);
+        let (_, f) =
+            interp_time_complex(&times, &vals, &flags, t0 + 2e-6, TimeInterp::Linear).unwrap();
+        assert!(f[0]);
+        // Nearest: the first row, unflagged.
+        let (_, f) =
+            interp_time_complex(&times, &vals, &flags, t0 + 2e-6, TimeInterp::Nearest).unwrap();
+        assert!(!f[0]);
+        // Exactly midway: a float32 tie goes to the earlier row.
+        assert_eq!(
+            time_bracket(&[0.0, 10.0], 5.0, TimeInterp::Nearest),
+            Some((0, 0, 0.0))
+        );
+        // 2 µs before the first row is before the range: the first row, as if exact.
+        assert_eq!(
+            time_bracket(&times, t0 - 2e-6, TimeInterp::Linear),
+            Some((0, 0, 0.0))
+        );
     }
 
     #[test]

@@ -74,76 +74,65 @@ fn phasor(z: Complex64, flagged: bool) -> Complex64 {
     }
 }
 
-/// Reference the cells of **one spw**, given in time order (§1.10). Per channel, the first
-/// candidate unflagged in all live polarizations at both the previous referenced time and
-/// this time is used; its phase is removed from every antenna, divided by its own
-/// already-referenced phase at the previous time (phase continuity). Times where no
-/// candidate qualifies are flagged entirely. Sets `refant` (ANTENNA2) of each cell.
+/// Reference the cells of **one spw**, given in time order (§1.10; CASA's
+/// `SolvableVisJones::applyRefAnt`). One refant per solution (not per channel): the first
+/// candidate with at least one unflagged channel in every live polarization both at the
+/// previous referenced time and at this time. Its per-channel unit phasor is removed from
+/// every antenna, divided by its own already-referenced phasor at the previous time (phase
+/// continuity); channels where the refant is flagged use phasor 1 (they are not
+/// re-referenced). Times where no candidate qualifies are flagged entirely and do not become
+/// the "previous" time. Sets `refant` (ANTENNA2) of each referenced cell.
 pub fn apply_refant(cells: &mut [&mut SolutionCell], plan: &RefantPlan) {
     let Some(first) = cells.first() else { return };
     let (nant, npar, nchan) = (first.nant(), first.npar(), first.nchan());
     // A polarization with no unflagged solution anywhere in the spw is "dead".
     let live: Vec<bool> = (0..npar)
         .map(|p| {
-            p == 0
-                || cells.iter().any(|c| {
-                    (0..nant).any(|a| (0..nchan).any(|ch| c.flag.get((a, p, ch)) == Some(&false)))
-                })
+            cells.iter().any(|c| {
+                c.npar() == npar
+                    && (0..c.nant()).any(|a| (0..c.nchan()).any(|ch| !c.flag[[a, p, ch]]))
+            })
         })
         .collect();
-    let mut last_used = vec![plan.primary(); nchan];
-    let mut prev: Vec<Option<usize>> = vec![None; nchan];
+    let usable = |c: &SolutionCell, a: usize| {
+        (0..npar).all(|p| !live[p] || (0..nchan).any(|ch| !c.flag[[a, p, ch]]))
+    };
+    let mut last_used = plan.primary();
+    let mut prev: Option<usize> = None;
     for t in 0..cells.len() {
         if cells[t].nant() != nant || cells[t].npar() != npar || cells[t].nchan() != nchan {
             continue;
         }
-        let mut chosen_any: Vec<usize> = Vec::new();
-        for ch in 0..nchan {
-            let pt = prev[ch];
-            let ok_at =
-                |c: &SolutionCell, a: usize| (0..npar).all(|p| !live[p] || !c.flag[[a, p, ch]]);
-            let choice = plan
-                .candidates(last_used[ch])
-                .into_iter()
-                .filter(|&a| a < nant)
-                .find(|&a| ok_at(cells[t], a) && pt.is_none_or(|k| ok_at(cells[k], a)));
-            match choice {
-                Some(r) => {
-                    let mut rot = vec![Complex64::new(1.0, 0.0); npar];
-                    for (p, rp) in rot.iter_mut().enumerate() {
-                        let cur = cells[t].params[[r, p, ch]];
-                        let mut z = phasor(cur, cells[t].flag[[r, p, ch]]);
-                        if let Some(k) = pt {
-                            z /= phasor(cells[k].params[[r, p, ch]], cells[k].flag[[r, p, ch]]);
-                        }
-                        *rp = z;
-                    }
-                    let c = &mut *cells[t];
-                    for a in 0..nant {
-                        for (p, rp) in rot.iter().enumerate() {
-                            c.params[[a, p, ch]] /= *rp;
-                        }
-                    }
-                    last_used[ch] = r;
-                    prev[ch] = Some(t);
-                    chosen_any.push(r);
+        let choice = plan
+            .candidates(last_used)
+            .into_iter()
+            .filter(|&a| a < nant)
+            .find(|&a| usable(cells[t], a) && prev.is_none_or(|k| usable(cells[k], a)));
+        let Some(r) = choice else {
+            cells[t].flag.fill(true);
+            cells[t].refant = None;
+            continue;
+        };
+        let mut rot = vec![Complex64::new(1.0, 0.0); npar * nchan];
+        for p in 0..npar {
+            for ch in 0..nchan {
+                let mut z = phasor(cells[t].params[[r, p, ch]], cells[t].flag[[r, p, ch]]);
+                if let Some(k) = prev {
+                    z /= phasor(cells[k].params[[r, p, ch]], cells[k].flag[[r, p, ch]]);
                 }
-                None => {
-                    let c = &mut *cells[t];
-                    for a in 0..nant {
-                        for p in 0..npar {
-                            c.flag[[a, p, ch]] = true;
-                        }
-                    }
+                rot[p * nchan + ch] = z;
+            }
+        }
+        let c = &mut *cells[t];
+        for a in 0..nant {
+            for p in 0..npar {
+                for ch in 0..nchan {
+                    c.params[[a, p, ch]] /= rot[p * nchan + ch];
                 }
             }
         }
-        // ANTENNA2: the refant used for most channels (first such on ties).
-        cells[t].refant = chosen_any.iter().copied().max_by_key(|&r| {
-            (
-                chosen_any.iter().filter(|&&x| x == r).count(),
-                std::cmp::Reverse(chosen_any.iter().position(|&x| x == r)),
-            )
-        });
+        c.refant = Some(r);
+        last_used = r;
+        prev = Some(t);
     }
 }

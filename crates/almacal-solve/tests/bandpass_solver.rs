@@ -6,7 +6,7 @@
 mod common;
 
 use almacal_core::CorrType;
-use almacal_solve::accumulate::Accumulator;
+use almacal_solve::accumulate::{Accumulator, RowIn};
 use almacal_solve::bandpass::{channel_bins, fill_gaps};
 use almacal_solve::gain::{corr_pars, CalMode, JonesKind, SolveStatus, SolverOptions};
 use almacal_solve::postsolve::{post_solve, NormType, PostSolve};
@@ -53,16 +53,18 @@ fn accumulate(
                     }
                 }
                 let w = Array2::from_elem((NCHAN, 2), 2500.0f32);
-                acc.add_row(
-                    i,
-                    j,
-                    t as f64 * 10.0,
-                    d.view(),
-                    f.view(),
-                    w.view(),
-                    None,
-                    &map,
-                );
+                acc.add_row(RowIn {
+                    a1: i,
+                    a2: j,
+                    time_s: t as f64 * 10.0,
+                    time_centroid_s: t as f64 * 10.0,
+                    group: 0,
+                    data_fc: d.view(),
+                    flag_fc: f.view(),
+                    weight_fc: w.view(),
+                    model_fc: None,
+                    chan_bin: &map,
+                });
             }
         }
     }

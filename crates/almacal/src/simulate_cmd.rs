@@ -1,6 +1,7 @@
 //! `almacal simulate --preset NAME --out PATH.ms [...]`: write a simulated ALMA MS plus its
 //! truth file (`PATH.ms.truth.json`) and antenna positions (`PATH.antpos.json`).
 
+use almacal_sim::degrade::Degrade;
 use almacal_sim::{simulate, SimConfig};
 use clap::Args;
 use std::io::IsTerminal;
@@ -35,6 +36,14 @@ pub struct SimulateArgs {
     /// Simulate the target without its line emission (no renormalization needed).
     #[arg(long)]
     pub no_line: bool,
+    /// Flag an antenna, as online flags would: `ANT[@SPW][/CORR]:SCANS[:FRACTION]`, e.g.
+    /// `CM12:3:0.6` (the first 60 % of scan 3), `CM04@20:all` (absent from spw 20),
+    /// `CM03/YY:3` (one correlation). Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub flag_antenna: Vec<String>,
+    /// Zero WEIGHT and SIGMA of an antenna's rows, left unflagged: `ANT:SCANS`. Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub zero_weight: Vec<String>,
     /// Replace an existing MeasurementSet at --out.
     #[arg(long)]
     pub overwrite: bool,
@@ -71,6 +80,12 @@ fn config(args: &SimulateArgs) -> Result<SimConfig, almacal_sim::SimError> {
         cfg.threads = t;
     }
     cfg.fault = args.fault;
+    for f in &args.flag_antenna {
+        cfg.degrades.push(Degrade::parse_flag(f)?);
+    }
+    for z in &args.zero_weight {
+        cfg.degrades.push(Degrade::parse_zero_weight(z)?);
+    }
     cfg.target_line = !args.no_line;
     cfg.validate()?;
     Ok(cfg)

@@ -22,7 +22,7 @@ use almacal_core::flaglayer::FlagLayer;
 use almacal_core::ids::DataDescId;
 use almacal_core::{CorrType, MsMeta};
 use almacal_recipe::{ParamValue, ProductKind};
-use almacal_solve::accumulate::Accumulator;
+use almacal_solve::accumulate::{corr_or_flags, Accumulator, RowIn, RowWeight};
 use almacal_solve::apply::jones::{GainField, JonesRow, JonesTerm};
 use almacal_solve::apply::{apply_chunk, ApplyMode, ChunkInfo, Outcome, Term};
 use almacal_solve::bandpass::channel_bins;
@@ -31,7 +31,7 @@ use almacal_solve::interp::Interp;
 use almacal_solve::postsolve::{post_solve, NormType, PostSolve};
 use almacal_solve::refant::{RefantMode, RefantPlan};
 use almacal_solve::solint::{
-    bin_channels, grid_intervals, single_channel, Combine, Solint, TimeSample,
+    bin_channels, grid_intervals, single_channel, Combine, FreqSolint, Solint, TimeSample,
 };
 use almacal_solve::solution::{solve_cells, CellInput, CellMeta, SolutionCell};
 use ndarray::{Array2, Axis};
@@ -588,6 +588,13 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         None
     };
     let nant = meta.antennas.len();
+    // CASA averages channels into bins (and reports a bin-mean row weight) unless the
+    // bandpass is solved per channel.
+    let row_weight = if cfg.kind == JonesKind::B && cfg.solint.freq == FreqSolint::PerChannel {
+        RowWeight::Plain
+    } else {
+        RowWeight::BinMean
+    };
     let mut accs: Vec<Option<Accumulator>> = (0..intervals.len()).map(|_| None).collect();
     let mut iv_corrs: Vec<Option<Vec<CorrType>>> = vec![None; intervals.len()];
     let mut uncalibratable = 0usize;
@@ -604,6 +611,13 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
             .collect();
         let field = chunk.field.0;
         let chan_freq: Vec<f64> = bins.freq_hz.clone();
+        // CASA's corrDepFlags=False on the MS flags, before pre-applied tables add their own
+        // (per-correlation) flags.
+        corr_or_flags(&mut chunk.flag_rcf);
+        // CASA's solvers weight by 1/SIGMA² (times calwt factors), never by WEIGHT.
+        for (w, s) in chunk.weight_rc.iter_mut().zip(chunk.sigma_rc.iter()) {
+            *w = if *s > 0.0 { 1.0 / (s * s) } else { 0.0 };
+        }
         if !term_refs.is_empty() {
             let dir = meta
                 .fields
@@ -621,10 +635,6 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
             {
                 uncalibratable += 1;
                 continue;
-            }
-        } else {
-            for (w, s) in chunk.weight_rc.iter_mut().zip(chunk.sigma_rc.iter()) {
-                *w = if *s > 0.0 { 1.0 / (s * s) } else { 0.0 };
             }
         }
         let model = models.get(field, spw).map(|m| {
@@ -649,8 +659,11 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
             if iv == usize::MAX {
                 continue;
             }
-            let acc = accs[iv]
-                .get_or_insert_with(|| Accumulator::new(nant, bins.nbins, parallel.clone()));
+            let acc = accs[iv].get_or_insert_with(|| {
+                Accumulator::new(nant, bins.nbins, parallel.clone())
+                    .with_row_weight(row_weight)
+                    .with_phase_stamp(cfg.calmode == CalMode::Phase)
+            });
             if iv_corrs[iv].is_none() {
                 iv_corrs[iv] = Some(corrs.clone());
             }
@@ -658,16 +671,22 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
             let Some(w) = wrow.broadcast((nchan, corrs.len())) else {
                 continue;
             };
-            acc.add_row(
-                chunk.ant1[r].idx(),
-                chunk.ant2[r].idx(),
-                chunk.time_s[r],
-                chunk.data_rcf.index_axis(Axis(0), r),
-                chunk.flag_rcf.index_axis(Axis(0), r),
-                w,
-                model.as_ref().map(|m| m.view()),
-                &bins.map,
-            );
+            acc.add_row(RowIn {
+                a1: chunk.ant1[r].idx(),
+                a2: chunk.ant2[r].idx(),
+                time_s: chunk.time_s[r],
+                time_centroid_s: idx
+                    .time_centroid_s
+                    .get(row)
+                    .copied()
+                    .unwrap_or(chunk.time_s[r]),
+                group: spw,
+                data_fc: chunk.data_rcf.index_axis(Axis(0), r),
+                flag_fc: chunk.flag_rcf.index_axis(Axis(0), r),
+                weight_fc: w,
+                model_fc: model.as_ref().map(|m| m.view()),
+                chan_bin: &bins.map,
+            });
         }
         rows_done += chunk.nrows() as u64;
         ctx.progress(rows_done, rows.len() as u64);

@@ -15,9 +15,6 @@ use almacal_core::chunk::VisChunk;
 use num_complex::{Complex32, Complex64};
 use std::collections::BTreeMap;
 
-/// Data and solution times closer than this (s) are treated as equal.
-pub const TIME_TOL_S: f64 = 1e-3;
-
 /// One caltable row as the interpolator needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JonesRow {
@@ -152,19 +149,10 @@ impl JonesTerm {
             .unwrap_or_default()
     }
 
-    /// Which rows time `t` uses: (a, b, fraction).
+    /// Which rows time `t` uses: (a, b, fraction), by CASA's float32 registration
+    /// ([`time_bracket`]) over this slice's rows.
     fn bracket(&self, rows: &[&Sample], t: f64) -> Option<(usize, usize, f64)> {
         let times: Vec<f64> = rows.iter().map(|s| s.time_s).collect();
-        // A data time within TIME_TOL_S of a solution time is that solution's time: solved
-        // TIME values are weighted centroids that may differ from the integration time in
-        // the last bits (CASA holds interpolation times as float32 offsets, §7.2).
-        let k = times.partition_point(|&x| x < t);
-        let t = [k.checked_sub(1), Some(k)]
-            .into_iter()
-            .flatten()
-            .filter_map(|i| times.get(i).copied())
-            .find(|&x| (x - t).abs() < TIME_TOL_S)
-            .unwrap_or(t);
         time_bracket(&times, t, self.interp.time)
     }
 
