@@ -29,6 +29,9 @@ pub struct AveragedVis {
     /// The solution TIME (s) by CASA's rule (see the module doc); the plain mean of the
     /// row times of each spw, averaged over spws, if no weight is positive.
     pub time_centroid_s: f64,
+    /// Baselines the initial guess may use (empty = all): with separate groups, those of
+    /// the first group only, as CASA guesses from its first data buffer.
+    pub guess_baselines: Vec<bool>,
 }
 
 impl AveragedVis {
@@ -101,6 +104,11 @@ pub struct Accumulator {
     row_weight: RowWeight,
     phase_stamp: bool,
     bl_index: Vec<u32>,
+    separate_groups: bool,
+    /// (group, a1·nant + a2) → baseline index, with separate groups.
+    group_bl: std::collections::HashMap<(u32, usize), u32>,
+    /// Group of each baseline (with separate groups).
+    bl_group: Vec<u32>,
     ant1: Vec<usize>,
     ant2: Vec<usize>,
     sum_vw: Vec<Complex64>,
@@ -128,6 +136,9 @@ impl Accumulator {
             row_weight: RowWeight::BinMean,
             phase_stamp: false,
             bl_index: vec![u32::MAX; nant * nant],
+            separate_groups: false,
+            group_bl: std::collections::HashMap::new(),
+            bl_group: Vec::new(),
             ant1: Vec::new(),
             ant2: Vec::new(),
             sum_vw: Vec::new(),
@@ -153,8 +164,30 @@ impl Accumulator {
         self
     }
 
-    fn baseline(&mut self, a1: usize, a2: usize) -> usize {
+    /// Keep the baselines of each group (spw) apart, as CASA keeps one data buffer per spw
+    /// with `combine='spw'`: the solver then sees the spws' scatter in its χ² (and so in
+    /// the solution errors, SNR and `minsnr` flags), not their average.
+    pub fn with_separate_groups(mut self, separate: bool) -> Self {
+        self.separate_groups = separate;
+        self
+    }
+
+    fn baseline(&mut self, a1: usize, a2: usize, group: u32) -> usize {
         let k = a1 * self.nant + a2;
+        if self.separate_groups {
+            let n = self.ant1.len();
+            let e = *self.group_bl.entry((group, k)).or_insert(n as u32) as usize;
+            if e == n {
+                self.bl_group.push(group);
+                self.ant1.push(a1);
+                self.ant2.push(a2);
+                let m = self.nbins * self.ncorr;
+                self.sum_vw
+                    .extend(std::iter::repeat_n(Complex64::new(0.0, 0.0), m));
+                self.sum_w.extend(std::iter::repeat_n(0.0, m));
+            }
+            return e;
+        }
         if self.bl_index[k] == u32::MAX {
             self.bl_index[k] = self.ant1.len() as u32;
             self.ant1.push(a1);
@@ -204,7 +237,7 @@ impl Accumulator {
         if a1 == a2 || a1 >= self.nant || a2 >= self.nant {
             return;
         }
-        let b = self.baseline(a1, a2);
+        let b = self.baseline(a1, a2, row.group);
         let st = self.stamp(b, row.group, row.time_s);
         let nchan = row.data_fc.nrows().min(row.chan_bin.len());
         let ncorr = self.ncorr.min(row.data_fc.ncols());
@@ -350,6 +383,10 @@ impl Accumulator {
         } else {
             0.0
         };
+        let guess_baselines = match (self.separate_groups, self.group_times.first()) {
+            (true, Some(&(g0, _, _))) => self.bl_group.iter().map(|&g| g == g0).collect(),
+            _ => Vec::new(),
+        };
         AveragedVis {
             nant: self.nant,
             ant1: self.ant1,
@@ -357,6 +394,7 @@ impl Accumulator {
             vis_bfc: vis,
             weight_bfc: wt,
             time_centroid_s: t,
+            guess_baselines,
         }
     }
 }

@@ -166,6 +166,8 @@ pub struct ChanInput<'a> {
     pub vis: ArrayView2<'a, Complex64>,
     pub weight: ArrayView2<'a, f64>,
     pub corr_pars: &'a [Option<(usize, usize)>],
+    /// Baselines the initial guess may use (empty = all).
+    pub guess_baselines: &'a [bool],
 }
 
 #[derive(Clone)]
@@ -386,7 +388,16 @@ pub fn solve_channel(
     let removed: Vec<usize> = (0..nant).filter(|&a| had_data[a] && !alive[a]).collect();
     // CASA guesses before verifying the baseline constraints.
     let ncorr = input.corr_pars.len();
-    let guess = || initial_guess(opts.kind, nant, npar, ncorr, &samples, pref_ant);
+    let guess_samples: Vec<Sample> = if input.guess_baselines.is_empty() {
+        samples.clone()
+    } else {
+        samples
+            .iter()
+            .filter(|s| input.guess_baselines.get(s.b).copied().unwrap_or(false))
+            .cloned()
+            .collect()
+    };
+    let guess = || initial_guess(opts.kind, nant, npar, ncorr, &guess_samples, pref_ant);
     let first_guess = match start {
         Some(s) if s.dim() == (nant, npar) && s.iter().all(|z| z.norm_sqr() > 0.0) => None,
         _ => Some(guess()),
@@ -663,6 +674,7 @@ mod tests {
             vis: vis.view(),
             weight: weight.view(),
             corr_pars: &cp,
+            guess_baselines: &[],
         };
         let mut sols = Vec::new();
         for solver in [SolverKind::Exact, SolverKind::CasaIterative] {

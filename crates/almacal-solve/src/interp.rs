@@ -231,15 +231,16 @@ fn freq_core<T: Copy>(
     if src_freq.is_empty() || flags.iter().all(|&f| f) {
         return None;
     }
-    if grids_coincide(src_freq, dst_freq) {
-        return Some((vals.to_vec(), flags.to_vec()));
+    // CASA compares the *unflagged* solution grid with the data grid: only a table without
+    // flagged channels is copied as it is (`CTPatchedInterp::resampleInFreq`).
+    if !flags.iter().any(|&f| f) && grids_coincide(src_freq, dst_freq) {
+        return Some((vals.to_vec(), vec![false; vals.len()]));
     }
     // Ascending order of the full and of the unflagged grids.
     let mut order: Vec<usize> = (0..src_freq.len()).collect();
     order.sort_by(|&a, &b| src_freq[a].total_cmp(&src_freq[b]));
     let good: Vec<usize> = order.iter().copied().filter(|&i| !flags[i]).collect();
     let gfreq: Vec<f64> = good.iter().map(|&i| src_freq[i]).collect();
-    let afreq: Vec<f64> = order.iter().map(|&i| src_freq[i]).collect();
     let mut out = Vec::with_capacity(dst_freq.len());
     let mut oflag = Vec::with_capacity(dst_freq.len());
     for &f in dst_freq {
@@ -253,19 +254,41 @@ fn freq_core<T: Copy>(
             blend(vals[good[lo]], vals[good[hi]], x)
         };
         out.push(v);
-        let fl = if mode.flag {
-            let (a, b, y) = register(&afreq, f);
-            if mode.linear {
-                flags[order[a]] || flags[order[b]]
-            } else {
-                flags[order[if y <= 0.5 { a } else { b }]]
-            }
-        } else {
-            false
-        };
-        oflag.push(fl);
+        oflag.push(mode.flag && flag_registration(src_freq, flags, f, mode.linear));
     }
     Some((out, oflag))
+}
+
+/// CASA's `...flag` frequency rule (`CTPatchedInterp::resampleFlagsInFreq`), in the solution
+/// channels' own order (ascending or descending): register `f` to the channel just before
+/// its insertion point (channel 0 at or before the start; an exact match also counts as
+/// "after" the channel it equals). `linear` then flags the data channel if that channel or
+/// the next is flagged (the last pair at the far end); `nearest` moves to the next channel
+/// when it is strictly nearer and takes that channel's flag.
+fn flag_registration(src: &[f64], flags: &[bool], f: f64, linear: bool) -> bool {
+    let n = src.len();
+    if n == 1 {
+        return flags[0];
+    }
+    let ascending = src[n - 1] >= src[0];
+    // Insertion point: the first channel not "before" f in the array's order.
+    let ins = if ascending {
+        src.partition_point(|&x| x < f)
+    } else {
+        src.partition_point(|&x| x > f)
+    };
+    let mut k = ins.saturating_sub(1).min(n - 1);
+    if linear {
+        if k == n - 1 {
+            k -= 1;
+        }
+        flags[k] || flags[k + 1]
+    } else {
+        if k < n - 1 && (f - src[k]).abs() > (src[k + 1] - f).abs() {
+            k += 1;
+        }
+        flags[k]
+    }
 }
 
 /// Interpolate a complex spectrum (one antenna/par, time-interpolated) onto data channel
@@ -403,10 +426,25 @@ mod tests {
         };
         let (_, f) = interp_freq_complex(&src, &vals, &flags, &[2.5, 1.5], lf).unwrap();
         assert_eq!(f, vec![true, false]);
-        // Coinciding grids are copied with their flags.
+        // Coinciding grids: CASA copies only a table without flagged channels. With one,
+        // plain linear interpolates across it and flags nothing ...
         let (v, f) = interp_freq_complex(&src, &vals, &flags, &src, lin).unwrap();
-        assert_eq!(v[1], vals[1]);
-        assert!(f[1]);
+        assert!((v[1].norm() - 3.0).abs() < 1e-12 && (v[1].arg().to_degrees() - 30.0).abs() < 1e-9);
+        assert!(f.iter().all(|x| !x));
+        // ... and linearflag registers each channel to the one before it (an exact match
+        // counts as after), so the flagged channel 1 flags data channels 0, 1 and 2.
+        let (_, f) = interp_freq_complex(&src, &vals, &flags, &src, lf).unwrap();
+        assert_eq!(f, vec![true, true, true, false]);
+        let nf = FreqInterp {
+            linear: false,
+            flag: true,
+        };
+        let (_, f) = interp_freq_complex(&src, &vals, &flags, &src, nf).unwrap();
+        assert_eq!(f, vec![false, true, false, false]);
+        let clean = [false; 4];
+        let (v, f) = interp_freq_complex(&src, &vals, &clean, &src, lf).unwrap();
+        assert_eq!(v, vals.to_vec());
+        assert!(f.iter().all(|x| !x));
         assert!(interp_freq_real(&[1.0], &[5.0], &[true], &[1.0], lin).is_none());
     }
 }

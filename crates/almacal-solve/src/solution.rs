@@ -87,6 +87,7 @@ pub fn solve_cell(
             vis: input.avg.vis_bfc.slice(s![.., ch, ..]),
             weight: input.avg.weight_bfc.slice(s![.., ch, ..]),
             corr_pars: &input.corr_pars,
+            guess_baselines: &input.avg.guess_baselines,
         };
         let sol = solve_channel(&ci, opts, pref_ant, prev.as_ref().map(|p| p.view()));
         cell.params.slice_mut(s![.., .., ch]).assign(&sol.params);

@@ -663,6 +663,7 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
                 Accumulator::new(nant, bins.nbins, parallel.clone())
                     .with_row_weight(row_weight)
                     .with_phase_stamp(cfg.calmode == CalMode::Phase)
+                    .with_separate_groups(cfg.combine.spw)
             });
             if iv_corrs[iv].is_none() {
                 iv_corrs[iv] = Some(corrs.clone());

@@ -82,6 +82,7 @@ pub fn averaged(
         vis_bfc: vis,
         weight_bfc: wt,
         time_centroid_s: 0.0,
+        guess_baselines: Vec::new(),
     }
 }
 
