@@ -241,6 +241,7 @@ fn freq_core<T: Copy>(
     order.sort_by(|&a, &b| src_freq[a].total_cmp(&src_freq[b]));
     let good: Vec<usize> = order.iter().copied().filter(|&i| !flags[i]).collect();
     let gfreq: Vec<f64> = good.iter().map(|&i| src_freq[i]).collect();
+    let afreq: Vec<f64> = order.iter().map(|&i| src_freq[i]).collect();
     let mut out = Vec::with_capacity(dst_freq.len());
     let mut oflag = Vec::with_capacity(dst_freq.len());
     for &f in dst_freq {
@@ -254,40 +255,24 @@ fn freq_core<T: Copy>(
             blend(vals[good[lo]], vals[good[hi]], x)
         };
         out.push(v);
-        oflag.push(mode.flag && flag_registration(src_freq, flags, f, mode.linear));
+        oflag.push(mode.flag && flag_registration(&order, &afreq, flags, f, mode.linear));
     }
     Some((out, oflag))
 }
 
-/// CASA's `...flag` frequency rule (`CTPatchedInterp::resampleFlagsInFreq`), in the solution
-/// channels' own order (ascending or descending): register `f` to the channel just before
-/// its insertion point (channel 0 at or before the start; an exact match also counts as
-/// "after" the channel it equals). `linear` then flags the data channel if that channel or
-/// the next is flagged (the last pair at the far end); `nearest` moves to the next channel
-/// when it is strictly nearer and takes that channel's flag.
-fn flag_registration(src: &[f64], flags: &[bool], f: f64, linear: bool) -> bool {
-    let n = src.len();
-    if n == 1 {
-        return flags[0];
-    }
-    let ascending = src[n - 1] >= src[0];
-    // Insertion point: the first channel not "before" f in the array's order.
-    let ins = if ascending {
-        src.partition_point(|&x| x < f)
-    } else {
-        src.partition_point(|&x| x > f)
-    };
-    let mut k = ins.saturating_sub(1).min(n - 1);
+/// The `...flag` frequency rule: a data channel at a solution channel's frequency takes
+/// that channel's flag; between two, `linear` flags it if either is flagged and `nearest`
+/// takes the nearer one's; beyond the ends, the end channel's flag. (Checked against CASA
+/// 6.7: `fixtures/scenarios/research/exp_finterp.py` for grids that do not coincide, scenario
+/// `applycal_flagged_neighbours` for grids that do; `resampleFlagsInFreq` in the LibRA sources
+/// would register an exact match to the channel before it, which CASA 6.7 does not do.)
+/// `order` sorts the solution channels by frequency; `afreq` are their sorted frequencies.
+fn flag_registration(order: &[usize], afreq: &[f64], flags: &[bool], f: f64, linear: bool) -> bool {
+    let (a, b, y) = register(afreq, f);
     if linear {
-        if k == n - 1 {
-            k -= 1;
-        }
-        flags[k] || flags[k + 1]
+        flags[order[a]] || flags[order[b]]
     } else {
-        if k < n - 1 && (f - src[k]).abs() > (src[k + 1] - f).abs() {
-            k += 1;
-        }
-        flags[k]
+        flags[order[if y <= 0.5 { a } else { b }]]
     }
 }
 
@@ -431,10 +416,9 @@ mod tests {
         let (v, f) = interp_freq_complex(&src, &vals, &flags, &src, lin).unwrap();
         assert!((v[1].norm() - 3.0).abs() < 1e-12 && (v[1].arg().to_degrees() - 30.0).abs() < 1e-9);
         assert!(f.iter().all(|x| !x));
-        // ... and linearflag registers each channel to the one before it (an exact match
-        // counts as after), so the flagged channel 1 flags data channels 0, 1 and 2.
+        // ... and linearflag / nearestflag give each coinciding channel its own flag.
         let (_, f) = interp_freq_complex(&src, &vals, &flags, &src, lf).unwrap();
-        assert_eq!(f, vec![true, true, true, false]);
+        assert_eq!(f, vec![false, true, false, false]);
         let nf = FreqInterp {
             linear: false,
             flag: true,
