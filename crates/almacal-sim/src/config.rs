@@ -35,6 +35,8 @@ pub struct SimConfig {
     pub threads: usize,
     /// Scenario degradations (flags, zero weights), applied after the data are generated.
     pub degrades: Vec<crate::degrade::Degrade>,
+    /// Four correlations XX, XY, YX, YY instead of XX, YY (cross hands hold noise only).
+    pub full_pol: bool,
 }
 
 /// Fixed scan overhead before the first cycle (pointing, atmosphere, bandpass setup), min.
@@ -62,6 +64,7 @@ impl SimConfig {
             lst_start_h: 15.3,
             threads: 0,
             degrades: Vec::new(),
+            full_pol: false,
         };
         let tutorial = SimConfig {
             preset: "tutorial".into(),

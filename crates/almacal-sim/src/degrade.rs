@@ -22,7 +22,7 @@ pub enum Degrade {
         /// Empty = every scan.
         scans: Vec<i32>,
         spw: Option<u32>,
-        /// Correlation index (0 = XX, 1 = YY).
+        /// One parallel hand only: 0 = XX, 1 = YY.
         corr: Option<usize>,
         /// Fraction of each scan's integrations flagged, from its start (1 = all).
         fraction: f64,
@@ -179,6 +179,7 @@ pub fn apply(
     degrades: &[Degrade],
     blk: &mut RowBlock,
     place: BlockPlace,
+    full_pol: bool,
     ant_of: impl Fn(&str) -> Option<usize>,
 ) {
     for d in degrades {
@@ -206,8 +207,10 @@ pub fn apply(
                 }
                 for &r in &rows {
                     let mut row = blk.flag_rcf.index_axis_mut(ndarray::Axis(0), r);
-                    match corr {
-                        Some(c) if *c < row.ncols() => row.column_mut(*c).fill(true),
+                    // XX is correlation 0; YY is the last (1 of XX,YY; 3 of XX,XY,YX,YY).
+                    let col = corr.map(|c| if c == 1 && full_pol { 3 } else { c });
+                    match col {
+                        Some(c) if c < row.ncols() => row.column_mut(c).fill(true),
                         Some(_) => {}
                         None => row.fill(true),
                     }

@@ -195,7 +195,11 @@ pub fn subtables(sim: &Sim, syscal: &[SyscalTruth]) -> MsSubtables {
         spws: sim.spws.iter().map(|s| s.spw.clone()).collect(),
         pols: vec![Polarization {
             id: 0,
-            corr_types: vec![CorrType::XX, CorrType::YY],
+            corr_types: if cfg.full_pol {
+                vec![CorrType::XX, CorrType::XY, CorrType::YX, CorrType::YY]
+            } else {
+                vec![CorrType::XX, CorrType::YY]
+            },
         }],
         data_descs,
         fields: fields_rows,

@@ -114,6 +114,12 @@ pub fn integration_blocks(sim: &Sim, scan: &Scan, int: &Integration) -> Vec<RowB
     }
     let faulty = scan.kind != ScanKind::Pointing && sim.schedule.fault_scans.contains(&scan.number);
     let mut out: Vec<RowBlock> = Vec::with_capacity(scan.spws.len());
+    // (receptor of antenna 1, receptor of antenna 2) of each correlation.
+    let pairs: &[(usize, usize)] = if sim.cfg.full_pol {
+        &[(0, 0), (0, 1), (1, 0), (1, 1)]
+    } else {
+        &[(0, 0), (1, 1)]
+    };
     for &spw_id in &scan.spws {
         let spw = spw_id as usize;
         let w = &sim.spws[spw];
@@ -121,7 +127,7 @@ pub fn integration_blocks(sim: &Sim, scan: &Scan, int: &Integration) -> Vec<RowB
             continue;
         };
         let nchan = w.spw.nchan();
-        let mut blk = RowBlock::zeros(nbl, nchan, 2);
+        let mut blk = RowBlock::zeros(nbl, nchan, pairs.len());
         fill_scalars(&mut blk, scan, int, dd, sim);
         blk.uvw_m.assign(&uvw);
         let sig = sigma(w.spw.chan_width_hz[0], int.interval_s);
@@ -146,15 +152,23 @@ pub fn integration_blocks(sim: &Sim, scan: &Scan, int: &Integration) -> Vec<RowB
                     .fault_antenna
                     .is_some_and(|f| i != j && (f == i || f == j));
             for c in 0..nchan {
-                for p in 0..2 {
-                    let mut v = if i == j {
+                for (k, &(p, q)) in pairs.iter().enumerate() {
+                    // The sources are unpolarised and the feeds do not leak: cross hands
+                    // hold noise only.
+                    let mut v = if p != q {
+                        Complex64::new(0.0, 0.0)
+                    } else if i == j {
                         Complex64::new(sp.ac[i][p][c], 0.0)
                     } else {
                         sp.z[i][p][c] * sp.z[j][p][c].conj()
                     };
                     if noise > 0.0 {
                         let re = rng.normal() * noise;
-                        let im = if i == j { 0.0 } else { rng.normal() * noise };
+                        let im = if i == j && p == q {
+                            0.0
+                        } else {
+                            rng.normal() * noise
+                        };
                         v += Complex64::new(re, im);
                     }
                     if fault_row {
@@ -163,7 +177,7 @@ pub fn integration_blocks(sim: &Sim, scan: &Scan, int: &Integration) -> Vec<RowB
                             frng.range(-std::f64::consts::PI, std::f64::consts::PI),
                         );
                     }
-                    blk.data_rcf[[r, c, p]] = Complex32::new(v.re as f32, v.im as f32);
+                    blk.data_rcf[[r, c, k]] = Complex32::new(v.re as f32, v.im as f32);
                 }
             }
         }
@@ -188,7 +202,7 @@ pub fn integration_blocks(sim: &Sim, scan: &Scan, int: &Integration) -> Vec<RowB
                 int_pos,
                 scan_ints: scan.ints.len(),
             };
-            degrade::apply(&sim.cfg.degrades, blk, place, |n| {
+            degrade::apply(&sim.cfg.degrades, blk, place, sim.cfg.full_pol, |n| {
                 sim.antennas.iter().position(|a| a.name == n)
             });
         }

@@ -44,6 +44,9 @@ pub struct SimulateArgs {
     /// Zero WEIGHT and SIGMA of an antenna's rows, left unflagged: `ANT:SCANS`. Repeatable.
     #[arg(long, value_name = "SPEC")]
     pub zero_weight: Vec<String>,
+    /// Four correlations (XX, XY, YX, YY) instead of XX, YY; the cross hands hold noise only.
+    #[arg(long)]
+    pub full_pol: bool,
     /// Replace an existing MeasurementSet at --out.
     #[arg(long)]
     pub overwrite: bool,
@@ -80,6 +83,7 @@ fn config(args: &SimulateArgs) -> Result<SimConfig, almacal_sim::SimError> {
         cfg.threads = t;
     }
     cfg.fault = args.fault;
+    cfg.full_pol = args.full_pol;
     for f in &args.flag_antenna {
         cfg.degrades.push(Degrade::parse_flag(f)?);
     }
