@@ -476,7 +476,7 @@ fn run_scenario(dir: &Path, gaps: &Value, failures: &mut Vec<String>, table: &mu
 fn every_scenario_matches_casa() {
     let dirs = scenario_dirs();
     assert!(
-        dirs.len() >= 13,
+        dirs.len() >= 16,
         "expected the scenario suite, found {}",
         dirs.len()
     );
