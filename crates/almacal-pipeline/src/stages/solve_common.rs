@@ -32,6 +32,7 @@ use almacal_solve::postsolve::{post_solve, NormType, PostSolve};
 use almacal_solve::refant::{RefantMode, RefantPlan};
 use almacal_solve::solint::{
     bin_channels, grid_intervals, single_channel, Combine, FreqSolint, Solint, TimeSample,
+    TimeSolint,
 };
 use almacal_solve::solution::{solve_cells, CellInput, CellMeta, SolutionCell};
 use ndarray::{Array2, Axis};
@@ -664,6 +665,7 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
                     .with_row_weight(row_weight)
                     .with_phase_stamp(cfg.calmode == CalMode::Phase)
                     .with_separate_groups(cfg.combine.spw)
+                    .with_casa_int_stamp(cfg.solint.time == TimeSolint::Int)
             });
             if iv_corrs[iv].is_none() {
                 iv_corrs[iv] = Some(corrs.clone());
