@@ -107,7 +107,7 @@ pub struct Accumulator {
     separate_groups: bool,
     /// (group, a1·nant + a2) → baseline index, with separate groups.
     group_bl: std::collections::HashMap<(u32, usize), u32>,
-    /// Group of each baseline (with separate groups).
+    /// Group of each baseline (the group it was first seen in).
     bl_group: Vec<u32>,
     ant1: Vec<usize>,
     ant2: Vec<usize>,
@@ -187,32 +187,32 @@ impl Accumulator {
         self
     }
 
+    /// The index of baseline (a1, a2) — of this group's own when groups are kept apart —
+    /// adding it on first sight.
     fn baseline(&mut self, a1: usize, a2: usize, group: u32) -> usize {
         let k = a1 * self.nant + a2;
+        let known = if self.separate_groups {
+            self.group_bl.get(&(group, k)).copied()
+        } else {
+            Some(self.bl_index[k]).filter(|&b| b != u32::MAX)
+        };
+        if let Some(b) = known {
+            return b as usize;
+        }
+        let b = self.ant1.len() as u32;
         if self.separate_groups {
-            let n = self.ant1.len();
-            let e = *self.group_bl.entry((group, k)).or_insert(n as u32) as usize;
-            if e == n {
-                self.bl_group.push(group);
-                self.ant1.push(a1);
-                self.ant2.push(a2);
-                let m = self.nbins * self.ncorr;
-                self.sum_vw
-                    .extend(std::iter::repeat_n(Complex64::new(0.0, 0.0), m));
-                self.sum_w.extend(std::iter::repeat_n(0.0, m));
-            }
-            return e;
+            self.group_bl.insert((group, k), b);
+        } else {
+            self.bl_index[k] = b;
         }
-        if self.bl_index[k] == u32::MAX {
-            self.bl_index[k] = self.ant1.len() as u32;
-            self.ant1.push(a1);
-            self.ant2.push(a2);
-            let n = self.nbins * self.ncorr;
-            self.sum_vw
-                .extend(std::iter::repeat_n(Complex64::new(0.0, 0.0), n));
-            self.sum_w.extend(std::iter::repeat_n(0.0, n));
-        }
-        self.bl_index[k] as usize
+        self.bl_group.push(group);
+        self.ant1.push(a1);
+        self.ant2.push(a2);
+        let n = self.nbins * self.ncorr;
+        self.sum_vw
+            .extend(std::iter::repeat_n(Complex64::new(0.0, 0.0), n));
+        self.sum_w.extend(std::iter::repeat_n(0.0, n));
+        b as usize
     }
 
     fn stamp(&mut self, baseline: usize, group: u32, time_s: f64) -> usize {

@@ -146,10 +146,6 @@ pub fn time_bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, u
     }
 }
 
-fn bracket(times: &[f64], t: f64, mode: TimeInterp) -> Option<(usize, usize, f64)> {
-    time_bracket(times, t, mode)
-}
-
 /// Time interpolation of one slice's rows with a blend for the parameter type.
 fn interp_time<T: Copy>(
     times: &[f64],
@@ -159,7 +155,7 @@ fn interp_time<T: Copy>(
     mode: TimeInterp,
     blend: impl Fn(T, T, f64) -> T,
 ) -> Option<(Vec<T>, Vec<bool>)> {
-    let (a, b, x) = bracket(times, t, mode)?;
+    let (a, b, x) = time_bracket(times, t, mode)?;
     let v = values[a]
         .iter()
         .zip(&values[b])

@@ -222,11 +222,49 @@ fn hex_bits(bits: &[bool]) -> String {
         .collect()
 }
 
+/// A calibrated MS opened for reading, with each row's spw and its key as CASA's reference
+/// writes it: "DT_ms,field,spw,ant1,ant2", DT the TIME in milliseconds after `time0`.
+struct KeyedRows {
+    table: almacal_casa::table::RoTable,
+    spw: Vec<i32>,
+    key: Vec<String>,
+}
+
+impl KeyedRows {
+    fn open(ms: &Path, time0: f64) -> Self {
+        use almacal_casa::table::RoTable;
+        let mut dd = RoTable::open(&ms.join("DATA_DESCRIPTION")).expect("DATA_DESCRIPTION");
+        let dd_spw: Vec<i32> = dd.col("SPECTRAL_WINDOW_ID").expect("SPECTRAL_WINDOW_ID");
+        let mut t = RoTable::open(ms).expect("calibrated MS");
+        let time: Vec<f64> = t.col("TIME").expect("TIME");
+        let field: Vec<i32> = t.col("FIELD_ID").expect("FIELD_ID");
+        let ddid: Vec<i32> = t.col("DATA_DESC_ID").expect("DATA_DESC_ID");
+        let a1: Vec<i32> = t.col("ANTENNA1").expect("ANTENNA1");
+        let a2: Vec<i32> = t.col("ANTENNA2").expect("ANTENNA2");
+        let spw: Vec<i32> = ddid
+            .iter()
+            .map(|&d| dd_spw.get(d.max(0) as usize).copied().unwrap_or(-1))
+            .collect();
+        let key = (0..time.len())
+            .map(|r| {
+                format!(
+                    "{},{},{},{},{}",
+                    ((time[r] - time0) * 1000.0).round() as i64,
+                    field[r],
+                    spw[r],
+                    a1[r],
+                    a2[r]
+                )
+            })
+            .collect();
+        Self { table: t, spw, key }
+    }
+}
+
 /// Compare the FLAG column of our applycal output `ms` with CASA's (flagged rows grouped by
 /// pattern, keys "DT_ms,field,spw,ant1,ant2"): every flagged row flagged identically, and no
 /// other flagged row.
 fn compare_flags(label: &str, ms: &Path, casa: &Value, failures: &mut Vec<String>) -> String {
-    use almacal_casa::table::RoTable;
     let time0 = casa["time0"].as_f64().expect("time0");
     let mut want = std::collections::HashMap::new();
     let mut spws = std::collections::BTreeSet::new();
@@ -239,36 +277,21 @@ fn compare_flags(label: &str, ms: &Path, casa: &Value, failures: &mut Vec<String
             want.insert(k, pat.clone());
         }
     }
-    let mut dd = RoTable::open(&ms.join("DATA_DESCRIPTION")).expect("DATA_DESCRIPTION");
-    let dd_spw: Vec<i32> = dd.col("SPECTRAL_WINDOW_ID").expect("SPECTRAL_WINDOW_ID");
-    let mut t = RoTable::open(ms).expect("calibrated MS");
-    let time: Vec<f64> = t.col("TIME").expect("TIME");
-    let field: Vec<i32> = t.col("FIELD_ID").expect("FIELD_ID");
-    let ddid: Vec<i32> = t.col("DATA_DESC_ID").expect("DATA_DESC_ID");
-    let a1: Vec<i32> = t.col("ANTENNA1").expect("ANTENNA1");
-    let a2: Vec<i32> = t.col("ANTENNA2").expect("ANTENNA2");
+    let mut rows = KeyedRows::open(ms, time0);
     let (mut ours, mut flagged_cells, mut wrong_rows, mut extra_rows) =
         (0usize, 0usize, 0usize, 0usize);
     let mut seen = std::collections::HashSet::new();
-    for r in 0..time.len() {
-        let spw = dd_spw.get(ddid[r].max(0) as usize).copied().unwrap_or(-1);
-        if !spws.contains(&spw) {
+    for r in 0..rows.key.len() {
+        if !spws.contains(&rows.spw[r]) {
             continue;
         }
-        let f: Vec<bool> = t.cell_vec("FLAG", r as u64).expect("FLAG");
+        let f: Vec<bool> = rows.table.cell_vec("FLAG", r as u64).expect("FLAG");
         if !f.iter().any(|&x| x) {
             continue;
         }
         ours += 1;
         flagged_cells += f.iter().filter(|&&x| x).count();
-        let key = format!(
-            "{},{},{},{},{}",
-            ((time[r] - time0) * 1000.0).round() as i64,
-            field[r],
-            spw,
-            a1[r],
-            a2[r]
-        );
+        let key = rows.key[r].clone();
         match want.get(&key) {
             Some(p) if *p == hex_bits(&f) => {}
             Some(_) => wrong_rows += 1,
@@ -344,31 +367,16 @@ fn compare_data(
     casa: &Value,
     failures: &mut Vec<String>,
 ) -> String {
-    use almacal_casa::table::RoTable;
     let want = casa.as_object().expect("data");
-    let mut dd = RoTable::open(&ms.join("DATA_DESCRIPTION")).expect("DATA_DESCRIPTION");
-    let dd_spw: Vec<i32> = dd.col("SPECTRAL_WINDOW_ID").expect("SPECTRAL_WINDOW_ID");
-    let mut t = RoTable::open(ms).expect("calibrated MS");
-    let time: Vec<f64> = t.col("TIME").expect("TIME");
-    let field: Vec<i32> = t.col("FIELD_ID").expect("FIELD_ID");
-    let ddid: Vec<i32> = t.col("DATA_DESC_ID").expect("DATA_DESC_ID");
-    let a1: Vec<i32> = t.col("ANTENNA1").expect("ANTENNA1");
-    let a2: Vec<i32> = t.col("ANTENNA2").expect("ANTENNA2");
+    let mut rows = KeyedRows::open(ms, time0);
     let (mut matched, mut bad, mut worst) = (0usize, 0usize, 0.0f64);
-    for r in 0..time.len() {
-        let spw = dd_spw.get(ddid[r].max(0) as usize).copied().unwrap_or(-1);
-        let key = format!(
-            "{},{},{},{},{}",
-            ((time[r] - time0) * 1000.0).round() as i64,
-            field[r],
-            spw,
-            a1[r],
-            a2[r]
-        );
-        let Some(w) = want.get(&key) else { continue };
+    for r in 0..rows.key.len() {
+        let Some(w) = want.get(&rows.key[r]) else {
+            continue;
+        };
         matched += 1;
-        let f: Vec<bool> = t.cell_vec("FLAG", r as u64).expect("FLAG");
-        let d: Vec<num_complex::Complex32> = t.cell_vec("DATA", r as u64).expect("DATA");
+        let f: Vec<bool> = rows.table.cell_vec("FLAG", r as u64).expect("FLAG");
+        let d: Vec<num_complex::Complex32> = rows.table.cell_vec("DATA", r as u64).expect("DATA");
         let (mut re, mut im, mut amp, mut n) = (0.0f64, 0.0f64, 0.0f64, 0usize);
         for (z, &fl) in d.iter().zip(&f) {
             if !fl {
