@@ -34,9 +34,9 @@ struct TimeCase {
     interp: String,
     tsys_time_s: Vec<f64>,
     tsys_freq_hz: Vec<f64>,
-    tsys: Vec<Vec<f64>>,
+    tsys: Vec<Vec<f32>>,
     tsys_flag: Vec<Vec<bool>>,
-    other_tsys: Vec<Vec<f64>>,
+    other_tsys: Vec<Vec<f32>>,
     data_time_s: Vec<f64>,
     data_freq_hz: Vec<f64>,
     casa_factor: Vec<Vec<f64>>,
@@ -49,7 +49,7 @@ struct Case {
     interp: String,
     pol: u32,
     tsys_freq_hz: Vec<f64>,
-    tsys: Vec<f64>,
+    tsys: Vec<f32>,
     tsys_flag: Vec<bool>,
     data_freq_hz: Vec<f64>,
     casa_factor: Vec<f64>,
@@ -71,7 +71,7 @@ fn method(case: &Case) -> FreqMethod {
 }
 
 /// Worst relative difference over the unflagged channels; panics on a flag mismatch.
-fn worst(case: &Case, ours: &[f64], flags: &[bool]) -> f64 {
+fn worst(case: &Case, ours: &[f32], flags: &[bool]) -> f64 {
     let n = case.data_freq_hz.len();
     assert_eq!(ours.len(), n, "{} pol {}", case.tag, case.pol);
     assert_eq!(
@@ -81,7 +81,7 @@ fn worst(case: &Case, ours: &[f64], flags: &[bool]) -> f64 {
     );
     (0..n)
         .filter(|&c| !case.casa_flag[c])
-        .map(|c| (ours[c] / case.casa_factor[c] - 1.0).abs())
+        .map(|c| (f64::from(ours[c]) / case.casa_factor[c] - 1.0).abs())
         .fold(0.0, f64::max)
 }
 
@@ -142,12 +142,12 @@ fn fixture_rejects_a_natural_spline() {
             .zip(&case.tsys)
             .zip(&case.tsys_flag)
             .filter(|(_, &f)| !f)
-            .map(|((&x, &y), _)| (x, y))
+            .map(|((&x, &y), _)| (x, f64::from(y)))
             .unzip();
-        let ours: Vec<f64> = case
+        let ours: Vec<f32> = case
             .data_freq_hz
             .iter()
-            .map(|&f| natural_spline(&x, &y, f))
+            .map(|&f| natural_spline(&x, &y, f) as f32)
             .collect();
         let rel = worst(case, &ours, &case.casa_flag);
         assert!(
@@ -234,14 +234,14 @@ fn tsys_time_interpolation_matches_casa() {
     for case in &fx.time_cases {
         let (time, freq) = FreqMethod::parse(&case.interp)
             .unwrap_or_else(|| panic!("{}: unknown interp {:?}", case.tag, case.interp));
-        let vals: Vec<&[f64]> = case.tsys.iter().map(Vec::as_slice).collect();
+        let vals: Vec<&[f32]> = case.tsys.iter().map(Vec::as_slice).collect();
         let flags: Vec<&[bool]> = case.tsys_flag.iter().map(Vec::as_slice).collect();
-        let ovals: Vec<&[f64]> = case.other_tsys.iter().map(Vec::as_slice).collect();
+        let ovals: Vec<&[f32]> = case.other_tsys.iter().map(Vec::as_slice).collect();
         let unflagged = vec![false; case.tsys_freq_hz.len()];
         let oflags = vec![unflagged.as_slice(); ovals.len()];
         let mut worst = 0.0f64;
         for (i, &t) in case.data_time_s.iter().enumerate() {
-            let spec = |v: &[&[f64]], f: &[&[bool]]| {
+            let spec = |v: &[&[f32]], f: &[&[bool]]| {
                 interp_spectrum(
                     &case.tsys_time_s,
                     v,
@@ -269,7 +269,7 @@ fn tsys_time_interpolation_matches_casa() {
                     nflag += 1;
                     continue;
                 }
-                let ours = f64::from((va[c] * vo[c]).sqrt() as f32);
+                let ours = f64::from((f64::from(va[c]) * f64::from(vo[c])).sqrt() as f32);
                 worst = worst.max((ours / case.casa_factor[i][c] - 1.0).abs());
             }
         }

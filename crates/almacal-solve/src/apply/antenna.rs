@@ -78,9 +78,11 @@ struct Combined {
     /// Solution flags in the same layouts (`None`: nothing flagged).
     flags1: Option<Vec<bool>>,
     flags2: Option<Vec<bool>>,
-    /// Weight factors per correlation, for each role.
-    w1: Vec<f32>,
-    w2: Vec<f32>,
+    /// Float32 weight factors of each calwt term (application order), per correlation, for
+    /// each role. CASA multiplies them into the weight one term at a time, each as the
+    /// product of the two antennas' factors (`VisJones::updateWt`).
+    w1: Vec<Vec<f32>>,
+    w2: Vec<Vec<f32>>,
     /// Some term has no solution for this antenna.
     missing: bool,
 }
@@ -94,13 +96,25 @@ fn combine(
     let nrec = pairs.iter().map(|&(p, q)| p.max(q) + 1).max().unwrap_or(1);
     let mut gain = vec![vec![Complex64::new(1.0, 0.0); nchan]; nrec];
     let mut flags: Vec<Option<Vec<bool>>> = vec![None; nrec];
-    let mut wscale = vec![1.0f64; nrec];
+    let mut wscale: Vec<Vec<f32>> = Vec::new();
     let mut missing = false;
     for (factors, calwt) in terms {
         let Some(Some(f)) = factors.get(&key) else {
             missing = true;
+            // Keep the terms aligned between the two antennas of a baseline (the row is
+            // flagged anyway).
+            if *calwt {
+                wscale.push(vec![1.0; nrec]);
+            }
             continue;
         };
+        if *calwt {
+            wscale.push(
+                (0..nrec)
+                    .map(|p| f.entry(p).map_or(1.0, |e| f.wfac[e] as f32))
+                    .collect(),
+            );
+        }
         for p in 0..nrec {
             let Some(e) = f.entry(p) else { continue };
             for (g, x) in gain[p].iter_mut().zip(&f.gain[e]) {
@@ -111,9 +125,6 @@ fn combine(
                 for (a, b) in acc.iter_mut().zip(fl) {
                     *a |= *b;
                 }
-            }
-            if *calwt {
-                wscale[p] *= f.wfac[e];
             }
         }
     }
@@ -149,8 +160,14 @@ fn combine(
         as2_conj: layout(true, second),
         flags1: flag_layout(first),
         flags2: flag_layout(second),
-        w1: pairs.iter().map(|&(p, _)| wscale[p] as f32).collect(),
-        w2: pairs.iter().map(|&(_, q)| wscale[q] as f32).collect(),
+        w1: wscale
+            .iter()
+            .map(|w| pairs.iter().map(|&(p, _)| w[p]).collect())
+            .collect(),
+        w2: wscale
+            .iter()
+            .map(|w| pairs.iter().map(|&(_, q)| w[q]).collect())
+            .collect(),
         missing,
     }
 }
@@ -200,9 +217,13 @@ pub fn apply_fused(
         }
         if write_data && any_calwt {
             for pi in 0..ncorr {
+                // CASA resets the weight to 1/SIGMA² first (float32), then scales it.
                 let s = chunk.sigma_rc[[k, pi]];
-                let f = ci.w1[pi] * cj.w2[pi];
-                chunk.weight_rc[[k, pi]] = if s > 0.0 { f / (s * s) } else { 0.0 };
+                let mut w = if s > 0.0 { 1.0 / (s * s) } else { 0.0 };
+                for (a, b) in ci.w1.iter().zip(&cj.w2) {
+                    w *= a[pi] * b[pi];
+                }
+                chunk.weight_rc[[k, pi]] = w;
             }
         }
         if write_flags {

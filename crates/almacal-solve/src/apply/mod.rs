@@ -194,7 +194,7 @@ pub fn apply_per_term(
                 .zip(chunk.sigma_rc.iter())
                 .zip(c.wscale_rc.iter())
             {
-                *w = if *s > 0.0 { f / (s * s) } else { 0.0 };
+                *w = if *s > 0.0 { (1.0 / (s * s)) * f } else { 0.0 };
             }
         }
     }

@@ -17,12 +17,20 @@
 //! 1e-4 – 1e-2 off in those two intervals.
 
 /// casacore's spline through (x, y), in the order given.
+///
+/// The precision is that of `InterpolateArray1D<Double, Float>`, which CASA instantiates:
+/// the domain (x, in CASA's case frequencies in GHz) is double, the values float32. The
+/// sample differences are float32 subtractions; the slope difference r and the second
+/// derivatives are stored as float32 while everything else is double; the result is
+/// rounded to float32. With these roundings the spline reproduces CASA's interpolated
+/// Tsys spectra bit for bit (the Tsys weight research in
+/// `fixtures/scenarios/research/tsys_weight_bits.md`).
 #[derive(Debug, Clone)]
 pub struct Spline {
     x: Vec<f64>,
-    y: Vec<f64>,
-    /// Second derivatives at the knots, as casacore computes them.
-    m: Vec<f64>,
+    y: Vec<f32>,
+    /// Second derivatives at the knots, as casacore computes (and rounds) them.
+    m: Vec<f32>,
     ascending: bool,
 }
 
@@ -30,9 +38,13 @@ impl Spline {
     /// `x` strictly monotone (ascending or descending), finite, same length as `y`, at
     /// least 2 points. With 2 points the spline is the straight line; with 3 it is the
     /// natural spline (knot 1 needs no back-substitution then).
-    pub fn casacore(x: &[f64], y: &[f64]) -> Option<Self> {
+    pub fn casacore(x: &[f64], y: &[f32]) -> Option<Self> {
         let n = x.len();
-        if n < 2 || y.len() != n || x.iter().chain(y).any(|v| !v.is_finite()) {
+        if n < 2
+            || y.len() != n
+            || x.iter().any(|v| !v.is_finite())
+            || y.iter().any(|v| !v.is_finite())
+        {
             return None;
         }
         let ascending = x[1] > x[0];
@@ -45,8 +57,8 @@ impl Spline {
         }) {
             return None;
         }
-        let mut m = vec![0.0; n];
-        let mut t = vec![0.0; n];
+        let mut m = vec![0.0f32; n];
+        let mut t = vec![0.0f64; n];
         // Forward elimination: row i reads h_{i-1} M_{i-1} + 2(h_{i-1}+h_i) M_i + h_i M_{i+1}
         // = 6 r_i, with h signed (x[i+1] − x[i]), r_i the difference of the two slopes.
         let mut c = x[1] - x[0];
@@ -54,14 +66,15 @@ impl Spline {
             let a = c;
             let b = 2.0 * (x[i + 1] - x[i - 1]);
             c = x[i + 1] - x[i];
-            let r = (y[i + 1] - y[i]) / c - (y[i] - y[i - 1]) / a;
+            let r = ((1.0 / c) * f64::from(y[i + 1] - y[i])
+                - (1.0 / a) * f64::from(y[i] - y[i - 1])) as f32;
             let delta = b - a * t[i - 1];
             t[i] = c / delta;
-            m[i] = (6.0 * r - a * m[i - 1]) / delta;
+            m[i] = ((1.0 / delta) * (6.0 * f64::from(r) - a * f64::from(m[i - 1]))) as f32;
         }
         // Back-substitution for knots n−2 … 2 only (casacore's loop is `i > 1`).
         for i in (2..n - 1).rev() {
-            m[i] -= t[i] * m[i + 1];
+            m[i] = (f64::from(m[i]) - t[i] * f64::from(m[i + 1])) as f32;
         }
         Some(Self {
             x: x.to_vec(),
@@ -72,7 +85,7 @@ impl Spline {
     }
 
     /// The spline at `t`; outside the knots the value of the nearest end knot.
-    pub fn eval(&self, t: f64) -> f64 {
+    pub fn eval(&self, t: f64) -> f32 {
         let n = self.x.len();
         let (lo, hi) = if self.ascending {
             (0, n - 1)
@@ -96,10 +109,10 @@ impl Spline {
         let a = (self.x[k + 1] - t) / dx;
         let b = 1.0 - a;
         let h = dx * dx / 6.0;
-        a * self.y[k]
-            + b * self.y[k + 1]
-            + h * (a * a * a - a) * self.m[k]
-            + h * (b * b * b - b) * self.m[k + 1]
+        (a * f64::from(self.y[k])
+            + b * f64::from(self.y[k + 1])
+            + h * (a * a * a - a) * f64::from(self.m[k])
+            + h * (b * b * b - b) * f64::from(self.m[k + 1])) as f32
     }
 }
 
@@ -107,23 +120,24 @@ impl Spline {
 mod tests {
     use super::Spline;
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() < 1e-12
+    /// float32 results: within a few float32 roundings.
+    fn close(a: f32, b: f64) -> bool {
+        (f64::from(a) - b).abs() < 1e-6 * b.abs().max(1.0)
     }
 
     #[test]
     fn lines_are_reproduced_and_samples_interpolated() {
         let x: Vec<f64> = (0..8).map(f64::from).collect();
-        let y: Vec<f64> = x.iter().map(|v| 3.0 * v - 1.0).collect();
+        let y: Vec<f32> = x.iter().map(|v| (3.0 * v - 1.0) as f32).collect();
         let s = Spline::casacore(&x, &y).unwrap();
         // A line has zero slope differences, so every M is 0, knot 1 included.
         for t in [0.3, 1.5, 2.5, 6.9] {
             assert!(close(s.eval(t), 3.0 * t - 1.0));
         }
-        let y: Vec<f64> = x.iter().map(|v| (v * 0.4).sin()).collect();
+        let y: Vec<f32> = x.iter().map(|v| (v * 0.4).sin() as f32).collect();
         let s = Spline::casacore(&x, &y).unwrap();
         for (xi, yi) in x.iter().zip(&y) {
-            assert!(close(s.eval(*xi), *yi));
+            assert_eq!(s.eval(*xi), *yi);
         }
         // Held at the ends.
         assert_eq!(s.eval(-1.0), y[0]);

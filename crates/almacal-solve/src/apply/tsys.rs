@@ -1,7 +1,14 @@
 //! Applying a `B TSYS` table (algorithms.md §5.2): Tsys interpolated in time (on the K
 //! values, per antenna, pooled over the selected fields) then in frequency onto the data
-//! channels; data × sqrt(T_i,p T_j,q); weights ÷ (⟨T_i,p⟩⟨T_j,q⟩) with ⟨⟩ the mean of the
-//! unflagged interpolated spectrum; flagged or negative Tsys flags the data.
+//! channels; data × sqrt(T_i,p T_j,q); weights × (1/⟨T_i,p⟩ · 1/⟨T_j,q⟩) with ⟨⟩ the mean of
+//! the unflagged interpolated spectrum; flagged or negative Tsys flags the data.
+//!
+//! The spectra are float32 computed the way CASA 6.7 computes them (measured bit for bit on
+//! the reference chain, `fixtures/scenarios/research/tsys_weight_bits.md`): the time
+//! fraction of [`time_bracket`] (float32 registration) and a float32 `y₁ + x·(y₂ − y₁)`;
+//! casacore's `InterpolateArray1D<Double, Float>` in frequency, on frequencies in GHz; the
+//! mean a float32 sum in channel order over the unflagged channels divided by their count;
+//! the weight factor `(float)(1.0 / mean)`.
 
 use super::antenna::{antenna_keys, AntFactor, AntFactors};
 use super::spline::Spline;
@@ -79,7 +86,7 @@ pub use super::GainField as FieldChoice;
 struct Sample {
     time_s: f64,
     field: i32,
-    tsys_pc: Vec<Vec<f64>>,
+    tsys_pc: Vec<Vec<f32>>,
     flag_pc: Vec<Vec<bool>>,
 }
 
@@ -110,11 +117,7 @@ impl TsysTerm {
             slices.entry((s.spw, s.antenna)).or_default().push(Sample {
                 time_s: s.time_s,
                 field: s.field,
-                tsys_pc: s
-                    .tsys_pc
-                    .iter()
-                    .map(|p| p.iter().map(|&v| f64::from(v)).collect())
-                    .collect(),
+                tsys_pc: s.tsys_pc.clone(),
                 flag_pc: s.flag_pc.clone(),
             });
         }
@@ -146,7 +149,7 @@ impl TsysTerm {
         ant: u32,
         t: f64,
         freqs: &[f64],
-    ) -> Option<Vec<(Vec<f64>, Vec<bool>)>> {
+    ) -> Option<Vec<(Vec<f32>, Vec<bool>)>> {
         let cspw = self.cal_spw(spw);
         let rows: Vec<&Sample> = self
             .slices
@@ -162,7 +165,7 @@ impl TsysTerm {
         let npol = rows[0].tsys_pc.len();
         (0..npol)
             .map(|p| {
-                let vals: Vec<&[f64]> = rows.iter().map(|s| s.tsys_pc[p].as_slice()).collect();
+                let vals: Vec<&[f32]> = rows.iter().map(|s| s.tsys_pc[p].as_slice()).collect();
                 let flags: Vec<&[bool]> = rows.iter().map(|s| s.flag_pc[p].as_slice()).collect();
                 interp_spectrum(&times, &vals, &flags, t, self.time, src, freqs, self.freq)
             })
@@ -175,24 +178,31 @@ impl TsysTerm {
 /// interpolated in time — the bracketing rows (nearest beyond the ends, or the nearest
 /// row), linear on the values, a channel flagged if it is flagged in either row, whatever
 /// `flag` suffix the time part has — then in frequency by [`freq_resample_casa`].
-/// `None` without rows.
+/// The time blend is CASA's float32 `y₁ + x·(y₂ − y₁)` with the float32 fraction of
+/// [`time_bracket`]. `None` without rows.
 #[allow(clippy::too_many_arguments)]
 pub fn interp_spectrum(
     times: &[f64],
-    vals: &[&[f64]],
+    vals: &[&[f32]],
     flags: &[&[bool]],
     t: f64,
     time: TimeInterp,
     src: &[f64],
     dst: &[f64],
     freq: FreqMethod,
-) -> Option<(Vec<f64>, Vec<bool>)> {
+) -> Option<(Vec<f32>, Vec<bool>)> {
     let (a, b, x) = time_bracket(times, t, time)?;
-    let v: Vec<f64> = vals[a]
-        .iter()
-        .zip(vals[b])
-        .map(|(p0, p1)| p0 + (p1 - p0) * x)
-        .collect();
+    // `time_bracket`'s fraction is a float32 widened to f64: narrowing it is exact.
+    let x = x as f32;
+    let v: Vec<f32> = if a == b {
+        vals[a].to_vec()
+    } else {
+        vals[a]
+            .iter()
+            .zip(vals[b])
+            .map(|(&p0, &p1)| p0 + x * (p1 - p0))
+            .collect()
+    };
     let f: Vec<bool> = flags[a]
         .iter()
         .zip(flags[b])
@@ -207,13 +217,13 @@ pub fn interp_spectrum(
 /// modes are computed as the plain ones here (no flag propagation).
 pub fn freq_interp(
     src: &[f64],
-    vals: &[f64],
+    vals: &[f32],
     flags: &[bool],
     dst: &[f64],
     method: FreqMethod,
-) -> (Vec<f64>, Vec<bool>) {
+) -> (Vec<f32>, Vec<bool>) {
     if all_near(src, dst) {
-        let v: Vec<f64> = vals.iter().map(|&v| v.max(0.0)).collect();
+        let v: Vec<f32> = vals.iter().map(|&v| v.max(0.0)).collect();
         let f = flags
             .iter()
             .zip(vals)
@@ -233,11 +243,11 @@ pub fn freq_interp(
 /// (see [`flag_suffix_flags`]), on any grid, the source grid itself included.
 pub fn freq_resample_casa(
     src: &[f64],
-    vals: &[f64],
+    vals: &[f32],
     flags: &[bool],
     dst: &[f64],
     method: FreqMethod,
-) -> (Vec<f64>, Vec<bool>) {
+) -> (Vec<f32>, Vec<bool>) {
     if let Some(extra) = flag_suffix_flags(src, flags, dst, method) {
         let (base, _) = method.split_flag();
         let (v, f) = freq_resample_casa(src, vals, flags, dst, base);
@@ -314,6 +324,9 @@ fn all_near(a: &[f64], b: &[f64]) -> bool {
 }
 
 /// Interpolation through the unflagged samples; ends held (the nearest end in frequency).
+/// As in casacore's `InterpolateArray1D<Double, Float>` (CASA passes frequencies in GHz):
+/// the abscissae in double, the values float32, `linear` as `y₁ + x·(y₂ − y₁)` with the
+/// float32 difference widened, each result rounded to float32.
 ///
 /// As CASA (`CTPatchedInterp::interpolate`, CAS-11744), the method falls back on the
 /// *total* number of source channels: spline/cubic → linear below 4, anything → nearest
@@ -322,18 +335,18 @@ fn all_near(a: &[f64], b: &[f64]) -> bool {
 /// samples it is the line / natural spline, as in casacore.
 fn resample(
     src: &[f64],
-    vals: &[f64],
+    vals: &[f32],
     flags: &[bool],
     dst: &[f64],
     method: FreqMethod,
-) -> (Vec<f64>, Vec<bool>) {
-    // Unflagged samples in channel order.
-    let good: Vec<(f64, f64)> = src
+) -> (Vec<f32>, Vec<bool>) {
+    // Unflagged samples in channel order, frequencies in GHz.
+    let good: Vec<(f64, f32)> = src
         .iter()
         .zip(vals)
         .zip(flags)
         .filter(|(_, &f)| !f)
-        .map(|((&x, &y), _)| (x, y))
+        .map(|((&x, &y), _)| (x / 1e9, y))
         .collect();
     if good.is_empty() {
         return (vec![0.0; dst.len()], vec![true; dst.len()]);
@@ -344,7 +357,7 @@ fn resample(
         m => m,
     };
     let spline = if method == FreqMethod::Spline {
-        let (cx, cy): (Vec<f64>, Vec<f64>) = good.iter().copied().unzip();
+        let (cx, cy): (Vec<f64>, Vec<f32>) = good.iter().copied().unzip();
         Spline::casacore(&cx, &cy)
     } else {
         None
@@ -352,10 +365,11 @@ fn resample(
     let mut sorted = good;
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     let xs: Vec<f64> = sorted.iter().map(|g| g.0).collect();
-    let ys: Vec<f64> = sorted.iter().map(|g| g.1).collect();
+    let ys: Vec<f32> = sorted.iter().map(|g| g.1).collect();
     let mut out = Vec::with_capacity(dst.len());
     let mut oflag = Vec::with_capacity(dst.len());
     for &f in dst {
+        let f = f / 1e9;
         let v = if xs.len() == 1 || f <= xs[0] {
             ys[0]
         } else if f >= xs[xs.len() - 1] {
@@ -363,12 +377,12 @@ fn resample(
         } else {
             let k = xs.partition_point(|&x| x <= f) - 1;
             let x = (f - xs[k]) / (xs[k + 1] - xs[k]);
-            let linear = ys[k] + (ys[k + 1] - ys[k]) * x;
+            let linear = (f64::from(ys[k]) + x * f64::from(ys[k + 1] - ys[k])) as f32;
             match method {
                 FreqMethod::Nearest => ys[if x <= 0.5 { k } else { k + 1 }],
                 FreqMethod::Linear => linear,
                 FreqMethod::Spline => spline.as_ref().map_or(linear, |s| s.eval(f)),
-                FreqMethod::Cubic => cubic(&xs, &ys, f),
+                FreqMethod::Cubic => cubic(&xs, &ys, f) as f32,
                 FreqMethod::LinearFlag | FreqMethod::NearestFlag => unreachable!(),
             }
         };
@@ -384,7 +398,7 @@ fn resample(
 /// (For a descending grid casacore picks the same four samples.) With fewer than 4
 /// unflagged samples casacore reads past its arrays; we use the polynomial through all
 /// of them instead.
-fn cubic(xs: &[f64], ys: &[f64], f: f64) -> f64 {
+fn cubic(xs: &[f64], ys: &[f32], f: f64) -> f64 {
     let n = xs.len();
     let (lo, len) = if n < 4 {
         (0, n)
@@ -406,9 +420,30 @@ fn cubic(xs: &[f64], ys: &[f64], f: f64) -> f64 {
                 .filter(|&j| j != i)
                 .map(|j| (f - px[j]) / (px[i] - px[j]))
                 .product();
-            l * py[i]
+            l * f64::from(py[i])
         })
         .sum()
+}
+
+/// CASA's Tsys weight scale of one receptor (`StandardTsys::calcWtScale`): `(float)(1.0 /
+/// mean)`, the mean of the unflagged channels of the interpolated spectrum as casacore
+/// takes it of a masked float array (a float32 sum in channel order, divided by the count
+/// as float32). 0 when nothing is unflagged or the mean is not positive.
+pub fn weight_scale(spectrum: &[f32], flags: &[bool]) -> f32 {
+    let (sum, n) = spectrum
+        .iter()
+        .zip(flags)
+        .filter(|(_, &f)| !f)
+        .fold((0.0f32, 0u32), |(s, n), (&x, _)| (s + x, n + 1));
+    if n == 0 {
+        return 0.0;
+    }
+    let mean = sum / n as f32;
+    if mean > 0.0 {
+        (1.0 / f64::from(mean)) as f32
+    } else {
+        0.0
+    }
 }
 
 impl Term for TsysTerm {
@@ -441,16 +476,10 @@ impl Term for TsysTerm {
                     shared: false,
                 };
                 for (v, fl) in s {
-                    let (sum, n) = v
-                        .iter()
-                        .zip(&fl)
-                        .filter(|(_, &b)| !b)
-                        .fold((0.0, 0usize), |(s, n), (x, _)| (s + x, n + 1));
-                    let mean = if n == 0 { 0.0 } else { sum / n as f64 };
-                    f.wfac.push(if mean > 0.0 { 1.0 / mean } else { 0.0 });
+                    f.wfac.push(f64::from(weight_scale(&v, &fl)));
                     f.gain.push(
                         v.iter()
-                            .map(|&x| Complex64::new(x.max(0.0).sqrt(), 0.0))
+                            .map(|&x| Complex64::new(f64::from(x.max(0.0)).sqrt(), 0.0))
                             .collect(),
                     );
                     f.flags.push(fl.iter().any(|&b| b).then_some(fl));
@@ -465,29 +494,15 @@ impl Term for TsysTerm {
     fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {
         let freqs = info.chan_freq_hz;
         // Per (time, antenna): interpolated spectra and their unflagged means.
-        type Spec = Option<(Vec<(Vec<f64>, Vec<bool>)>, Vec<f64>)>;
+        type Spec = Option<(Vec<(Vec<f32>, Vec<bool>)>, Vec<f32>)>;
         let mut cache: BTreeMap<(u64, u32), Spec> = BTreeMap::new();
         let mut get = |t: f64, a: u32| -> Spec {
             cache
                 .entry((t.to_bits(), a))
                 .or_insert_with(|| {
                     self.spectrum(info.spw, info.field, a, t, freqs).map(|s| {
-                        let means = s
-                            .iter()
-                            .map(|(v, f)| {
-                                let (sum, n) = v
-                                    .iter()
-                                    .zip(f)
-                                    .filter(|(_, &fl)| !fl)
-                                    .fold((0.0, 0usize), |(s, n), (x, _)| (s + x, n + 1));
-                                if n == 0 {
-                                    0.0
-                                } else {
-                                    sum / n as f64
-                                }
-                            })
-                            .collect();
-                        (s, means)
+                        let scales = s.iter().map(|(v, f)| weight_scale(v, f)).collect();
+                        (s, scales)
                     })
                 })
                 .clone()
@@ -506,15 +521,14 @@ impl Term for TsysTerm {
                     continue;
                 };
                 for ci in 0..freqs.len() {
-                    let f = (vi[ci] * vj[ci]).sqrt() as f32;
+                    let f = (f64::from(vi[ci]) * f64::from(vj[ci])).sqrt() as f32;
                     c.factor_rcf[[k, ci, pi]] *= Complex32::new(f, 0.0);
                     if fi[ci] || fj[ci] {
                         c.flag_rcf[[k, ci, pi]] = true;
                     }
                 }
                 if calwt {
-                    let d = mi[p] * mj[q];
-                    c.wscale_rc[[k, pi]] *= if d > 0.0 { (1.0 / d) as f32 } else { 0.0 };
+                    c.wscale_rc[[k, pi]] *= mi[p] * mj[q];
                 }
             }
         }
@@ -546,8 +560,13 @@ mod tests {
         assert!(FreqMethod::parse("bogus").is_none());
     }
 
-    fn close(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    /// float32 results: within a few float32 roundings of the exact value.
+    fn close(a: &[f32], b: &[f64]) -> bool {
+        a.len() == b.len()
+            && a
+                .iter()
+                .zip(b)
+                .all(|(x, y)| (f64::from(*x) - y).abs() < 1e-6 * y.abs().max(1.0))
     }
 
     /// The spline is casacore's on the unflagged channels in channel order. Source
@@ -707,7 +726,7 @@ mod tests {
         let r1 = [20.0, 30.0, 40.0];
         let f0 = [false; 3];
         let f1 = [false, true, false];
-        let (vals, flags): ([&[f64]; 2], [&[bool]; 2]) = ([&r0, &r1], [&f0, &f1]);
+        let (vals, flags): ([&[f32]; 2], [&[bool]; 2]) = ([&r0, &r1], [&f0, &f1]);
         let src = [0.0, 1.0, 2.0];
         let dst = [0.5, 1.5];
         let run = |interp: &str, t: f64| {

@@ -89,13 +89,13 @@ impl TsysTemplates {
                 continue;
             };
             for p in 0..npol.min(tt.tsys_pc.len()).min(tb.tsys_pc.len()) {
-                let vt: Vec<f64> = tt.tsys_pc[p].iter().map(|&v| f64::from(v)).collect();
-                let vb: Vec<f64> = tb.tsys_pc[p].iter().map(|&v| f64::from(v)).collect();
-                let (it, ft) = freq_interp(src, &vt, &tt.flag_pc[p], dst, FreqMethod::Linear);
-                let (ib, fb) = freq_interp(src, &vb, &tb.flag_pc[p], dst, FreqMethod::Linear);
+                let (it, ft) =
+                    freq_interp(src, &tt.tsys_pc[p], &tt.flag_pc[p], dst, FreqMethod::Linear);
+                let (ib, fb) =
+                    freq_interp(src, &tb.tsys_pc[p], &tb.flag_pc[p], dst, FreqMethod::Linear);
                 for c in 0..dst.len() {
                     if !ft[c] && !fb[c] && it[c] > 0.0 && ib[c] > 0.0 {
-                        out[[p, a, c]] = it[c] / ib[c];
+                        out[[p, a, c]] = f64::from(it[c]) / f64::from(ib[c]);
                     }
                 }
             }
