@@ -26,6 +26,22 @@ pub trait StageExecutor: Send + Sync {
     fn partial_mode(&self, _stage: &Stage) -> PartialMode {
         PartialMode::No
     }
+
+    /// Check the stage's parameters against the metadata of the input MS it will read
+    /// (`almacal check`, before anything runs), beyond the selections the engine checks
+    /// for every stage ([`crate::check_data`]). Default: nothing more to check.
+    fn validate(&self, _stage: &Stage, _meta: &almacal_core::meta::MsMeta) -> Vec<ParamProblem> {
+        Vec::new()
+    }
+}
+
+/// A problem [`StageExecutor::validate`] found: the parameter (a key of
+/// [`Stage::sites`], e.g. `standard` or `groups[1].field`), what is wrong, and the fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamProblem {
+    pub param: String,
+    pub message: String,
+    pub help: Option<String>,
 }
 
 /// How a stage supports partial reruns.

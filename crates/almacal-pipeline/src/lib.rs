@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod assess;
+pub mod check_data;
 pub mod dag;
 pub mod digest;
 pub mod events;
@@ -29,9 +30,11 @@ pub mod workspace;
 pub const BUILD_ID: &str = env!("ALMACAL_BUILD_ID");
 
 pub use admin::{clean, status, CleanError, StageStatus};
+pub use check_data::check_against_inputs;
 pub use events::{Event, Observer};
 pub use executor::{
-    Layer, StageContext, StageError, StageExecutor, StageOutput, TaskRegistry, VisInput,
+    Layer, ParamProblem, StageContext, StageError, StageExecutor, StageOutput, TaskRegistry,
+    VisInput,
 };
 pub use fingerprint::Reason;
 pub use graph::dot;

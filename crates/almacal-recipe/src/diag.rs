@@ -65,6 +65,53 @@ impl Diagnostic {
     }
 }
 
+/// Where a resolved stage parameter was written, kept in the [`crate::Stage`] so that
+/// checks made later (against the input data, by `almacal check`) report at the same
+/// place as the checks made while loading: the value in the stage (or a flag file line),
+/// the value in `[defaults]`, or the stage header for CASA's default.
+#[derive(Debug, Clone)]
+pub struct ParamSite {
+    pub file: PathBuf,
+    pub pos: LineCol,
+    pub snippet: Option<(String, usize)>,
+    pub origin: SiteOrigin,
+}
+
+/// Where a parameter's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteOrigin {
+    /// Written in the stage (or in its flag file).
+    Stage,
+    /// From `[defaults]`.
+    Defaults,
+    /// CASA's default (the site is the stage header).
+    CasaDefault,
+}
+
+impl ParamSite {
+    pub fn at(src: &SourceFile, span: Range<usize>, origin: SiteOrigin) -> Self {
+        let d = Diagnostic::at(src, span, "");
+        Self {
+            file: d.file,
+            pos: d.pos,
+            snippet: d.snippet,
+            origin,
+        }
+    }
+
+    /// An error at this site.
+    pub fn error(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            kind: DiagKind::Recipe,
+            file: self.file.clone(),
+            pos: self.pos,
+            message: message.into(),
+            snippet: self.snippet.clone(),
+            help: None,
+        }
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(

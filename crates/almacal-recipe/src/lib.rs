@@ -25,7 +25,7 @@ pub mod tasks;
 mod validate;
 pub mod value;
 
-pub use diag::{DiagKind, Diagnostic, RecipeErrors};
+pub use diag::{DiagKind, Diagnostic, ParamSite, RecipeErrors, SiteOrigin};
 pub use plots::PlotName;
 pub use recipe::{
     CalRef, Dep, DepKind, FileFlagCommand, Input, ProductDecl, Recipe, Stage, TextFile, VisSource,

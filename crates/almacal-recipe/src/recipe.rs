@@ -2,10 +2,12 @@
 //! checked, every parameter has its value (defaults applied) in canonical
 //! form, and dependencies are explicit.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::diag::ParamSite;
 use crate::plots::PlotName;
 use crate::schema::ProductKind;
 use crate::value::Params;
@@ -128,6 +130,9 @@ pub struct Stage {
     /// `plots = [...]`: plots made of the products after the stage succeeds. Not a
     /// parameter: not fingerprinted (adding a plot never reruns the stage).
     pub plots: Vec<PlotName>,
+    /// Where each parameter was written (for errors found after loading, e.g. by
+    /// `almacal check` against the data). Not fingerprinted.
+    pub sites: BTreeMap<String, ParamSite>,
 }
 
 impl Recipe {
@@ -144,6 +149,21 @@ impl Stage {
     pub fn output(&self, kind: ProductKind) -> Option<&ProductDecl> {
         self.outputs.iter().find(|o| o.kind == kind)
     }
+    /// Where parameter `key` (or a nested `name[i].key`) was written. A nested key not
+    /// written in its entry falls back to the stage-level parameter of that name (applycal
+    /// groups inherit them, a single flag command is written at stage level), then to
+    /// the entry, then to the whole parameter.
+    pub fn site(&self, key: &str) -> Option<&ParamSite> {
+        self.sites.get(key).or_else(|| {
+            let (entry, leaf) = key.rsplit_once('.')?;
+            let param = entry.split('[').next()?;
+            self.sites
+                .get(leaf)
+                .or_else(|| self.sites.get(entry))
+                .or_else(|| self.sites.get(param))
+        })
+    }
+
     /// Upstream stage names (deduplicated, in dependency order of appearance).
     pub fn upstream(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();

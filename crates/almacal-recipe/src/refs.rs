@@ -11,17 +11,19 @@ use std::path::{Path, PathBuf};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ParamSite, SiteOrigin};
 use crate::flagfile::parse_flag_file;
 use crate::recipe::{CalRef, Dep, DepKind, Input, ProductDecl, Stage, TextFile, VisSource};
 use crate::schema::{ProductKind, Role};
 use crate::source::SourceFile;
 use crate::suggest::did_you_mean;
 use crate::validate::Draft;
+use crate::value::{ParamValue, Params};
 
 /// Names the workspace keeps for itself.
 const RESERVED_OUTPUTS: &[&str] = &[".almacal", "run.json", "plots", "report"];
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn link(
     src: &SourceFile,
     dir: &Path,
@@ -29,6 +31,7 @@ pub(crate) fn link(
     drafts: Vec<Draft>,
     reads: &mut Vec<ReadPath>,
     writes: &mut Vec<WritePath>,
+    offline: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Stage> {
     let index: HashMap<&str, usize> = drafts
@@ -116,7 +119,10 @@ pub(crate) fn link(
                 caltables.push((s.clone(), CalRef::Stage { name: s.clone() }));
             } else {
                 let path = dir.join(s);
-                if !s.is_empty() && path.is_dir() {
+                // Offline (`check --offline`), a path-like reference stands for a table
+                // that will exist where the recipe runs.
+                let pathlike = s.contains('/') || s.contains('.');
+                if !s.is_empty() && (path.is_dir() || (offline && pathlike)) {
                     reads.push(ReadPath {
                         what: format!("caltable {s:?}"),
                         path: path.clone(),
@@ -145,6 +151,7 @@ pub(crate) fn link(
         // text files
         let mut files = Vec::new();
         let mut file_commands = Vec::new();
+        let mut sites = d.sites.clone();
         for spec in task.all_params().filter(|p| p.role == Role::TextFile) {
             let Some(written) = d.params.get(spec.name).and_then(|v| v.as_str()) else {
                 continue;
@@ -155,11 +162,20 @@ pub(crate) fn link(
                 path: path.clone(),
                 span: value_span(spec.name),
             });
+            if offline && !path.exists() {
+                continue;
+            }
             match std::fs::read_to_string(&path) {
                 Ok(content) => {
                     if task.name == "flagdata" && spec.name == "inpfile" {
                         let fsrc = SourceFile::new(&path, content.clone());
                         file_commands = parse_flag_file(&fsrc, diags);
+                        for (i, c) in file_commands.iter().enumerate() {
+                            sites.insert(
+                                format!("file_commands[{i}]"),
+                                ParamSite::at(&fsrc, fsrc.line_span(c.line), SiteOrigin::Stage),
+                            );
+                        }
                     }
                     files.push(TextFile {
                         param: spec.name.to_string(),
@@ -314,10 +330,80 @@ pub(crate) fn link(
             deps,
             outputs: decls,
             plots: d.plots.clone(),
+            sites,
         });
     }
     check_cycles(src, &drafts, &stages, diags);
+    for st in &stages {
+        if let Some(&j) = index.get(st.name.as_str()) {
+            check_spwmap_auto(&drafts[j], st, &drafts, &index, diags);
+        }
+    }
     stages
+}
+
+/// `spwmap = "auto"` is tsysspwmap: it maps a Tsys table, so the matching `gaintable`
+/// entry must be a gencal stage with caltype "tsys" (a path is checked when the table is
+/// opened). Applycal groups inherit the stage-level gaintable and spwmap.
+fn check_spwmap_auto(
+    d: &Draft,
+    st: &Stage,
+    drafts: &[Draft],
+    index: &HashMap<&str, usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let strs = |v: Option<&ParamValue>| -> Vec<String> {
+        match v {
+            Some(ParamValue::Str(s)) => vec![s.clone()],
+            Some(ParamValue::List(l)) => l
+                .iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut sets: Vec<(String, &Params)> = vec![(String::new(), &d.params)];
+    if let Some(ParamValue::List(groups)) = d.params.get("groups") {
+        for (i, g) in groups.iter().enumerate() {
+            if let ParamValue::Table(t) = g {
+                sets.push((format!("groups[{i}]."), t));
+            }
+        }
+    }
+    for (prefix, p) in sets {
+        let own = |k: &str| p.get(k).or_else(|| d.params.get(k));
+        let spwmap = strs(own("spwmap"));
+        let tables = strs(own("gaintable"));
+        for (k, entry) in spwmap.iter().enumerate() {
+            if entry != "auto" {
+                continue;
+            }
+            let Some(table) = tables.get(k) else { continue };
+            let Some(&j) = index.get(table.as_str()) else {
+                continue;
+            };
+            let other = &drafts[j];
+            let is_tsys = other.task.is_some_and(|t| t.name == "gencal")
+                && other.params.get("caltype").and_then(ParamValue::as_str) == Some("tsys");
+            if is_tsys {
+                continue;
+            }
+            if let Some(site) = st.site(&format!("{prefix}spwmap")) {
+                let at = match site.origin {
+                    SiteOrigin::Defaults => "[defaults] for ",
+                    _ => "",
+                };
+                diags.push(
+                    site.error(format!(
+                        "{at}stage `{}`: spwmap entry {k} is \"auto\" (tsysspwmap), but gaintable entry {k} is stage `{table}` ({}), not a Tsys table",
+                        st.name,
+                        other.task.map_or("?", |t| t.name)
+                    ))
+                    .with_help("\"auto\" maps a gencal(caltype = \"tsys\") table; give this table [] (each spw by itself) or an explicit list"),
+                );
+            }
+        }
+    }
 }
 
 fn check_after(

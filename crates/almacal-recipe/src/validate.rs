@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::convert::{convert_param, Cx};
-use crate::diag::{Diagnostic, RecipeErrors};
+use crate::diag::{Diagnostic, ParamSite, RecipeErrors, SiteOrigin};
 use crate::plots::{self, PlotName};
 use crate::raw::{self, Key, Node, RawValue};
 use crate::recipe::{Input, Recipe};
@@ -27,8 +27,8 @@ use crate::value::{ParamValue, Params};
 pub struct LoadOptions {
     /// Accept the test-only tasks (`_test_cal`, ...).
     pub allow_test_tasks: bool,
-    /// Do not check that inputs exist on disk (for tools that only read the
-    /// recipe text).
+    /// Do not check that inputs, caltable paths and text files (`inpfile`, `infile`)
+    /// exist on disk (`check --offline`, and tools that only read the recipe text).
     pub skip_input_checks: bool,
 }
 
@@ -77,6 +77,9 @@ pub(crate) struct Draft {
     pub cal_sites: Vec<(String, Range<usize>)>,
     /// `plots = [...]`, checked against the task.
     pub plots: Vec<PlotName>,
+    /// Where each resolved parameter came from (see [`ParamSite`]); entries of list-of-table
+    /// parameters (`commands`, `groups`) also as `name[i].key`.
+    pub sites: BTreeMap<String, ParamSite>,
 }
 
 const SECTIONS: &[&str] = &["recipe", "defaults", "inputs", "stage"];
@@ -272,7 +275,16 @@ fn validate(src: &SourceFile, opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -
         .collect();
     let mut writes: Vec<WritePath> = Vec::new();
     let inputs: Vec<Input> = inputs.into_iter().map(|(i, _)| i).collect();
-    let stages = crate::refs::link(src, &dir, &inputs, drafts, &mut reads, &mut writes, diags);
+    let stages = crate::refs::link(
+        src,
+        &dir,
+        &inputs,
+        drafts,
+        &mut reads,
+        &mut writes,
+        opts.skip_input_checks,
+        diags,
+    );
     crate::overlap::check(src, &workdir, workdir_span, &reads, &writes, diags);
     Some(Recipe {
         name: recipe_name,
@@ -397,6 +409,7 @@ fn stage_draft(
         after: Vec::new(),
         cal_sites: Vec::new(),
         plots: Vec::new(),
+        sites: BTreeMap::new(),
     };
     let task_entry = entries.iter().find(|(k, _)| k.name == "task");
     let task = match task_entry {
@@ -496,6 +509,7 @@ fn stage_draft(
         draft
             .spans
             .insert(k.name.clone(), (k.span.clone(), v.span.clone()));
+        nested_sites(src, &k.name, v, &mut draft.sites);
         if spec.role == Role::Caltables {
             collect_strings(src, &k.name, v, &mut draft.cal_sites, diags);
         }
@@ -550,6 +564,16 @@ fn stage_draft(
         }
     }
     check_support(src, key, &draft, task, &params, &default_spans, diags);
+    for name in params.keys() {
+        let site = if let Some((_, v)) = draft.spans.get(name) {
+            ParamSite::at(src, v.clone(), SiteOrigin::Stage)
+        } else if let Some(v) = default_spans.get(name) {
+            ParamSite::at(src, v.clone(), SiteOrigin::Defaults)
+        } else {
+            ParamSite::at(src, key.span.clone(), SiteOrigin::CasaDefault)
+        };
+        draft.sites.insert(name.clone(), site);
+    }
     rules::apply(src, &draft, task, &given, &mut params, diags);
     draft.plots = plots::check(src, &name, task.name, &params, &plot_names, diags);
     draft.params = params;
@@ -596,6 +620,28 @@ fn check_support(
             )
         };
         diags.push(Diagnostic::at(src, span, message).with_help(u.help));
+    }
+}
+
+/// Sites of the entries of an inline table (`name.key`) or of a list of inline tables
+/// (`name[i]` and `name[i].key`).
+fn nested_sites(src: &SourceFile, name: &str, v: &Node, sites: &mut BTreeMap<String, ParamSite>) {
+    let at = |span: &Range<usize>| ParamSite::at(src, span.clone(), SiteOrigin::Stage);
+    match &v.value {
+        RawValue::Table(entries) => {
+            for (k, e) in entries {
+                sites.insert(format!("{name}.{}", k.name), at(&e.span));
+            }
+        }
+        RawValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                sites.insert(format!("{name}[{i}]"), at(&item.span));
+                for (k, e) in item.as_table().unwrap_or_default() {
+                    sites.insert(format!("{name}[{i}].{}", k.name), at(&e.span));
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -33,8 +33,9 @@ pub enum EngineCommand {
     Status(RecipeArg),
     /// Remove the products of one stage, or the whole workspace.
     Clean(CleanArgs),
-    /// Validate a recipe without running anything.
-    Check(RecipeArg),
+    /// Validate a recipe without running anything: the recipe itself, then every stage's
+    /// selections and values against the input MSs' metadata.
+    Check(CheckArgs),
     /// Run (or reuse) a recipe and compare its products with a reference.
     Regress(crate::regress_cmd::RegressArgs),
 }
@@ -43,6 +44,16 @@ pub enum EngineCommand {
 pub struct RecipeArg {
     /// The recipe (TOML).
     pub recipe: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+    /// Validate the recipe alone: inputs, caltable paths and flag files need not exist,
+    /// and nothing is checked against the data.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,16 +123,44 @@ pub fn dispatch(cmd: EngineCommand) -> u8 {
             cmd_clean(r, a.stage.as_deref(), a.wait, a.yes)
         }),
         EngineCommand::Regress(a) => crate::regress_cmd::cmd_regress(&a),
-        EngineCommand::Check(a) => with_recipe(&a.recipe, |r, _| {
-            println!(
-                "{}: ok ({} inputs, {} stages)",
-                r.path.display(),
-                r.inputs.len(),
-                r.stages.len()
-            );
-            EXIT_OK
-        }),
+        EngineCommand::Check(a) => cmd_check(&a),
     }
+}
+
+/// `almacal check`: load the recipe, then (unless `--offline`) check every stage against
+/// the metadata of its input MS.
+fn cmd_check(a: &CheckArgs) -> u8 {
+    let opts = LoadOptions {
+        allow_test_tasks: test_tasks_enabled(),
+        skip_input_checks: a.offline,
+    };
+    let r = match almacal_recipe::load(&a.recipe, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return crate::exit::of_load_error(&e);
+        }
+    };
+    if !a.offline {
+        let diags = almacal_pipeline::check_against_inputs(&r, &registry());
+        if !diags.is_empty() {
+            let e = almacal_recipe::RecipeErrors(diags);
+            eprintln!("{e}");
+            return crate::exit::of_load_error(&e);
+        }
+    }
+    println!(
+        "{}: ok ({} inputs, {} stages{})",
+        r.path.display(),
+        r.inputs.len(),
+        r.stages.len(),
+        if a.offline {
+            "; offline: not checked against the data"
+        } else {
+            ""
+        }
+    );
+    EXIT_OK
 }
 
 fn test_tasks_enabled() -> bool {

@@ -400,9 +400,7 @@ fn row_weights(ms: &Path) -> RowWeights {
     for chunk in ChunkReader::open(&ReadRequest::new(ms)).expect("open") {
         let c = chunk.expect("chunk");
         for k in 0..c.nrows() {
-            let bits = |a: &ndarray::Array2<f32>| {
-                a.row(k).iter().map(|v| v.to_bits()).collect()
-            };
+            let bits = |a: &ndarray::Array2<f32>| a.row(k).iter().map(|v| v.to_bits()).collect();
             out.insert(
                 (c.time_s[k].to_bits(), c.ant1[k].0, c.ant2[k].0, c.spw.0),
                 (bits(&c.weight_rc), bits(&c.sigma_rc)),

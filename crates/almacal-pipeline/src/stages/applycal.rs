@@ -195,6 +195,17 @@ fn stage_selection(ctx: &StageContext<'_>) -> Result<SelectionParams, StageError
 }
 
 impl StageExecutor for Applycal {
+    fn validate(
+        &self,
+        stage: &almacal_recipe::Stage,
+        meta: &almacal_core::meta::MsMeta,
+    ) -> Vec<crate::executor::ParamProblem> {
+        match stage.params.get("output").and_then(ParamValue::as_table) {
+            Some(out) => super::vis_out::whole_spw_problems(out, "output.", meta),
+            None => Vec::new(),
+        }
+    }
+
     fn algorithm_version(&self) -> u32 {
         // 2: casacore's Tsys spline/cubic rules and baseline geometry.
         2

@@ -20,6 +20,59 @@ use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 pub struct Setjy;
 
 impl StageExecutor for Setjy {
+    /// `standard = "Perley-Butler 2017"` knows four sources: every selected field must be
+    /// one of them.
+    fn validate(
+        &self,
+        stage: &almacal_recipe::Stage,
+        meta: &almacal_core::meta::MsMeta,
+    ) -> Vec<crate::executor::ParamProblem> {
+        let get = |k: &str| {
+            stage
+                .params
+                .get(k)
+                .and_then(almacal_recipe::ParamValue::as_str)
+                .unwrap_or("")
+        };
+        if get("standard") != "Perley-Butler 2017" {
+            return Vec::new();
+        }
+        let sel = SelectionParams {
+            field: get("field").to_string(),
+            ..Default::default()
+        };
+        // A field selection that does not resolve is reported by the engine.
+        let Ok(sel) = Selection::resolve(meta, &sel) else {
+            return Vec::new();
+        };
+        let fields: Vec<usize> = match &sel.fields {
+            Some(f) => f.iter().map(|&x| x as usize).collect(),
+            None => (0..meta.fields.len()).collect(),
+        };
+        let bad: Vec<String> = fields
+            .into_iter()
+            .filter_map(|f| {
+                let name = &meta.fields.get(f)?.name;
+                perley_butler_2017(name)
+                    .is_none()
+                    .then(|| format!("{f} ({name})"))
+            })
+            .collect();
+        if bad.is_empty() {
+            return Vec::new();
+        }
+        vec![crate::executor::ParamProblem {
+            param: "field".into(),
+            message: format!(
+                "standard \"Perley-Butler 2017\" knows 3C286, 3C48, 3C138 and 3C147, not field {}",
+                bad.join(", ")
+            ),
+            help: Some(
+                "select the flux calibrator with `field`, or use standard = \"manual\" with fluxdensity".into(),
+            ),
+        }]
+    }
+
     fn algorithm_version(&self) -> u32 {
         1
     }

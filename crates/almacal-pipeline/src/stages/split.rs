@@ -18,6 +18,14 @@ impl StageExecutor for Split {
         1
     }
 
+    fn validate(
+        &self,
+        stage: &almacal_recipe::Stage,
+        meta: &almacal_core::meta::MsMeta,
+    ) -> Vec<crate::executor::ParamProblem> {
+        super::vis_out::whole_spw_problems(&stage.params, "", meta)
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let stage = &ctx.stage.name;
         // Averaging, combining and re-indexing are refused by `check` (almacal_recipe::support).

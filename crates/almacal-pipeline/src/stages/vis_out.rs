@@ -775,6 +775,67 @@ fn update_chunk(out: &mut OutTable, c: &VisChunk, out_rows: &[u64]) -> Result<()
     Ok(())
 }
 
+/// `almacal check`: a written MS keeps whole spws and all correlations (what
+/// [`write_vis`] supports). `p` holds the output's selection (`spw`, `correlation`);
+/// problems are keyed `{prefix}spw` / `{prefix}correlation`.
+pub fn whole_spw_problems(
+    p: &almacal_recipe::Params,
+    prefix: &str,
+    meta: &MsMeta,
+) -> Vec<crate::executor::ParamProblem> {
+    use almacal_casa::selection::Selection;
+    use almacal_recipe::ParamValue;
+    let get = |k: &str| {
+        p.get(k)
+            .and_then(ParamValue::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let sel = SelectionParams {
+        spw: get("spw"),
+        correlation: get("correlation"),
+        ..Default::default()
+    };
+    // A selection that does not resolve is reported by the engine's selection check.
+    let Ok(s) = Selection::resolve(meta, &sel) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(chans) = &s.spw_chans {
+        let partial: Vec<String> = chans
+            .iter()
+            .filter_map(|(&spw, c)| {
+                let n = meta.spw(almacal_core::ids::SpwId(spw))?.nchan();
+                (!c.is_empty() && c.len() < n)
+                    .then(|| format!("spw {spw} keeps {} of {n}", c.len()))
+            })
+            .collect();
+        if !partial.is_empty() {
+            out.push(crate::executor::ParamProblem {
+                param: format!("{prefix}spw"),
+                message: format!(
+                    "a channel selection in a written MS is not implemented yet ({} channels)",
+                    partial.join(", ")
+                ),
+                help: Some("select whole spws (e.g. spw = \"16,18\"); flag channels instead of dropping them".into()),
+            });
+        }
+    }
+    if s.corrs.is_some()
+        && meta
+            .data_descs
+            .iter()
+            .any(|d| s.corrs_of(meta, d.id).len() < meta.corrs_of(d.id).len())
+    {
+        out.push(crate::executor::ParamProblem {
+            param: format!("{prefix}correlation"),
+            message: "a correlation selection in a written MS is not implemented yet".into(),
+            help: Some("remove `correlation` (all correlations are written)".into()),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -563,8 +563,7 @@ mod tests {
     /// float32 results: within a few float32 roundings of the exact value.
     fn close(a: &[f32], b: &[f64]) -> bool {
         a.len() == b.len()
-            && a
-                .iter()
+            && a.iter()
                 .zip(b)
                 .all(|(x, y)| (f64::from(*x) - y).abs() < 1e-6 * y.abs().max(1.0))
     }
