@@ -1,10 +1,14 @@
 //! The antenna-based fast path of applycal. Every term we apply (G/T/B Jones, Tsys, antenna
 //! positions) corrects baseline (i, j), correlation (p, q) by a product `A_i[p] · conj(A_j[q])`
-//! of per-antenna factors. Instead of multiplying each term into every visibility
-//! ([`super::Term::accumulate`], the reference path), [`apply_fused`] forms the product of all
-//! terms once per (time, antenna) and then touches each visibility once: one complex
-//! multiply, one flag OR, one weight per (row, correlation). Same results as the per-term
-//! path to float32 rounding (tested below).
+//! of per-antenna factors. Instead of building a correction per visibility
+//! ([`super::Term::accumulate`], the reference path), [`apply_fused`] lays each term's
+//! factors out once per (time, antenna) as float32 and then touches each visibility once:
+//! per term, `V · A_i` then `· conj(A_j)` (two float32 complex multiplies, antenna 1 first,
+//! the terms in application order), one flag OR, one weight per (row, correlation). That
+//! is CASA's own sequence of roundings (`VisJones` applyRight/applyLeft per term), which
+//! makes the data bit-identical to CASA's wherever the factors are (measured on the
+//! reference chain: `fixtures/scenarios/research/data_bits.md`). Same results as the
+//! per-term path to float32 rounding (tested below).
 
 use super::{receptors, ApplyMode, ChunkInfo};
 use almacal_core::chunk::VisChunk;
@@ -67,14 +71,16 @@ pub fn antenna_keys(chunk: &VisChunk) -> Vec<(u64, u32)> {
     keys
 }
 
-/// All terms' product for one (time, antenna), laid out like a data row (channel-major,
-/// correlation fastest) for both roles of the antenna in a baseline, so the row loop is a
-/// plain zip: `data[k] *= as1[k] · as2_conj[k]`.
+/// The terms' factors for one (time, antenna), each laid out like a data row
+/// (channel-major, correlation fastest) for both roles of the antenna in a baseline, so
+/// the row loop is a plain zip: per term t, `data[k] = (data[k] · as1[t][k]) ·
+/// as2_conj[t][k]`.
 struct Combined {
-    /// The factor of the correlation's first receptor (antenna as ANTENNA1).
-    as1: Vec<Complex32>,
-    /// The conjugated factor of the correlation's second receptor (antenna as ANTENNA2).
-    as2_conj: Vec<Complex32>,
+    /// Per term: the factor of the correlation's first receptor (antenna as ANTENNA1).
+    as1: Vec<Vec<Complex32>>,
+    /// Per term: the conjugated factor of the correlation's second receptor (antenna as
+    /// ANTENNA2).
+    as2_conj: Vec<Vec<Complex32>>,
     /// Solution flags in the same layouts (`None`: nothing flagged).
     flags1: Option<Vec<bool>>,
     flags2: Option<Vec<bool>>,
@@ -94,7 +100,9 @@ fn combine(
     nchan: usize,
 ) -> Combined {
     let nrec = pairs.iter().map(|&(p, q)| p.max(q) + 1).max().unwrap_or(1);
-    let mut gain = vec![vec![Complex64::new(1.0, 0.0); nchan]; nrec];
+    let ncorr = pairs.len();
+    let mut as1 = Vec::with_capacity(terms.len());
+    let mut as2_conj = Vec::with_capacity(terms.len());
     let mut flags: Vec<Option<Vec<bool>>> = vec![None; nrec];
     let mut wscale: Vec<Vec<f32>> = Vec::new();
     let mut missing = false;
@@ -106,6 +114,8 @@ fn combine(
             if *calwt {
                 wscale.push(vec![1.0; nrec]);
             }
+            as1.push(vec![Complex32::new(1.0, 0.0); nchan * ncorr]);
+            as2_conj.push(vec![Complex32::new(1.0, 0.0); nchan * ncorr]);
             continue;
         };
         if *calwt {
@@ -115,11 +125,26 @@ fn combine(
                     .collect(),
             );
         }
+        // This term's float32 factor per receptor and channel (1 where it has none).
+        let factor = |p: usize, c: usize| -> Complex32 {
+            f.entry(p)
+                .and_then(|e| f.gain[e].get(c))
+                .map_or(Complex32::new(1.0, 0.0), |z| {
+                    Complex32::new(z.re as f32, z.im as f32)
+                })
+        };
+        let mut a1 = vec![Complex32::new(1.0, 0.0); nchan * ncorr];
+        let mut a2 = vec![Complex32::new(1.0, 0.0); nchan * ncorr];
+        for (pi, &(p, q)) in pairs.iter().enumerate() {
+            for c in 0..nchan {
+                a1[c * ncorr + pi] = factor(p, c);
+                a2[c * ncorr + pi] = factor(q, c).conj();
+            }
+        }
+        as1.push(a1);
+        as2_conj.push(a2);
         for p in 0..nrec {
             let Some(e) = f.entry(p) else { continue };
-            for (g, x) in gain[p].iter_mut().zip(&f.gain[e]) {
-                *g *= x;
-            }
             if let Some(fl) = &f.flags[e] {
                 let acc = flags[p].get_or_insert_with(|| vec![false; nchan]);
                 for (a, b) in acc.iter_mut().zip(fl) {
@@ -128,17 +153,6 @@ fn combine(
             }
         }
     }
-    let ncorr = pairs.len();
-    let layout = |conj: bool, role: fn(&(usize, usize)) -> usize| -> Vec<Complex32> {
-        let mut v = vec![Complex32::new(1.0, 0.0); nchan * ncorr];
-        for (pi, pq) in pairs.iter().enumerate() {
-            for (c, z) in gain[role(pq)].iter().enumerate() {
-                let z = if conj { z.conj() } else { *z };
-                v[c * ncorr + pi] = Complex32::new(z.re as f32, z.im as f32);
-            }
-        }
-        v
-    };
     let flag_layout = |role: fn(&(usize, usize)) -> usize| -> Option<Vec<bool>> {
         if pairs.iter().all(|pq| flags[role(pq)].is_none()) {
             return None;
@@ -156,8 +170,8 @@ fn combine(
     let first = |pq: &(usize, usize)| pq.0;
     let second = |pq: &(usize, usize)| pq.1;
     Combined {
-        as1: layout(false, first),
-        as2_conj: layout(true, second),
+        as1,
+        as2_conj,
         flags1: flag_layout(first),
         flags2: flag_layout(second),
         w1: wscale
@@ -205,13 +219,15 @@ pub fn apply_fused(
         let (ci, cj) = (&combined[si], &combined[sj]);
         if write_data && has_data {
             let mut row = chunk.data_rcf.index_axis_mut(ndarray::Axis(0), k);
-            if let Some(d) = row.as_slice_mut() {
-                for ((x, a), b) in d.iter_mut().zip(&ci.as1).zip(&cj.as2_conj) {
-                    *x *= a * b;
-                }
-            } else {
-                for (idx, x) in row.iter_mut().enumerate() {
-                    *x *= ci.as1[idx] * cj.as2_conj[idx];
+            for (a1, a2) in ci.as1.iter().zip(&cj.as2_conj) {
+                if let Some(d) = row.as_slice_mut() {
+                    for ((x, a), b) in d.iter_mut().zip(a1).zip(a2) {
+                        *x = (*x * a) * b;
+                    }
+                } else {
+                    for (idx, x) in row.iter_mut().enumerate() {
+                        *x = (*x * a1[idx]) * a2[idx];
+                    }
                 }
             }
         }

@@ -9,6 +9,14 @@ use almacal_core::chunk::VisChunk;
 use num_complex::{Complex32, Complex64};
 use std::collections::BTreeMap;
 
+/// 1/J for J = (float)cos φ + i (float)sin φ, the division in double.
+fn inverse_of_f32(phase: f64) -> Complex64 {
+    let c = f64::from(phase.cos() as f32);
+    let d = f64::from(phase.sin() as f32);
+    let den = c * c + d * d;
+    Complex64::new(c / den, -d / den)
+}
+
 /// (first frequency, step) when the channels are equally spaced (to 1e-9 of the step).
 fn uniform_grid(f: &[f64]) -> Option<(f64, f64)> {
     let (&f0, &f1) = (f.first()?, f.get(1)?);
@@ -38,11 +46,15 @@ impl Term for AntposTerm {
         true
     }
 
-    /// exp(−i·2π·ν·dw_a/c) per antenna, shared by the receptors.
+    /// 1/J per antenna, shared by the receptors, computed as CASA does
+    /// (`KAntPosJones::calcAllJones`, then the Jones inverse): the delay in ns, the phase
+    /// φ = 2π·dw·ν_GHz in double, J = (float)cos φ + i (float)sin φ, and 1/J by a complex
+    /// division in double (`std::complex<float>` division promotes to double), whose
+    /// result is rounded to float32 when applied. (Measured bit for bit against CASA's
+    /// applycal given CASA's dw: `fixtures/scenarios/research/data_bits.md`.)
     fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
         let (ra, dec) = info.field_dir_rad;
         let mut delays: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-        let uniform = uniform_grid(info.chan_freq_hz);
         let mut out = AntFactors::new();
         for (t, a) in antenna_keys(chunk) {
             let dw = delays.entry(t).or_insert_with(|| {
@@ -54,21 +66,15 @@ impl Term for AntposTerm {
                     dec,
                 )
             });
-            let scale = -std::f64::consts::TAU * dw.get(a as usize).copied().unwrap_or(0.0) / C_M_S;
-            let gain: Vec<Complex64> = match &uniform {
-                Some((nu0, dnu)) => {
-                    let step = Complex64::from_polar(1.0, scale * dnu);
-                    std::iter::successors(Some(Complex64::from_polar(1.0, scale * nu0)), |f| {
-                        Some(f * step)
-                    })
-                    .take(info.chan_freq_hz.len())
-                    .collect()
-                }
-                None => info
-                    .chan_freq_hz
+            let w = dw.get(a as usize).copied().unwrap_or(0.0);
+            let gain: Vec<Complex64> = if w == 0.0 {
+                vec![Complex64::new(1.0, 0.0); info.chan_freq_hz.len()]
+            } else {
+                let dw_ns = w / C_M_S * 1.0e9;
+                info.chan_freq_hz
                     .iter()
-                    .map(|&nu| Complex64::from_polar(1.0, scale * nu))
-                    .collect(),
+                    .map(|&nu| inverse_of_f32(2.0 * std::f64::consts::PI * dw_ns * (nu / 1e9)))
+                    .collect()
             };
             out.insert((t, a), Some(AntFactor::shared(gain)));
         }

@@ -66,11 +66,14 @@ impl AntSolution {
                 v.iter()
                     .zip(f)
                     .map(|(z, fl)| {
-                        if *fl || z.norm_sqr() == 0.0 {
+                        // CASA's Jones are float32; it inverts them by a complex
+                        // division in double (`std::complex<float>`), rounded to float.
+                        let (c, d) = (f64::from(z.re as f32), f64::from(z.im as f32));
+                        let den = c * c + d * d;
+                        if *fl || den == 0.0 {
                             Complex32::new(1.0, 0.0)
                         } else {
-                            let w = z.inv();
-                            Complex32::new(w.re as f32, w.im as f32)
+                            Complex32::new((c / den) as f32, (-d / den) as f32)
                         }
                     })
                     .collect()
