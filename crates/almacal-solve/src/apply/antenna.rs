@@ -143,10 +143,10 @@ fn combine(
         }
         as1.push(a1);
         as2_conj.push(a2);
-        for p in 0..nrec {
+        for (p, slot) in flags.iter_mut().enumerate() {
             let Some(e) = f.entry(p) else { continue };
             if let Some(fl) = &f.flags[e] {
-                let acc = flags[p].get_or_insert_with(|| vec![false; nchan]);
+                let acc = slot.get_or_insert_with(|| vec![false; nchan]);
                 for (a, b) in acc.iter_mut().zip(fl) {
                     *a |= *b;
                 }
