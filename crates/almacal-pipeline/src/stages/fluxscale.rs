@@ -13,9 +13,9 @@ use almacal_recipe::{ParamValue, ProductKind};
 use almacal_solve::fluxscale::{fluxscale, FluxSpw, FluxscaleParams, GainAmpRow};
 use num_complex::Complex32;
 
+use super::prep_common::vis;
 use super::solve_common::{
-    need_vis, now_mjd_s, param_bool, param_f64, param_str, provenance, read_named_caltable,
-    resolve_refants,
+    now_mjd_s, param_bool, param_f64, param_str, provenance, read_named_caltable, resolve_refants,
 };
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 
@@ -57,7 +57,7 @@ impl StageExecutor for Fluxscale {
                 "timerange selection is not implemented for fluxscale".into(),
             ));
         }
-        let vis = need_vis(ctx)?;
+        let vis = vis(ctx)?;
         let meta = read_meta(&vis.path).map_err(|e| {
             StageError::InvalidInput(format!(
                 "stage {name}: cannot read {}: {e}",

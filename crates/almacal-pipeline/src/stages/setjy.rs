@@ -13,7 +13,8 @@ use almacal_solve::setjy::{parse_freq_hz, perley_butler_2017, FluxModel};
 use serde_json::json;
 
 use super::model::{mean, FieldModel, ModelProduct, MODEL_FORMAT};
-use super::solve_common::{float_list, need_vis, param_bool, param_str};
+use super::prep_common::vis;
+use super::solve_common::{float_list, param_bool, param_str};
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 
 /// The `setjy` task.
@@ -79,7 +80,7 @@ impl StageExecutor for Setjy {
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let name = &ctx.stage.name;
-        let vis = need_vis(ctx)?;
+        let vis = vis(ctx)?;
         let meta = read_meta(&vis.path).map_err(|e| {
             StageError::InvalidInput(format!(
                 "stage {name}: cannot read {}: {e}",

@@ -87,18 +87,12 @@ pub fn str_list(ctx: &StageContext<'_>, name: &str) -> Vec<String> {
 }
 
 /// The stage's vis, or an error naming the stage.
-pub fn need_vis<'a>(ctx: &'a StageContext<'_>) -> Result<&'a VisInput, StageError> {
-    ctx.vis
-        .as_ref()
-        .ok_or_else(|| StageError::Failed(format!("stage {}: no vis to read", ctx.stage.name)))
-}
-
 fn fail(ctx: &StageContext<'_>, msg: impl std::fmt::Display) -> StageError {
-    StageError::Failed(format!("stage {}: {msg}", ctx.stage.name))
+    super::prep_common::failed(&ctx.stage.name, msg)
 }
 
 fn invalid(ctx: &StageContext<'_>, msg: impl std::fmt::Display) -> StageError {
-    StageError::InvalidInput(format!("stage {}: {msg}", ctx.stage.name))
+    super::prep_common::casa_err(&ctx.stage.name, msg)
 }
 
 /// CASA selection parameters of a solve stage (`selectdata = false` selects everything).
@@ -447,7 +441,7 @@ fn sort_rows(rows: &mut [CalRow]) {
 
 /// Run a gaincal/bandpass solve and write the caltable product.
 pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutput, StageError> {
-    let vis = need_vis(ctx)?;
+    let vis = super::prep_common::vis(ctx)?;
     let ms = vis.path.as_path();
     let (meta, idx) = read_meta_with_index(ms)
         .map_err(|e| invalid(ctx, format!("cannot read {}: {e}", ms.display())))?;
