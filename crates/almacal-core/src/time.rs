@@ -17,29 +17,31 @@ pub struct Calendar {
     pub second: f64,
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JD: i64 = 2_440_588;
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (`time`'s calendar),
+/// clamped to the years ±9999 it covers.
 fn civil_from_unix_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let lo = i64::from(time::Date::MIN.to_julian_day());
+    let hi = i64::from(time::Date::MAX.to_julian_day());
+    let jd = (z + UNIX_EPOCH_JD).clamp(lo, hi) as i32;
+    let d = time::Date::from_julian_day(jd).unwrap_or(time::Date::MIN);
+    (
+        i64::from(d.year()),
+        u32::from(u8::from(d.month())),
+        u32::from(d.day()),
+    )
 }
 
-/// (year, month, day) to days since 1970-01-01, proleptic Gregorian.
+/// (year, month 1–12, day) to days since 1970-01-01, proleptic Gregorian (`time`'s
+/// calendar); a day past the month's end runs on into the next month. The year is
+/// clamped to ±9999.
 fn unix_days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let y = y.clamp(-9999, 9999) as i32;
+    let month = time::Month::try_from(m.clamp(1, 12) as u8).unwrap_or(time::Month::January);
+    let first = time::Date::from_calendar_date(y, month, 1).unwrap_or(time::Date::MIN);
+    i64::from(first.to_julian_day()) - UNIX_EPOCH_JD + i64::from(d) - 1
 }
 
 /// MJD seconds to a calendar time.

@@ -10,33 +10,34 @@ pub enum Change {
     Changed(usize),
 }
 
-/// Longest-common-subsequence diff; a removal directly followed by an
-/// addition at the same place is reported as a change.
+/// A line diff (`similar`'s Myers diff); a removal directly followed by an addition at
+/// the same place is reported as a change.
 pub fn diff_lines<S: AsRef<str>>(old: &[S], new: &[S]) -> Vec<Change> {
-    let (n, m) = (old.len(), new.len());
-    let mut lcs = vec![0u32; (n + 1) * (m + 1)];
-    let w = m + 1;
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * w + j] = if old[i].as_ref() == new[j].as_ref() {
-                lcs[(i + 1) * w + j + 1] + 1
-            } else {
-                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
+    let old: Vec<&str> = old.iter().map(AsRef::as_ref).collect();
+    let new: Vec<&str> = new.iter().map(AsRef::as_ref).collect();
     let mut raw = Vec::new();
-    while i < n || j < m {
-        if i < n && j < m && old[i].as_ref() == new[j].as_ref() {
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
-            raw.push(Change::Removed(i + 1));
-            i += 1;
-        } else {
-            raw.push(Change::Added(j + 1));
-            j += 1;
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
+        match op {
+            similar::DiffOp::Equal { .. } => {}
+            similar::DiffOp::Delete {
+                old_index, old_len, ..
+            } => raw.extend((old_index..old_index + old_len).map(|i| Change::Removed(i + 1))),
+            similar::DiffOp::Insert {
+                new_index, new_len, ..
+            } => raw.extend((new_index..new_index + new_len).map(|j| Change::Added(j + 1))),
+            similar::DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                // Line by line: the first min(old_len, new_len) lines changed, the rest
+                // removed or added.
+                let n = old_len.min(new_len);
+                raw.extend((new_index..new_index + n).map(|j| Change::Changed(j + 1)));
+                raw.extend((old_index + n..old_index + old_len).map(|i| Change::Removed(i + 1)));
+                raw.extend((new_index + n..new_index + new_len).map(|j| Change::Added(j + 1)));
+            }
         }
     }
     // Pair Removed(k) + Added(l) that replace each other.

@@ -4,7 +4,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 /// A held workspace lock (released on drop).
@@ -67,30 +66,20 @@ fn readable_holder(holder: &str) -> String {
 }
 
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates
-    // on success (we also bound the read by the buffer length).
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown-host".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    gethostname::gethostname().to_string_lossy().into_owned()
 }
 
+/// Take the exclusive advisory lock (`fs4`: flock on Unix); `false` when another
+/// process holds it and `blocking` is off.
 fn flock(file: &File, blocking: bool) -> io::Result<bool> {
-    let op = libc::LOCK_EX | if blocking { 0 } else { libc::LOCK_NB };
-    loop {
-        // SAFETY: the fd is owned by `file`, which outlives this call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            _ => return Err(err),
+    use fs4::FileExt;
+    if blocking {
+        FileExt::lock(file).map(|()| true)
+    } else {
+        match FileExt::try_lock(file) {
+            Ok(()) => Ok(true),
+            Err(fs4::TryLockError::WouldBlock) => Ok(false),
+            Err(fs4::TryLockError::Error(e)) => Err(e),
         }
     }
 }
@@ -154,10 +143,7 @@ impl WorkspaceLock {
 impl Drop for WorkspaceLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);
-        // SAFETY: the fd is owned by self.file.
-        unsafe {
-            libc::flock(self.file.as_raw_fd(), libc::LOCK_UN);
-        }
+        let _ = fs4::FileExt::unlock(&self.file);
     }
 }
 

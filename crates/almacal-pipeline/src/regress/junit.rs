@@ -3,21 +3,14 @@
 
 use super::compare::Comparison;
 use super::Reference;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn family(name: &str) -> &str {
     name.rsplit_once('/').map_or(name, |(f, _)| f)
 }
 
-/// The JUnit XML of a comparison.
+/// The JUnit XML of a comparison (`quick-junit`).
 pub fn junit_xml(suite: &str, reference: &Reference, c: &Comparison) -> String {
     let mut cases: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for name in reference.metrics.keys() {
@@ -29,39 +22,23 @@ pub fn junit_xml(suite: &str, reference: &Reference, c: &Comparison) -> String {
             f.name, f.expected, f.got, f.deviation, f.tolerance
         ));
     }
-    let failures = cases.values().filter(|v| !v.is_empty()).count();
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        x,
-        "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">",
-        esc(suite),
-        cases.len(),
-        failures
-    );
+    let mut ts = TestSuite::new(suite);
     for (name, fails) in cases {
-        if fails.is_empty() {
-            let _ = writeln!(
-                x,
-                "  <testcase classname=\"{}\" name=\"{}\"/>",
-                esc(suite),
-                esc(name)
-            );
+        let status = if fails.is_empty() {
+            TestCaseStatus::success()
         } else {
-            let _ = writeln!(
-                x,
-                "  <testcase classname=\"{}\" name=\"{}\">",
-                esc(suite),
-                esc(name)
-            );
-            let _ = writeln!(
-                x,
-                "    <failure message=\"{} metrics regressed\">{}</failure>",
-                fails.len(),
-                esc(&fails.join("\n"))
-            );
-            let _ = writeln!(x, "  </testcase>");
-        }
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!("{} metrics regressed", fails.len()));
+            s.set_description(fails.join("\n"));
+            s
+        };
+        let mut case = TestCase::new(name, status);
+        case.set_classname(suite);
+        ts.add_test_case(case);
     }
-    x.push_str("</testsuite>\n");
-    x
+    let mut report = Report::new(suite);
+    report.add_test_suite(ts);
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- JUnit XML could not be written: {e} -->\n"))
 }
