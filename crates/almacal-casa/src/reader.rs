@@ -453,7 +453,7 @@ struct Cells {
 
 /// Keep the selected channels and correlations of full cells (`full`: rows of
 /// `nchan_all × ncorr_all`, correlation fastest).
-fn pick<T: Copy + Default>(full: Vec<T>, n: usize, w: &Wanted) -> Array3<T> {
+fn pick<T: Copy + Default>(full: Vec<T>, n: usize, w: &Wanted<'_>) -> Array3<T> {
     let (nc, np) = (w.chans.len(), w.corrs.len());
     if w.chans.iter().copied().eq(0..w.nchan_all) && w.corrs.iter().copied().eq(0..w.ncorr_all) {
         if let Ok(a) = Array3::from_shape_vec((n, nc, np), full) {
@@ -468,7 +468,11 @@ fn pick<T: Copy + Default>(full: Vec<T>, n: usize, w: &Wanted) -> Array3<T> {
 }
 
 /// Read a chunk's cells with one bulk call per column.
-fn read_bulk(b: &mut BulkTable, rows: &[u64], w: &Wanted) -> std::result::Result<Cells, BulkError> {
+fn read_bulk(
+    b: &mut BulkTable,
+    rows: &[u64],
+    w: &Wanted<'_>,
+) -> std::result::Result<Cells, BulkError> {
     let n = rows.len();
     let cell = w.nchan_all * w.ncorr_all;
     let per_corr = |full: Vec<f32>| {

@@ -63,7 +63,7 @@ pub fn plan(recipe: &Recipe, registry: &TaskRegistry, force: &[String]) -> Vec<P
 }
 
 fn plan_stage(
-    a: &Assessor,
+    a: &Assessor<'_>,
     stage: &Stage,
     digests: &crate::assess::Digests,
     record: Option<&crate::workspace::Record>,

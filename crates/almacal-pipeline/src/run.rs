@@ -462,7 +462,7 @@ fn partial_note(spws: &BTreeSet<u32>) -> String {
 /// Can `stage` rerun only some spws? Yes when its only reasons are upstream changes
 /// narrowed to spws by per-spw digests, and its task supports it.
 fn partial_scope(
-    a: &Assessor,
+    a: &Assessor<'_>,
     stage: &Stage,
     comps: &Components,
     record: Option<&Record>,
@@ -487,7 +487,7 @@ fn partial_scope(
 
 /// Run one stage in a temp dir and commit its products.
 fn execute(
-    a: &Assessor,
+    a: &Assessor<'_>,
     stage: &Stage,
     comps: &Components,
     old: Option<&Record>,
@@ -725,7 +725,7 @@ fn diagnose_no_space(e: StageError, tmp: &Path) -> StageError {
 }
 
 /// The vis a stage reads, with the flag layers and models upstream of it.
-pub(crate) fn vis_input(a: &Assessor, stage: &Stage) -> Option<VisInput> {
+pub(crate) fn vis_input(a: &Assessor<'_>, stage: &Stage) -> Option<VisInput> {
     let source = stage.vis.clone()?;
     let path = match &source {
         VisSource::Input(name) => a.recipe.input(name)?.path.clone(),

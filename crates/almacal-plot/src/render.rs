@@ -94,7 +94,7 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
-fn ranges(panel: &Panel, area: &DrawingArea<BitMapBackend, Shift>) -> ((f64, f64), (f64, f64)) {
+fn ranges(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, Shift>) -> ((f64, f64), (f64, f64)) {
     let bounds = panel.data_bounds();
     let x = panel.x_range.unwrap_or_else(|| match bounds {
         Some((b, _)) => padded(b.0, b.1),
@@ -119,7 +119,7 @@ fn ranges(panel: &Panel, area: &DrawingArea<BitMapBackend, Shift>) -> ((f64, f64
     )
 }
 
-fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend, Shift>) -> Result<()> {
+fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()> {
     let (xr, yr) = ranges(panel, area);
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FAMILY, 15).into_font())

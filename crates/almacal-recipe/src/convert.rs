@@ -59,7 +59,7 @@ impl Cx<'_> {
 /// Convert `node`, the value of parameter `spec` (written `name`), and check that numbers
 /// are finite and within the parameter's bounds (each element of a list at its own span).
 pub(crate) fn convert_param(
-    cx: &mut Cx,
+    cx: &mut Cx<'_>,
     spec: &ParamSpec,
     name: &str,
     node: &Node,
@@ -93,7 +93,7 @@ pub(crate) fn convert_param(
 }
 
 /// Convert `node` (the value of parameter `name`) to type `ty`.
-pub(crate) fn convert(cx: &mut Cx, ty: Ty, name: &str, node: &Node) -> Option<ParamValue> {
+pub(crate) fn convert(cx: &mut Cx<'_>, ty: Ty, name: &str, node: &Node) -> Option<ParamValue> {
     match (ty, &node.value) {
         (Ty::Str | Ty::Sel, RawValue::Str(s)) => Some(ParamValue::Str(s.clone())),
         (Ty::Bool, RawValue::Bool(b)) => Some(ParamValue::Bool(*b)),
@@ -242,7 +242,7 @@ fn elements(node: &Node) -> Vec<&Node> {
 
 /// A scalar or a list of scalars accepted by `elem`, normalised to a list.
 fn list_of(
-    cx: &mut Cx,
+    cx: &mut Cx<'_>,
     name: &str,
     node: &Node,
     ty: Ty,
@@ -261,7 +261,7 @@ fn list_of(
     Some(ParamValue::List(out))
 }
 
-fn convert_spwmap(cx: &mut Cx, name: &str, node: &Node) -> Option<ParamValue> {
+fn convert_spwmap(cx: &mut Cx<'_>, name: &str, node: &Node) -> Option<ParamValue> {
     let RawValue::Array(items) = &node.value else {
         cx.mismatch(name, &Ty::SpwMap, node);
         return None;
@@ -335,7 +335,12 @@ const OUTPUT_TYPES: &[(&str, Ty)] = &[
 ];
 
 /// An inline table whose keys come from `types`.
-fn convert_table(cx: &mut Cx, name: &str, node: &Node, types: &[(&str, Ty)]) -> Option<ParamValue> {
+fn convert_table(
+    cx: &mut Cx<'_>,
+    name: &str,
+    node: &Node,
+    types: &[(&str, Ty)],
+) -> Option<ParamValue> {
     let RawValue::Table(entries) = &node.value else {
         cx.err(
             node.span.clone(),
@@ -379,7 +384,7 @@ fn convert_table(cx: &mut Cx, name: &str, node: &Node, types: &[(&str, Ty)]) -> 
 }
 
 /// One flag command (inline table); `mode` defaults to "manual".
-pub(crate) fn convert_command(cx: &mut Cx, name: &str, node: &Node) -> Option<ParamValue> {
+pub(crate) fn convert_command(cx: &mut Cx<'_>, name: &str, node: &Node) -> Option<ParamValue> {
     let RawValue::Table(entries) = &node.value else {
         cx.err(
             node.span.clone(),
@@ -394,7 +399,7 @@ pub(crate) fn convert_command(cx: &mut Cx, name: &str, node: &Node) -> Option<Pa
 }
 
 /// Validate flag-command key/value pairs (from a table or a flag file line).
-pub(crate) fn command_from_entries<'n, I>(cx: &mut Cx, entries: I) -> Option<ParamValue>
+pub(crate) fn command_from_entries<'n, I>(cx: &mut Cx<'_>, entries: I) -> Option<ParamValue>
 where
     I: Iterator<Item = (&'n str, &'n std::ops::Range<usize>, &'n Node)>,
 {

@@ -90,7 +90,7 @@ pub struct IterSolution {
 }
 
 /// χ² = Σ w·|g1·conj(g2) − V|².
-pub fn chi_square(s: &Samples, g: &[Complex64]) -> f64 {
+pub fn chi_square(s: &Samples<'_>, g: &[Complex64]) -> f64 {
     let mut chi2 = 0.0;
     for k in 0..s.vis.len() {
         let r = g[s.par1[k]] * g[s.par2[k]].conj() - s.vis[k];
@@ -102,7 +102,7 @@ pub fn chi_square(s: &Samples, g: &[Complex64]) -> f64 {
 /// Gradient and diagonal Hessian: for the ANTENNA1 parameter `grad += w·R·conj(∂R/∂g1)`,
 /// `∂R/∂g1 = conj(g2)`; for the ANTENNA2 parameter `grad += w·(∂R/∂conj(g2))·conj(R)`,
 /// `∂R/∂conj(g2) = g1`; `hess += w·|∂R|²` on both.
-pub fn grad_hess(s: &Samples, g: &[Complex64], grad: &mut [Complex64], hess: &mut [f64]) {
+pub fn grad_hess(s: &Samples<'_>, g: &[Complex64], grad: &mut [Complex64], hess: &mut [f64]) {
     grad.fill(Complex64::new(0.0, 0.0));
     hess.fill(0.0);
     for k in 0..s.vis.len() {
@@ -120,7 +120,7 @@ pub fn grad_hess(s: &Samples, g: &[Complex64], grad: &mut [Complex64], hess: &mu
 
 /// χ² at `base + f·step`.
 fn chi2_at(
-    s: &Samples,
+    s: &Samples<'_>,
     base: &[Complex64],
     step: &[Complex64],
     f: f64,
@@ -133,7 +133,7 @@ fn chi2_at(
 }
 
 /// CASA's step-size optimisation: returns the factor to apply to `step` (≤ 0 = keep it).
-fn line_search(s: &Samples, chi2_0: f64, base: &[Complex64], step: &[Complex64]) -> f64 {
+fn line_search(s: &Samples<'_>, chi2_0: f64, base: &[Complex64], step: &[Complex64]) -> f64 {
     let mut buf = base.to_vec();
     let x0 = chi2_0;
     let mut f = 1.0;
@@ -169,9 +169,9 @@ fn line_search(s: &Samples, chi2_0: f64, base: &[Complex64], step: &[Complex64])
 /// Run CASA's iteration from `start` (one value per parameter); `ok[k] = false` parameters
 /// are held fixed. `max_iter` is [`CASA_MAX_ITER`] for CASA's behaviour.
 pub fn solve(
-    s: &Samples,
-    start: ArrayView1<Complex64>,
-    ok: ArrayView1<bool>,
+    s: &Samples<'_>,
+    start: ArrayView1<'_, Complex64>,
+    ok: ArrayView1<'_, bool>,
     max_iter: usize,
 ) -> Result<IterSolution> {
     let npar = start.len();

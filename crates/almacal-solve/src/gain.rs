@@ -340,10 +340,10 @@ fn initial_guess(
 /// guess only; referencing happens after all intervals are solved). `start` overrides the
 /// initial guess (bandpass channels start from the previous channel's solution).
 pub fn solve_channel(
-    input: &ChanInput,
+    input: &ChanInput<'_>,
     opts: &SolverOptions,
     pref_ant: Option<usize>,
-    start: Option<ArrayView2<Complex64>>,
+    start: Option<ArrayView2<'_, Complex64>>,
 ) -> ChanSolution {
     let nant = input.nant;
     let npar = opts.kind.npar();

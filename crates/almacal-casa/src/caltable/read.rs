@@ -21,7 +21,7 @@ fn kw_string(t: &mut Table, path: &Path, name: &str) -> Result<String> {
 /// A `[npar, nchan]` cell. rubbl reports array cells with their scalar type, so cells are
 /// read flat (casacore order, first axis fastest) and shaped with the row's spw NUM_CHAN.
 fn cell2<T: rubbl_casatables::CasaScalarData + Copy>(
-    r: &mut Reader,
+    r: &mut Reader<'_>,
     col: &str,
     row: usize,
     nchan: usize,

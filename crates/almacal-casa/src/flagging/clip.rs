@@ -73,9 +73,9 @@ pub fn is_clipped(
 
 /// The cells to flag, as a new layer (merged by the caller).
 pub(crate) fn flag_clip(
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     selection: &SelectionParams,
-    p: ClipParams,
+    p: ClipParams<'_>,
     current: &FlagLayer,
 ) -> Result<FlagLayer> {
     let mut out = FlagLayer::new(ctx.idx.nrows() as u64);

@@ -32,7 +32,7 @@ pub fn command_selection(command: &str) -> Option<SelectionParams> {
 
 /// Returns (cells newly flagged, commands used).
 pub(crate) fn flag_online(
-    ctx: &mut Ctx,
+    ctx: &mut Ctx<'_>,
     useapplied: bool,
     layer: &mut FlagLayer,
 ) -> Result<(u64, usize)> {

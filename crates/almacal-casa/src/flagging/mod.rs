@@ -140,7 +140,12 @@ impl Ctx<'_> {
 }
 
 /// Flag the selected cells of `rows` into `layer`; returns newly flagged cells.
-pub(crate) fn flag_rows(ctx: &Ctx, sel: &Selection, rows: &[u64], layer: &mut FlagLayer) -> u64 {
+pub(crate) fn flag_rows(
+    ctx: &Ctx<'_>,
+    sel: &Selection,
+    rows: &[u64],
+    layer: &mut FlagLayer,
+) -> u64 {
     let mut added = 0u64;
     for &row in rows {
         let r = row as usize;
@@ -273,7 +278,7 @@ pub fn compute_layer(
     Ok((layer, reports))
 }
 
-fn count_all(layer: &FlagLayer, ctx: &Ctx) -> u64 {
+fn count_all(layer: &FlagLayer, ctx: &Ctx<'_>) -> u64 {
     (0..ctx.idx.nrows())
         .map(|r| {
             let (c, p) = ctx.shape_of_row(r);

@@ -6,7 +6,7 @@ use almacal_core::flaglayer::FlagLayer;
 use std::collections::BTreeMap;
 
 pub(crate) fn flag_quack(
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     sel: &Selection,
     rows: &[u64],
     interval_s: f64,

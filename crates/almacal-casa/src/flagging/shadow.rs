@@ -33,7 +33,7 @@ pub fn shadowed_antennas(
 }
 
 pub(crate) fn flag_shadow(
-    ctx: &mut Ctx,
+    ctx: &mut Ctx<'_>,
     sel: &Selection,
     rows: &[u64],
     tolerance_m: f64,

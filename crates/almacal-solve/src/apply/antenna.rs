@@ -191,7 +191,7 @@ fn combine(
 pub fn apply_fused(
     terms: &[(AntFactors, bool)],
     chunk: &mut VisChunk,
-    info: &ChunkInfo,
+    info: &ChunkInfo<'_>,
     mode: ApplyMode,
 ) {
     let (n, nchan, ncorr) = chunk.flag_rcf.dim();

@@ -52,7 +52,7 @@ impl Term for AntposTerm {
     /// division in double (`std::complex<float>` division promotes to double), whose
     /// result is rounded to float32 when applied. (Measured bit for bit against CASA's
     /// applycal given CASA's dw: `fixtures/scenarios/research/data_bits.md`.)
-    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
+    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo<'_>) -> Option<AntFactors> {
         let (ra, dec) = info.field_dir_rad;
         let mut delays: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
         let mut out = AntFactors::new();
@@ -81,7 +81,13 @@ impl Term for AntposTerm {
         Some(out)
     }
 
-    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, _calwt: bool, c: &mut Corrections) {
+    fn accumulate(
+        &self,
+        chunk: &VisChunk,
+        info: &ChunkInfo<'_>,
+        _calwt: bool,
+        c: &mut Corrections,
+    ) {
         let (ra, dec) = info.field_dir_rad;
         let mut delays: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
         let uniform = uniform_grid(info.chan_freq_hz);

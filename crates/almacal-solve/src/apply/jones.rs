@@ -275,7 +275,7 @@ impl Term for JonesTerm {
         self.slices.keys().any(|(s, _)| *s == c)
     }
 
-    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
+    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo<'_>) -> Option<AntFactors> {
         let mut rows: BTreeMap<u32, Vec<&Sample>> = BTreeMap::new();
         let mut sols: BTreeMap<(u32, usize, usize, u64), AntFactor> = BTreeMap::new();
         let mut out = AntFactors::new();
@@ -296,7 +296,7 @@ impl Term for JonesTerm {
         Some(out)
     }
 
-    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {
+    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo<'_>, calwt: bool, c: &mut Corrections) {
         let freqs = info.chan_freq_hz;
         // Rows per antenna for this chunk's spw and field, then solutions cached by the rows
         // and fraction they interpolate (a time-constant bandpass is evaluated once).

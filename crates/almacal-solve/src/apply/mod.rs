@@ -89,11 +89,15 @@ pub trait Term: Send + Sync {
     /// chunk is not calibrated (§7.1 "calibratable").
     fn covers(&self, spw: u32) -> bool;
     /// Multiply this term's correction into `c` (factors, weight factors if `calwt`, flags).
-    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections);
+    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo<'_>, calwt: bool, c: &mut Corrections);
     /// The same correction in antenna-based form ([`antenna`]): this term's factor for every
     /// (time, antenna) of the chunk, such that [`accumulate`](Term::accumulate) multiplies row
     /// (i, j), correlation (p, q) by `A_i[p] · conj(A_j[q])`. `None`: not antenna-based.
-    fn antenna_factors(&self, _chunk: &VisChunk, _info: &ChunkInfo) -> Option<antenna::AntFactors> {
+    fn antenna_factors(
+        &self,
+        _chunk: &VisChunk,
+        _info: &ChunkInfo<'_>,
+    ) -> Option<antenna::AntFactors> {
         None
     }
 }
@@ -145,7 +149,7 @@ pub enum Outcome {
 pub fn apply_chunk(
     terms: &[(&dyn Term, bool)],
     chunk: &mut VisChunk,
-    info: &ChunkInfo,
+    info: &ChunkInfo<'_>,
     mode: ApplyMode,
 ) -> Outcome {
     if !terms.iter().all(|(t, _)| t.covers(info.spw)) {
@@ -173,7 +177,7 @@ pub fn apply_chunk(
 pub fn apply_per_term(
     order: &[&(&dyn Term, bool)],
     chunk: &mut VisChunk,
-    info: &ChunkInfo,
+    info: &ChunkInfo<'_>,
     mode: ApplyMode,
 ) {
     let (n, nc, np) = chunk.flag_rcf.dim();

@@ -458,7 +458,7 @@ impl Term for TsysTerm {
 
     /// sqrt(T) per receptor and channel (0 for a negative value: such channels are flagged),
     /// weight factor 1/⟨T⟩ (0 when ⟨T⟩ ≤ 0).
-    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo) -> Option<AntFactors> {
+    fn antenna_factors(&self, chunk: &VisChunk, info: &ChunkInfo<'_>) -> Option<AntFactors> {
         let mut out = AntFactors::new();
         for (t, a) in antenna_keys(chunk) {
             let spec = self.spectrum(
@@ -491,7 +491,7 @@ impl Term for TsysTerm {
         Some(out)
     }
 
-    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo, calwt: bool, c: &mut Corrections) {
+    fn accumulate(&self, chunk: &VisChunk, info: &ChunkInfo<'_>, calwt: bool, c: &mut Corrections) {
         let freqs = info.chan_freq_hz;
         // Per (time, antenna): interpolated spectra and their unflagged means.
         type Spec = Option<(Vec<(Vec<f32>, Vec<bool>)>, Vec<f32>)>;

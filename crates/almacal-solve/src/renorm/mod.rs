@@ -122,7 +122,7 @@ pub struct ScanRenorm {
 }
 
 /// Run steps 1–7 (see the module doc) on one scan's spectra.
-pub fn renormalize(input: &ScanSpectra, cfg: &RenormConfig) -> Result<ScanRenorm, RenormError> {
+pub fn renormalize(input: &ScanSpectra<'_>, cfg: &RenormConfig) -> Result<ScanRenorm, RenormError> {
     let shape = input.target_pac.dim();
     if shape != input.bandpass_pac.dim() {
         return Err(RenormError::ShapeMismatch {
@@ -276,7 +276,7 @@ fn diagnostic_spectra(
 /// is nearly all clipped or the antenna-median spectrum is high near a border.
 fn fit_segments(
     ratio: &Array3<f64>,
-    input: &ScanSpectra,
+    input: &ScanSpectra<'_>,
     cfg: &RenormConfig,
     nseg_initial: usize,
 ) -> (Array3<f64>, usize, usize) {

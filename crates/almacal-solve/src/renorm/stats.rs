@@ -7,7 +7,7 @@ use ndarray::ArrayView3;
 
 /// `(per-correlation Nmax, scaling value)` of a renormalization spectrum (pol, ant, chan).
 /// A correlation with no counting antenna is left out; none at all gives 1.0.
-pub fn scaling_statistic(n_pac: ArrayView3<f64>) -> (Vec<f64>, f64) {
+pub fn scaling_statistic(n_pac: ArrayView3<'_, f64>) -> (Vec<f64>, f64) {
     let (npol, nant, _) = n_pac.dim();
     let mut per_pol = Vec::with_capacity(npol);
     for p in 0..npol {
