@@ -15,7 +15,7 @@ pub enum CasaError {
     #[error("{path}: {msg}")]
     Invalid { path: String, msg: String },
     #[error(transparent)]
-    Selection(#[from] crate::selection::SelectionError),
+    Selection(#[from] crate::selection::error::SelectionError),
     #[error("the MS reader thread stopped unexpectedly: {0}")]
     ReaderThread(String),
 }

@@ -115,7 +115,7 @@ fn signature(root: &Path) -> Vec<FileSig> {
 
 /// The outermost table directory holding `path` (itself if no parent is a table).
 fn tree_root(path: &Path) -> PathBuf {
-    let abs = crate::table::casa_path(path);
+    let abs = crate::casacore_lock::casa_path(path);
     let mut root = abs.clone();
     let mut cur = abs.as_path();
     while let Some(parent) = cur.parent() {
@@ -138,7 +138,7 @@ pub fn ensure_safe(path: &Path, kind: ProbeKind) -> Result<()> {
     }
     let root = match kind {
         ProbeKind::Tree => tree_root(path),
-        ProbeKind::CalTable => crate::table::casa_path(path),
+        ProbeKind::CalTable => crate::casacore_lock::casa_path(path),
     };
     let sig = signature(&root);
     let passed = |m: &Memo| {
@@ -171,7 +171,7 @@ pub fn trust(root: &Path) {
     if PROBER.get().is_none() || !root.join("table.dat").is_file() {
         return;
     }
-    let root = crate::table::casa_path(root);
+    let root = crate::casacore_lock::casa_path(root);
     let sig = signature(&root);
     if let Ok(mut m) = memo().lock() {
         m.insert(root, (vec![ProbeKind::Tree, ProbeKind::CalTable], sig));
@@ -352,7 +352,7 @@ const READ_WHOLE_ROWS: u64 = 100_000;
 /// some of its cells: what almacal's own reads ask of casacore first.
 fn probe_tree(root: &Path) -> Result<()> {
     use rubbl_casatables::{Table, TableOpenMode};
-    let _guard = crate::table::casacore_lock();
+    let _guard = crate::casacore_lock::casacore_lock();
     for t in tables_of(root) {
         let fail = |what: &str, e: &dyn std::fmt::Display| CasaError::Open {
             path: t.display().to_string(),

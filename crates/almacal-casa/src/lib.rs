@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod caltable;
+pub mod casacore_lock;
 pub mod error;
 pub mod flagging;
 pub mod isolate;

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use almacal_recipe::{CalRef, DepKind, ProductKind, Recipe, Stage, VisSource};
 
 use crate::digest::{hash_bytes, verify_product};
-use crate::executor::TaskRegistry;
+use crate::executor::{Layer, TaskRegistry, VisInput};
 use crate::fingerprint::{diff, Components, FileComponent, Reason};
 use crate::workspace::{Record, Workspace};
 
@@ -209,4 +209,38 @@ impl<'a> Assessor<'a> {
         }
         (digests, records)
     }
+}
+
+/// The vis a stage reads, with the flag layers and models upstream of it.
+pub(crate) fn vis_input(a: &Assessor<'_>, stage: &Stage) -> Option<VisInput> {
+    let source = stage.vis.clone()?;
+    let path = match &source {
+        VisSource::Input(name) => a.recipe.input(name)?.path.clone(),
+        VisSource::Stage(name) => {
+            a.ws.product_path(&a.recipe.stage(name)?.output(ProductKind::Vis)?.rel_path)
+        }
+    };
+    let layer = |kind: DepKind| -> Vec<Layer> {
+        stage
+            .deps
+            .iter()
+            .filter(|d| d.kind == kind)
+            .filter_map(|d| {
+                let up = a.recipe.stage(&d.stage)?;
+                let out = up.output(dep_product(kind)?)?;
+                Some(Layer {
+                    stage: up.name.clone(),
+                    task: up.task.clone(),
+                    path: a.ws.product_path(&out.rel_path),
+                })
+            })
+            .collect()
+    };
+    Some(VisInput {
+        path,
+        source,
+        flag_layers: layer(DepKind::FlagLayer),
+        models: layer(DepKind::Model),
+        flag_versions: layer(DepKind::FlagVersions),
+    })
 }

@@ -192,12 +192,6 @@ impl TaskRegistry {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The registry with every built-in task (see `stages`).
-    pub fn builtin() -> Self {
-        let mut r = Self::new();
-        crate::stages::register_builtin(&mut r);
-        r
-    }
     pub fn register(&mut self, task: &str, exec: Arc<dyn StageExecutor>) {
         self.executors.insert(task.to_string(), exec);
     }

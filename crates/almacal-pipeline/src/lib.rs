@@ -18,6 +18,7 @@ pub mod lock;
 pub mod plan;
 pub mod plots;
 pub mod regress;
+pub mod report;
 pub mod run;
 pub mod stages;
 pub mod statcache;

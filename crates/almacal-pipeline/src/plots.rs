@@ -23,7 +23,7 @@ use almacal_recipe::{PlotName, ProductKind, Recipe, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::assess::Assessor;
-use crate::run::StageReport;
+use crate::report::StageReport;
 use crate::workspace::{write_atomic, ProductRecord, Workspace};
 
 /// Bump when plots of the same products would look different (defaults, layout): every
@@ -46,20 +46,7 @@ pub struct PlotManifest {
     pub wall_s: f64,
 }
 
-/// The plots of one stage in run.json.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PlotsReport {
-    /// PNGs, relative to the workdir (empty when not made).
-    #[serde(default)]
-    pub files: Vec<PathBuf>,
-    /// `made` (this run), `cached` (up to date), `failed`, or `disabled` (`--no-plots`
-    /// and none up to date).
-    pub status: String,
-    #[serde(default)]
-    pub wall_s: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+pub use crate::report::PlotsReport;
 
 /// Why a plot set could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -352,7 +339,7 @@ impl<'a> Plotter<'a> {
             key,
             caltable: path_of(ProductKind::Caltable),
             vis: path_of(ProductKind::Vis),
-            input_vis: crate::run::vis_input(self.a, stage).map(|v| v.path),
+            input_vis: crate::assess::vis_input(self.a, stage).map(|v| v.path),
             report: path_of(ProductKind::Report),
             refant,
         };

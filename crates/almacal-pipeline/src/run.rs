@@ -9,16 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use almacal_recipe::{CalRef, DepKind, ProductKind, Recipe, Stage, VisSource};
-use serde::{Deserialize, Serialize};
+use almacal_recipe::{CalRef, DepKind, ProductKind, Recipe, Stage};
 
-use crate::assess::{dep_product, Assessor, Digests};
+use crate::assess::{Assessor, Digests};
 use crate::dag::Dag;
 use crate::digest::{digest_product, digest_vis_product, flag_layer_spw_digests};
 use crate::events::{Event, Observer};
-use crate::executor::{
-    Layer, PartialMode, PartialRun, StageContext, StageError, TaskRegistry, VisInput,
-};
+use crate::executor::{PartialMode, PartialRun, StageContext, StageError, TaskRegistry};
 use crate::fingerprint::{Components, Reason};
 use crate::lock::{LockError, WorkspaceLock};
 use crate::workspace::{write_atomic, ProductRecord, Record, RECORD_FORMAT};
@@ -54,68 +51,7 @@ impl Default for RunOptions {
     }
 }
 
-/// Final status of a stage in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ran,
-    Cached,
-    Failed,
-    Skipped,
-}
-
-/// One product in run.json.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProductReport {
-    pub kind: ProductKind,
-    pub path: PathBuf,
-}
-
-/// One stage in run.json.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StageReport {
-    pub name: String,
-    pub task: String,
-    pub status: Status,
-    /// Why it ran, was cached, was skipped; or the error.
-    pub reason: String,
-    pub wall_s: f64,
-    pub products: Vec<ProductReport>,
-    #[serde(default)]
-    pub fingerprint: Option<String>,
-    /// The products are identical to the previous run's (early cutoff).
-    #[serde(default)]
-    pub unchanged: bool,
-    /// Set for failures caused by unusable input data.
-    #[serde(default)]
-    pub invalid_input: bool,
-    /// Set for failures to read or write the workspace (a product, a record, a temp folder).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub io_error: bool,
-    #[serde(default)]
-    pub summary: Option<serde_json::Value>,
-    /// The stage's `plots = [...]` (see [`crate::plots`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plots: Option<crate::plots::PlotsReport>,
-}
-
-/// The content of run.json.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunReport {
-    pub recipe: String,
-    pub almacal_version: String,
-    pub wall_s: f64,
-    pub stages: Vec<StageReport>,
-}
-
-impl RunReport {
-    pub fn count(&self, s: Status) -> usize {
-        self.stages.iter().filter(|r| r.status == s).count()
-    }
-    pub fn ok(&self) -> bool {
-        self.count(Status::Failed) == 0
-    }
-}
+pub use crate::report::{ProductReport, RunReport, StageReport, Status};
 
 /// Errors that stop a run before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -586,7 +522,7 @@ fn execute(
     let ctx = StageContext {
         recipe: a.recipe,
         stage,
-        vis: vis_input(a, stage),
+        vis: crate::assess::vis_input(a, stage),
         caltables: stage
             .caltables
             .iter()
@@ -722,40 +658,6 @@ fn diagnose_no_space(e: StageError, tmp: &Path) -> StageError {
         "{head}{msg} ({free} free in {}){RERUN_HINT}",
         root.display()
     ))
-}
-
-/// The vis a stage reads, with the flag layers and models upstream of it.
-pub(crate) fn vis_input(a: &Assessor<'_>, stage: &Stage) -> Option<VisInput> {
-    let source = stage.vis.clone()?;
-    let path = match &source {
-        VisSource::Input(name) => a.recipe.input(name)?.path.clone(),
-        VisSource::Stage(name) => {
-            a.ws.product_path(&a.recipe.stage(name)?.output(ProductKind::Vis)?.rel_path)
-        }
-    };
-    let layer = |kind: DepKind| -> Vec<Layer> {
-        stage
-            .deps
-            .iter()
-            .filter(|d| d.kind == kind)
-            .filter_map(|d| {
-                let up = a.recipe.stage(&d.stage)?;
-                let out = up.output(dep_product(kind)?)?;
-                Some(Layer {
-                    stage: up.name.clone(),
-                    task: up.task.clone(),
-                    path: a.ws.product_path(&out.rel_path),
-                })
-            })
-            .collect()
-    };
-    Some(VisInput {
-        path,
-        source,
-        flag_layers: layer(DepKind::FlagLayer),
-        models: layer(DepKind::Model),
-        flag_versions: layer(DepKind::FlagVersions),
-    })
 }
 
 /// The spw of every main-table row of `ms` (for per-spw digests of flag layers).

@@ -9,6 +9,7 @@
 pub mod checks;
 mod convert;
 pub mod diag;
+mod draft;
 pub mod flagfile;
 pub mod overlap;
 pub mod plots;

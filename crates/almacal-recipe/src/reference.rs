@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
+use crate::schema::default_value;
 use crate::schema::{Def, TaskSpec};
 use crate::tasks::TASKS;
-use crate::validate::default_value;
 
 /// The whole generated document.
 pub fn parameters_md() -> String {

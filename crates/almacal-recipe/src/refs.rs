@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diag::{Diagnostic, ParamSite, SiteOrigin};
+use crate::draft::Draft;
 use crate::flagfile::parse_flag_file;
 use crate::recipe::{CalRef, Dep, DepKind, Input, ProductDecl, Stage, TextFile, VisSource};
 use crate::schema::{ProductKind, Role};
 use crate::source::SourceFile;
 use crate::suggest::did_you_mean;
-use crate::validate::Draft;
 use crate::value::{ParamValue, Params};
 
 /// Names the workspace keeps for itself.

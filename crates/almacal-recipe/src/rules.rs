@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use crate::diag::Diagnostic;
+use crate::draft::Draft;
 use crate::schema::TaskSpec;
 use crate::source::SourceFile;
 use crate::tasks::FLAG_COMMAND_PARAMS;
-use crate::validate::Draft;
 use crate::value::{ParamValue, Params};
 
 /// Parameters that get neither `[defaults]` nor CASA defaults at stage level.

@@ -6,8 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::support::Support;
-use crate::value::Params;
+use crate::value::{ParamValue, Params};
 
 /// A parameter's type and the value grammar checked at load time.
 #[derive(Debug, Clone, Copy)]
@@ -362,4 +361,48 @@ impl TaskSpec {
             .find(|(n, _)| *n == spec.name)
             .map_or(spec.support, |(_, s)| *s)
     }
+}
+
+/// Which valid values of a parameter almacal honours.
+#[derive(Debug, Clone, Copy)]
+pub enum Support {
+    /// Every valid value is honoured.
+    Full,
+    /// Only CASA's default is implemented; the text says what the parameter does in CASA.
+    DefaultOnly(&'static str),
+    /// Of a choice (or a string), only these values are implemented.
+    Values(&'static [&'static str]),
+    /// A rule over the value (`Err` is the whole explanation shown to the user), and
+    /// what it allows, for the parameter reference.
+    Rule(fn(&ParamValue) -> Result<(), String>, &'static str),
+}
+
+impl Support {
+    /// One line for the parameter tables in `docs/recipes.md`.
+    pub fn describe(&self) -> String {
+        match self {
+            Support::Full => "yes".into(),
+            Support::DefaultOnly(why) => format!("only CASA's default (not implemented: {why})"),
+            Support::Values(v) => format!("only {}", quote_list(v)),
+            Support::Rule(_, what) => (*what).into(),
+        }
+    }
+}
+
+/// CASA default of a parameter: `Ok(None)` when absent, `Err` if required.
+pub(crate) fn default_value(spec: &ParamSpec) -> Result<Option<ParamValue>, ()> {
+    Ok(Some(match spec.default {
+        Def::Required => return Err(()),
+        Def::Absent => return Ok(None),
+        Def::Str(s) => ParamValue::Str(s.into()),
+        Def::Bool(b) => ParamValue::Bool(b),
+        Def::Int(i) => ParamValue::Int(i),
+        Def::Float(f) => ParamValue::Float(f),
+        Def::StrList(l) => {
+            ParamValue::List(l.iter().map(|s| ParamValue::Str((*s).into())).collect())
+        }
+        Def::IntList(l) => ParamValue::List(l.iter().map(|i| ParamValue::Int(*i)).collect()),
+        Def::FloatList(l) => ParamValue::List(l.iter().map(|f| ParamValue::Float(*f)).collect()),
+        Def::BoolList(l) => ParamValue::List(l.iter().map(|b| ParamValue::Bool(*b)).collect()),
+    }))
 }

@@ -4,35 +4,9 @@
 //! be accepted and then ignored. The rules that several tasks share live here too.
 
 use crate::checks::TIME_UNITS;
-use crate::schema::ParamSpec;
-use crate::validate::default_value;
+pub use crate::schema::Support;
+use crate::schema::{default_value, ParamSpec};
 use crate::value::ParamValue;
-
-/// Which valid values of a parameter almacal honours.
-#[derive(Debug, Clone, Copy)]
-pub enum Support {
-    /// Every valid value is honoured.
-    Full,
-    /// Only CASA's default is implemented; the text says what the parameter does in CASA.
-    DefaultOnly(&'static str),
-    /// Of a choice (or a string), only these values are implemented.
-    Values(&'static [&'static str]),
-    /// A rule over the value (`Err` is the whole explanation shown to the user), and
-    /// what it allows, for the parameter reference.
-    Rule(fn(&ParamValue) -> Result<(), String>, &'static str),
-}
-
-impl Support {
-    /// One line for the parameter tables in `docs/recipes.md`.
-    pub fn describe(&self) -> String {
-        match self {
-            Support::Full => "yes".into(),
-            Support::DefaultOnly(why) => format!("only CASA's default (not implemented: {why})"),
-            Support::Values(v) => format!("only {}", crate::schema::quote_list(v)),
-            Support::Rule(_, what) => (*what).into(),
-        }
-    }
-}
 
 /// A value almacal does not implement: what to say, and how to fix it.
 #[derive(Debug, Clone, PartialEq)]

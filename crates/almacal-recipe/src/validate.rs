@@ -11,11 +11,11 @@ use std::path::Path;
 
 use crate::convert::{convert_param, Cx};
 use crate::diag::{Diagnostic, ParamSite, RecipeErrors, SiteOrigin};
-use crate::plots::{self, PlotName};
+use crate::plots;
 use crate::raw::{self, Key, Node, RawValue};
 use crate::recipe::{Input, Recipe};
 use crate::rules;
-use crate::schema::{Def, ParamSpec, Role, TaskSpec, Ty};
+use crate::schema::{default_value, Role, TaskSpec, Ty};
 use crate::source::SourceFile;
 use crate::suggest::did_you_mean;
 use crate::support;
@@ -63,24 +63,7 @@ pub fn load_str(path: &Path, text: String, opts: &LoadOptions) -> Result<Recipe,
     }
 }
 
-/// A stage after schema checks, before references are linked.
-pub(crate) struct Draft {
-    pub name: String,
-    pub key: Key,
-    pub task: Option<&'static TaskSpec>,
-    pub params: Params,
-    /// Where each given parameter's key and value sit (for later errors).
-    pub spans: BTreeMap<String, (Range<usize>, Range<usize>)>,
-    /// `after` entries with their spans.
-    pub after: Vec<(String, Range<usize>)>,
-    /// Caltable reference strings with their spans.
-    pub cal_sites: Vec<(String, Range<usize>)>,
-    /// `plots = [...]`, checked against the task.
-    pub plots: Vec<PlotName>,
-    /// Where each resolved parameter came from (see [`ParamSite`]); entries of list-of-table
-    /// parameters (`commands`, `groups`) also as `name[i].key`.
-    pub sites: BTreeMap<String, ParamSite>,
-}
+use crate::draft::Draft;
 
 const SECTIONS: &[&str] = &["recipe", "defaults", "inputs", "stage"];
 /// The stage key listing the plots made after the stage (not a task parameter).
@@ -732,22 +715,4 @@ fn collect_group_sites(
             }
         }
     }
-}
-
-/// CASA default of a parameter: `Ok(None)` when absent, `Err` if required.
-pub(crate) fn default_value(spec: &ParamSpec) -> Result<Option<ParamValue>, ()> {
-    Ok(Some(match spec.default {
-        Def::Required => return Err(()),
-        Def::Absent => return Ok(None),
-        Def::Str(s) => ParamValue::Str(s.into()),
-        Def::Bool(b) => ParamValue::Bool(b),
-        Def::Int(i) => ParamValue::Int(i),
-        Def::Float(f) => ParamValue::Float(f),
-        Def::StrList(l) => {
-            ParamValue::List(l.iter().map(|s| ParamValue::Str((*s).into())).collect())
-        }
-        Def::IntList(l) => ParamValue::List(l.iter().map(|i| ParamValue::Int(*i)).collect()),
-        Def::FloatList(l) => ParamValue::List(l.iter().map(|f| ParamValue::Float(*f)).collect()),
-        Def::BoolList(l) => ParamValue::List(l.iter().map(|b| ParamValue::Bool(*b)).collect()),
-    }))
 }

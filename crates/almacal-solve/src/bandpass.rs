@@ -3,8 +3,8 @@
 //! rms amplitude), and fillgaps (linear amplitude/phase interpolation across short runs of
 //! flagged channels). The per-channel solve itself is [`crate::solution::solve_cell`].
 
+use crate::norm::{median_even_mean, NormType};
 use crate::not_positive;
-use crate::postsolve::{median_even_mean, NormType};
 use crate::solint::{chans_per_bin, freq_bins, FreqSolint};
 use crate::solution::SolutionCell;
 use num_complex::Complex64;

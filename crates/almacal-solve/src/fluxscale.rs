@@ -5,7 +5,7 @@
 //! CASA's `fluxscale` returns.
 
 use crate::error::{Result, SolveError};
-use crate::postsolve::median_even_mean;
+use crate::norm::median_even_mean;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fluxscale;
 pub mod gain;
 pub mod interp;
+pub mod norm;
 pub mod postsolve;
 pub mod prep;
 pub mod refant;

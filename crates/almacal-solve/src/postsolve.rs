@@ -12,12 +12,7 @@ use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `normtype`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NormType {
-    Mean,
-    Median,
-}
+pub use crate::norm::{median_even_mean, NormType};
 
 /// Post-solve options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,20 +44,6 @@ pub fn enforce_calmode(cell: &mut SolutionCell, calmode: CalMode) {
             CalMode::AmpPhase => {}
         }
     }
-}
-
-/// Median with even counts averaged (casacore `median`).
-pub fn median_even_mean(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    })
 }
 
 /// G/T solnorm: per spw, divide all solutions (flagged too) by sqrt(mean |g|²) (or the

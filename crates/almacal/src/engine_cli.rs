@@ -33,11 +33,11 @@ pub enum EngineCommand {
     Status(RecipeArg),
     /// Remove the products of one stage, or the whole workspace.
     Clean(CleanArgs),
-    /// Validate a recipe without running anything: the recipe itself, then every stage's
-    /// selections and values against the input MSs' metadata.
+    /// Validate a recipe, and every stage against its input MS, without running anything.
+    ///
+    /// First the recipe itself, then every stage's selections and values against the
+    /// metadata of the MS it reads (`--offline`: the recipe alone).
     Check(CheckArgs),
-    /// Run (or reuse) a recipe and compare its products with a reference.
-    Regress(crate::regress_cmd::RegressArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -122,7 +122,6 @@ pub fn dispatch(cmd: EngineCommand) -> u8 {
         EngineCommand::Clean(a) => with_recipe(&a.recipe, |r, _| {
             cmd_clean(r, a.stage.as_deref(), a.wait, a.yes)
         }),
-        EngineCommand::Regress(a) => crate::regress_cmd::cmd_regress(&a),
         EngineCommand::Check(a) => cmd_check(&a),
     }
 }

@@ -35,6 +35,8 @@ enum Command {
     Locate(locate_cmd::LocateArgs),
     /// Write the HTML run report (<workdir>/report/index.html) of a recipe or workdir.
     Report(plot_cmd::ReportArgs),
+    /// Run (or reuse) a recipe and compare its products with a reference.
+    Regress(regress_cmd::RegressArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Plot(args) => plot_cmd::run(&args),
         Command::Locate(args) => locate_cmd::run(&args),
         Command::Report(args) => plot_cmd::run_report(&args),
+        Command::Regress(args) => regress_cmd::cmd_regress(&args),
     };
     ExitCode::from(code)
 }

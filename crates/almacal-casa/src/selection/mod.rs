@@ -4,7 +4,7 @@
 //! choices. Pure: no casacore calls here; `crate::reader` applies it to tables.
 
 mod antenna;
-mod error;
+pub mod error;
 mod glob;
 mod ids;
 mod simple;

@@ -14,10 +14,14 @@ use almacal_casa::caltable::{read_caltable, CalParams, CalTable};
 use almacal_casa::selection::{Selection, SelectionParams};
 use almacal_core::meta::MsMeta;
 use almacal_solve::apply::antpos::AntposTerm;
+use almacal_solve::apply::jones::{GainField, JonesRow, JonesTerm};
 use almacal_solve::apply::tsys::{FieldChoice, FreqMethod, TsysTerm};
 use almacal_solve::apply::Term;
+use almacal_solve::gain::JonesKind;
+use almacal_solve::interp::Interp;
 use almacal_solve::prep::tsys::TsysSolution;
 use almacal_solve::prep::tsysspwmap::tsysspwmap;
+use num_complex::Complex64;
 
 /// tsysspwmap's channel tolerance used by `spwmap = "auto"` (ALMA scripts pass 1).
 pub const TSYS_CHAN_TOL: f64 = 1.0;
@@ -230,11 +234,139 @@ pub fn load_term(spec: &TableSpec, meta: &MsMeta) -> Result<LoadedTerm, String> 
     match table.keywords.viscal.as_str() {
         "B TSYS" => tsys_term(spec, meta, &table).map_err(ctx),
         "KAntPos Jones" => antpos_term(meta, &table).map_err(ctx),
-        "G Jones" | "T Jones" | "B Jones" => {
-            super::solve_common::jones_loaded_term(spec, meta, &table).map_err(ctx)
-        }
+        "G Jones" | "T Jones" | "B Jones" => jones_loaded_term(spec, meta, &table).map_err(ctx),
         other => Err(ctx(format!(
             "VisCal {other:?} cannot be applied (supported: B TSYS, KAntPos Jones)"
         ))),
     }
+}
+
+/// `gainfield` of one table against the MS and the caltable fields.
+pub fn resolve_gainfield(
+    meta: &MsMeta,
+    table: &CalTable,
+    gainfield: &str,
+) -> Result<GainField, String> {
+    let g = gainfield.trim();
+    if g.is_empty() {
+        return Ok(GainField::All);
+    }
+    if g.eq_ignore_ascii_case("nearest") {
+        let cal_fields: BTreeSet<i32> = table.rows.iter().map(|r| r.field_id).collect();
+        let mut map = BTreeMap::new();
+        for (fi, f) in meta.fields.iter().enumerate() {
+            let mut best: Option<(f64, i32)> = None;
+            for &cf in &cal_fields {
+                let Some(dir) = table
+                    .sub
+                    .fields
+                    .get(cf.max(0) as usize)
+                    .and_then(|x| x.phase_dir.first())
+                else {
+                    continue;
+                };
+                let sep = angular_sep(f.ra_rad, f.dec_rad, dir[0], dir[1]);
+                if best.is_none_or(|(d, _)| sep < d) {
+                    best = Some((sep, cf));
+                }
+            }
+            if let Some((_, cf)) = best {
+                map.insert(fi as u32, cf);
+            }
+        }
+        return Ok(GainField::Map(map));
+    }
+    let sel = Selection::resolve(
+        meta,
+        &SelectionParams {
+            field: g.into(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("gainfield {g:?}: {e}"))?;
+    Ok(GainField::Ids(sel.fields.unwrap_or_default()))
+}
+
+fn angular_sep(ra1: f64, dec1: f64, ra2: f64, dec2: f64) -> f64 {
+    let c = dec1.sin() * dec2.sin() + dec1.cos() * dec2.cos() * (ra1 - ra2).cos();
+    c.clamp(-1.0, 1.0).acos()
+}
+
+/// A `G Jones`, `T Jones` or `B Jones` caltable as an applicable term (§7.2–7.5).
+pub fn jones_term_from_caltable(
+    table: &CalTable,
+    meta: &MsMeta,
+    gainfield: &str,
+    interp: &str,
+    spwmap: Vec<u32>,
+) -> Result<JonesTerm, String> {
+    let kind = match table.keywords.viscal.as_str() {
+        "G Jones" => JonesKind::G,
+        "T Jones" => JonesKind::T,
+        "B Jones" => JonesKind::B,
+        other => return Err(format!("VisCal {other:?} is not a G/T/B Jones table")),
+    };
+    let (interp, _) = Interp::parse(interp).map_err(|e| e.to_string())?;
+    let fields = resolve_gainfield(meta, table, gainfield)?;
+    let mut rows = Vec::with_capacity(table.rows.len());
+    for r in &table.rows {
+        let CalParams::Complex(p) = &r.params else {
+            return Err("CPARAM expected for a Jones table (ParType Float found)".into());
+        };
+        let (npar, nchan) = p.dim();
+        rows.push(JonesRow {
+            time_s: r.time_s,
+            field: r.field_id,
+            spw: r.spw_id.max(0) as u32,
+            antenna: r.antenna1.max(0) as u32,
+            params: (0..npar)
+                .map(|a| {
+                    (0..nchan)
+                        .map(|c| {
+                            let z = p[[a, c]];
+                            Complex64::new(f64::from(z.re), f64::from(z.im))
+                        })
+                        .collect()
+                })
+                .collect(),
+            flags: (0..npar)
+                .map(|a| {
+                    (0..nchan)
+                        .map(|c| r.flag.get([a, c]).copied().unwrap_or(true))
+                        .collect()
+                })
+                .collect(),
+        });
+    }
+    let freq_hz: BTreeMap<u32, Vec<f64>> = table
+        .sub
+        .spws
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as u32, s.chan_freq_hz.clone()))
+        .collect();
+    Ok(JonesTerm::new(kind, &rows, freq_hz, spwmap, fields, interp))
+}
+
+/// [`jones_term_from_caltable`] for applycal's table loader (`apply_terms::load_term`).
+pub fn jones_loaded_term(
+    spec: &TableSpec,
+    meta: &MsMeta,
+    table: &CalTable,
+) -> Result<LoadedTerm, String> {
+    let spwmap = match &spec.spwmap {
+        SpwMapSpec::Identity => Vec::new(),
+        SpwMapSpec::Map(m) => m.clone(),
+        SpwMapSpec::Auto => {
+            return Err("spwmap \"auto\" (tsysspwmap) applies only to Tsys tables".into())
+        }
+    };
+    let term =
+        jones_term_from_caltable(table, meta, &spec.gainfield, &spec.interp, spwmap.clone())?;
+    Ok(LoadedTerm {
+        term: Box::new(term),
+        calwt: spec.calwt,
+        viscal: table.keywords.viscal.clone(),
+        spwmap,
+    })
 }

@@ -28,6 +28,15 @@ pub mod renorm;
 pub mod split;
 pub mod vis_out;
 
+impl TaskRegistry {
+    /// The registry with every built-in task.
+    pub fn builtin() -> Self {
+        let mut r = Self::new();
+        register_builtin(&mut r);
+        r
+    }
+}
+
 /// Register every built-in task.
 pub fn register_builtin(r: &mut TaskRegistry) {
     r.register("flagdata", Arc::new(flagdata::Flagdata));
