@@ -65,6 +65,33 @@ pub fn eop_at(mjd_utc: f64) -> Option<Eop> {
     })
 }
 
+/// casacore's `MeasTable::dUT1` keeps the UT1−UTC it last read from the IERS table and
+/// re-reads it only when asked for an epoch more than 0.04 d (58 min) from the one it read
+/// it for (process-wide state in casacore). Seen with casatools 6.7: over 0.013 d of epochs
+/// converted after a first one, casacore's UT1−UTC stayed at the first epoch's value (we
+/// differed by up to 2e-5 s, 1.5e-9 rad of Earth rotation, when interpolating afresh).
+const DUT1_REFRESH_D: f64 = 0.04;
+
+/// An emulation of that `MeasTable::dUT1` hold, owned by the caller (not global, so results
+/// never depend on thread scheduling): it reproduces casacore only when the epochs are asked
+/// for in the order CASA asks for them.
+#[derive(Debug, Default)]
+pub struct Dut1Hold(std::sync::Mutex<Option<(f64, f64)>>);
+
+impl Dut1Hold {
+    /// EOP at `mjd_utc` with polar motion interpolated at the epoch and UT1−UTC as casacore
+    /// holds it; `None` outside the table.
+    pub fn eop_at(&self, mjd_utc: f64) -> Option<Eop> {
+        let mut e = eop_at(mjd_utc)?;
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match *c {
+            Some((t, v)) if (mjd_utc - t).abs() <= DUT1_REFRESH_D => e.ut1_minus_utc_s = v,
+            _ => *c = Some((mjd_utc, e.ut1_minus_utc_s)),
+        }
+        Some(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Earth-to-sky geometry for baselines: ITRF vectors rotated to J2000 at an epoch
 //! (IAU 2006/2000A precession-nutation, apparent sidereal time, and optionally the IERS
-//! UT1−UTC and polar motion that casacore applies) and projected on a source direction.
+//! UT1−UTC and polar motion; for antenna positions, casacore's own chain with IAU 1976/1980
+//! precession-nutation, see [`itrf_baseline_to_j2000_casa`]) and projected on a source direction.
 //! Used for antenna-position phase corrections (gencal antpos) and UVW of missing baselines.
 
 use super::eop::Eop;
@@ -206,10 +207,161 @@ fn precession_iau1976(mjd_tt: f64) -> [[f64; 3]; 3] {
     mat_mul(&r3(-z), &mat_mul(&r2(theta), &r3(-zeta)))
 }
 
+/// IAU 1980 nutation series (Seidelmann 1982; 106 terms, the series casacore's default
+/// `Nutation::IAU1980` sums): multipliers of (l, l', F, D, Ω) and the coefficients
+/// (Δψ: A + A'·T, Δε: B + B'·T) in units of 0.1 mas (A, B) and 0.01 mas per century
+/// (A', B'). Checked against ERFA `nut80` to 1e-18 rad.
+#[rustfmt::skip]
+const NUT80: [([i8; 5], [f64; 4]); 106] = [
+    ([0, 0, 0, 0, 1], [-171996.0, -1742.0, 92025.0, 89.0]),
+    ([0, 0, 0, 0, 2], [2062.0, 2.0, -895.0, 5.0]),
+    ([-2, 0, 2, 0, 1], [46.0, 0.0, -24.0, 0.0]),
+    ([2, 0, -2, 0, 0], [11.0, 0.0, 0.0, 0.0]),
+    ([-2, 0, 2, 0, 2], [-3.0, 0.0, 1.0, 0.0]),
+    ([1, -1, 0, -1, 0], [-3.0, 0.0, 0.0, 0.0]),
+    ([0, -2, 2, -2, 1], [-2.0, 0.0, 1.0, 0.0]),
+    ([2, 0, -2, 0, 1], [1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 2, -2, 2], [-13187.0, -16.0, 5736.0, -31.0]),
+    ([0, 1, 0, 0, 0], [1426.0, -34.0, 54.0, -1.0]),
+    ([0, 1, 2, -2, 2], [-517.0, 12.0, 224.0, -6.0]),
+    ([0, -1, 2, -2, 2], [217.0, -5.0, -95.0, 3.0]),
+    ([0, 0, 2, -2, 1], [129.0, 1.0, -70.0, 0.0]),
+    ([2, 0, 0, -2, 0], [48.0, 0.0, 1.0, 0.0]),
+    ([0, 0, 2, -2, 0], [-22.0, 0.0, 0.0, 0.0]),
+    ([0, 2, 0, 0, 0], [17.0, -1.0, 0.0, 0.0]),
+    ([0, 1, 0, 0, 1], [-15.0, 0.0, 9.0, 0.0]),
+    ([0, 2, 2, -2, 2], [-16.0, 1.0, 7.0, 0.0]),
+    ([0, -1, 0, 0, 1], [-12.0, 0.0, 6.0, 0.0]),
+    ([-2, 0, 0, 2, 1], [-6.0, 0.0, 3.0, 0.0]),
+    ([0, -1, 2, -2, 1], [-5.0, 0.0, 3.0, 0.0]),
+    ([2, 0, 0, -2, 1], [4.0, 0.0, -2.0, 0.0]),
+    ([0, 1, 2, -2, 1], [4.0, 0.0, -2.0, 0.0]),
+    ([1, 0, 0, -1, 0], [-4.0, 0.0, 0.0, 0.0]),
+    ([2, 1, 0, -2, 0], [1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, -2, 2, 1], [1.0, 0.0, 0.0, 0.0]),
+    ([0, 1, -2, 2, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 1, 0, 0, 2], [1.0, 0.0, 0.0, 0.0]),
+    ([-1, 0, 0, 1, 1], [1.0, 0.0, 0.0, 0.0]),
+    ([0, 1, 2, -2, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 2, 0, 2], [-2274.0, -2.0, 977.0, -5.0]),
+    ([1, 0, 0, 0, 0], [712.0, 1.0, -7.0, 0.0]),
+    ([0, 0, 2, 0, 1], [-386.0, -4.0, 200.0, 0.0]),
+    ([1, 0, 2, 0, 2], [-301.0, 0.0, 129.0, -1.0]),
+    ([1, 0, 0, -2, 0], [-158.0, 0.0, -1.0, 0.0]),
+    ([-1, 0, 2, 0, 2], [123.0, 0.0, -53.0, 0.0]),
+    ([0, 0, 0, 2, 0], [63.0, 0.0, -2.0, 0.0]),
+    ([1, 0, 0, 0, 1], [63.0, 1.0, -33.0, 0.0]),
+    ([-1, 0, 0, 0, 1], [-58.0, -1.0, 32.0, 0.0]),
+    ([-1, 0, 2, 2, 2], [-59.0, 0.0, 26.0, 0.0]),
+    ([1, 0, 2, 0, 1], [-51.0, 0.0, 27.0, 0.0]),
+    ([0, 0, 2, 2, 2], [-38.0, 0.0, 16.0, 0.0]),
+    ([2, 0, 0, 0, 0], [29.0, 0.0, -1.0, 0.0]),
+    ([1, 0, 2, -2, 2], [29.0, 0.0, -12.0, 0.0]),
+    ([2, 0, 2, 0, 2], [-31.0, 0.0, 13.0, 0.0]),
+    ([0, 0, 2, 0, 0], [26.0, 0.0, -1.0, 0.0]),
+    ([-1, 0, 2, 0, 1], [21.0, 0.0, -10.0, 0.0]),
+    ([-1, 0, 0, 2, 1], [16.0, 0.0, -8.0, 0.0]),
+    ([1, 0, 0, -2, 1], [-13.0, 0.0, 7.0, 0.0]),
+    ([-1, 0, 2, 2, 1], [-10.0, 0.0, 5.0, 0.0]),
+    ([1, 1, 0, -2, 0], [-7.0, 0.0, 0.0, 0.0]),
+    ([0, 1, 2, 0, 2], [7.0, 0.0, -3.0, 0.0]),
+    ([0, -1, 2, 0, 2], [-7.0, 0.0, 3.0, 0.0]),
+    ([1, 0, 2, 2, 2], [-8.0, 0.0, 3.0, 0.0]),
+    ([1, 0, 0, 2, 0], [6.0, 0.0, 0.0, 0.0]),
+    ([2, 0, 2, -2, 2], [6.0, 0.0, -3.0, 0.0]),
+    ([0, 0, 0, 2, 1], [-6.0, 0.0, 3.0, 0.0]),
+    ([0, 0, 2, 2, 1], [-7.0, 0.0, 3.0, 0.0]),
+    ([1, 0, 2, -2, 1], [6.0, 0.0, -3.0, 0.0]),
+    ([0, 0, 0, -2, 1], [-5.0, 0.0, 3.0, 0.0]),
+    ([1, -1, 0, 0, 0], [5.0, 0.0, 0.0, 0.0]),
+    ([2, 0, 2, 0, 1], [-5.0, 0.0, 3.0, 0.0]),
+    ([0, 1, 0, -2, 0], [-4.0, 0.0, 0.0, 0.0]),
+    ([1, 0, -2, 0, 0], [4.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 0, 1, 0], [-4.0, 0.0, 0.0, 0.0]),
+    ([1, 1, 0, 0, 0], [-3.0, 0.0, 0.0, 0.0]),
+    ([1, 0, 2, 0, 0], [3.0, 0.0, 0.0, 0.0]),
+    ([1, -1, 2, 0, 2], [-3.0, 0.0, 1.0, 0.0]),
+    ([-1, -1, 2, 2, 2], [-3.0, 0.0, 1.0, 0.0]),
+    ([-2, 0, 0, 0, 1], [-2.0, 0.0, 1.0, 0.0]),
+    ([3, 0, 2, 0, 2], [-3.0, 0.0, 1.0, 0.0]),
+    ([0, -1, 2, 2, 2], [-3.0, 0.0, 1.0, 0.0]),
+    ([1, 1, 2, 0, 2], [2.0, 0.0, -1.0, 0.0]),
+    ([-1, 0, 2, -2, 1], [-2.0, 0.0, 1.0, 0.0]),
+    ([2, 0, 0, 0, 1], [2.0, 0.0, -1.0, 0.0]),
+    ([1, 0, 0, 0, 2], [-2.0, 0.0, 1.0, 0.0]),
+    ([3, 0, 0, 0, 0], [2.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 2, 1, 2], [2.0, 0.0, -1.0, 0.0]),
+    ([-1, 0, 0, 0, 2], [1.0, 0.0, -1.0, 0.0]),
+    ([1, 0, 0, -4, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([-2, 0, 2, 2, 2], [1.0, 0.0, -1.0, 0.0]),
+    ([-1, 0, 2, 4, 2], [-2.0, 0.0, 1.0, 0.0]),
+    ([2, 0, 0, -4, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([1, 1, 2, -2, 2], [1.0, 0.0, -1.0, 0.0]),
+    ([1, 0, 2, 2, 1], [-1.0, 0.0, 1.0, 0.0]),
+    ([-2, 0, 2, 4, 2], [-1.0, 0.0, 1.0, 0.0]),
+    ([-1, 0, 4, 0, 2], [1.0, 0.0, 0.0, 0.0]),
+    ([1, -1, 0, -2, 0], [1.0, 0.0, 0.0, 0.0]),
+    ([2, 0, 2, -2, 1], [1.0, 0.0, -1.0, 0.0]),
+    ([2, 0, 2, 2, 2], [-1.0, 0.0, 0.0, 0.0]),
+    ([1, 0, 0, 2, 1], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 4, -2, 2], [1.0, 0.0, 0.0, 0.0]),
+    ([3, 0, 2, -2, 2], [1.0, 0.0, 0.0, 0.0]),
+    ([1, 0, 2, -2, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 1, 2, 0, 1], [1.0, 0.0, 0.0, 0.0]),
+    ([-1, -1, 0, 2, 1], [1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, -2, 0, 1], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 2, -1, 2], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 1, 0, 2, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([1, 0, -2, -2, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, -1, 2, 0, 1], [-1.0, 0.0, 0.0, 0.0]),
+    ([1, 1, 0, -2, 1], [-1.0, 0.0, 0.0, 0.0]),
+    ([1, 0, -2, 2, 0], [-1.0, 0.0, 0.0, 0.0]),
+    ([2, 0, 0, 2, 0], [1.0, 0.0, 0.0, 0.0]),
+    ([0, 0, 2, 4, 2], [-1.0, 0.0, 0.0, 0.0]),
+    ([0, 1, 0, 1, 0], [1.0, 0.0, 0.0, 0.0]),
+];
+
+/// Delaunay arguments (l, l', F, D, Ω) of the IAU 1980 theory (rad) at `t` Julian
+/// centuries of TT since J2000 (the cubic polynomials of the IAU 1980 nutation).
+fn delaunay_iau1980(t: f64) -> [f64; 5] {
+    const FUND: [[f64; 4]; 5] = [
+        [485_866.733, 1_717_915_922.633, 31.310, 0.064],
+        [1_287_099.804, 129_596_581.224, -0.577, -0.012],
+        [335_778.877, 1_739_527_263.137, -13.257, 0.011],
+        [1_072_261.307, 1_602_961_601.328, -6.891, 0.019],
+        [450_160.280, -6_962_890.539, 7.455, 0.008],
+    ];
+    FUND.map(|c| (c[0] + (c[1] + (c[2] + c[3] * t) * t) * t) * ARCSEC)
+}
+
+/// IAU 1980 nutation (Δψ, Δε) in rad at MJD(TT) `mjd_tt`: casacore's default nutation
+/// model (`measures.iau2000.b_use` false), used by its J2000 ↔ apparent conversions and
+/// in its equation of the equinoxes. The IAU 2000A series we used before differs by
+/// ~1.5e-8 rad, which was the bulk (3.9e-7 relative) of the w difference to CASA.
+fn nutation_iau1980(mjd_tt: f64) -> (f64, f64) {
+    let t = centuries_j2000(mjd_tt);
+    let fa = delaunay_iau1980(t);
+    let (mut dpsi, mut deps) = (0.0, 0.0);
+    for (m, c) in NUT80.iter() {
+        let a: f64 = (0..5).map(|j| f64::from(m[j]) * fa[j]).sum();
+        dpsi += (c[0] * 1e-4 + c[1] * 1e-5 * t) * a.sin();
+        deps += (c[2] * 1e-4 + c[3] * 1e-5 * t) * a.cos();
+    }
+    (dpsi * ARCSEC, deps * ARCSEC)
+}
+
 /// IAU 1980 mean obliquity of the ecliptic (rad).
 fn obliquity_iau1980(mjd_tt: f64) -> f64 {
     let t = centuries_j2000(mjd_tt);
     (84_381.448 + (-46.8150 + (-0.00059 + 0.001813 * t) * t) * t) * ARCSEC
+}
+
+/// Mean obliquity as casacore's `MeasTable::fundArg(0)` has it: the IAU 1980 polynomial but
+/// with −0.0059″ T² (the IAU value is −0.00059″); only used in casacore's equation of the
+/// equinoxes, where it matters below 1e-15 rad.
+fn obliquity_casacore(mjd_tt: f64) -> f64 {
+    let t = centuries_j2000(mjd_tt);
+    (84_381.448 + (-46.8150 + (-0.0059 + 0.001813 * t) * t) * t) * ARCSEC
 }
 
 /// Greenwich mean sidereal time, IAU 1982 (rad), at UT1 `mjd_ut1`.
@@ -222,28 +374,34 @@ fn gmst_iau1982(mjd_ut1: f64) -> f64 {
     (s / DAY_S).rem_euclid(1.0) * std::f64::consts::TAU
 }
 
-/// Schwarzschild radius of the Sun in AU (2GM/c²), for light deflection.
-const SUN_SCHWARZSCHILD_AU: f64 = 1.974_125_743_36e-8;
 /// Earth's rotation rate (rad/s) and the speed of light (m/s).
 const EARTH_OMEGA: f64 = 7.292_115_146_706_979e-5;
 const C_M_S: f64 = 299_792_458.0;
 
 /// casacore's conversion of an ITRF *baseline* to J2000 (`MBaseline` ITRF → J2000) for a
 /// frame at `site_itrf_m` (CASA uses antenna 0) whose reference direction is (ra, dec)
-/// J2000. Decomposed with casatools 6.7 `me.measure` through the frames HADEC, APP, JTRUE,
-/// JMEAN (see docs/prep-numerics.md); reproduced to ~3e-8 rad:
+/// J2000. casacore's route is ITRF → HADEC → TOPO → APP → JNAT → J2000 (MCBaseline); each
+/// step is a rigid rotation (MeasMath, `rotateShift` with the frame direction). Checked with
+/// casatools 6.7 `me.measure` through those frames (see docs/prep-numerics.md):
 ///
 /// 1. ITRF → apparent: rotation by −GAST about the pole, GAST = GMST(IAU 1982, with the
-///    IERS UT1) + Δψ cos ε (no complementary terms);
+///    IERS UT1) + Δψ cos(ε + Δε), the IAU 1980 nutation taken at the UT1 epoch (as
+///    casacore's MCEpoch does; no complementary terms);
 /// 2. then two small rotations that casacore applies in the apparent frame: polar motion as
 ///    the rotation vector (−y_p, −x_p, 0) (in the celestial, not the terrestrial, frame) and
 ///    a rotation of the reference direction d by (Ω/c)·(d × r) where r is the site
 ///    position (a 0.3" "diurnal" term, toward the nadir, not along the site velocity);
-/// 3. apparent → true: the rigid rotation that takes the reference direction's apparent
-///    place (solar light deflection, then annual aberration with the barycentric velocity)
-///    back to its true place;
-/// 4. true → J2000: IAU 1980 nutation (here the IAU 2000A series, within 1.5e-8 rad) and
-///    IAU 1976 precession, casacore's defaults, without frame bias.
+/// 3. apparent → J2000 axes: IAU 1980 nutation (106 terms) and IAU 1976 precession,
+///    casacore's defaults, without frame bias;
+/// 4. then, in J2000 axes, the rotations that undo the annual aberration (relativistic
+///    form, Earth velocity from ERFA epv00) and the solar light deflection, each defined
+///    by taking d0 = the J2000 reference direction as the aberrated (deflected) place and
+///    rotating it onto its solution x of f(x) = d0.
+///
+/// Against casatools the rotation agrees to ~2e-10 rad; what is left is the Earth's
+/// barycentric velocity: casacore sums its own (Stumpff) series, which differs from epv00
+/// by ~7 cm/s. `eop.ut1_minus_utc_s` must be what casacore uses (see
+/// [`super::eop::Dut1Hold`]).
 pub fn itrf_baseline_to_j2000_casa(
     mjd_utc_s: f64,
     eop: Eop,
@@ -255,47 +413,83 @@ pub fn itrf_baseline_to_j2000_casa(
     let mjd_tt = mjd_utc + tt_minus_utc_s(mjd_utc_s) / DAY_S;
     let mjd_ut1 = mjd_utc + eop.ut1_minus_utc_s / DAY_S;
     // Precession-nutation J2000 -> true equator and equinox of date.
-    let (dpsi, deps) = erfa::prenut::nut00a(MJD0_JD, mjd_tt);
+    // casacore evaluates precession and nutation at TDB; TDB − TT (≤1.7 ms) changes them
+    // by <1e-13 rad.
+    let (dpsi, deps) = nutation_iau1980(mjd_tt);
     let eps = obliquity_iau1980(mjd_tt);
     let nut = mat_mul(&r1(-(eps + deps)), &mat_mul(&r3(-dpsi), &r1(eps)));
     let np = mat_mul(&nut, &precession_iau1976(mjd_tt));
     // Step 1.
-    let gast = gmst_iau1982(mjd_ut1) + dpsi * eps.cos();
+    // casacore's UT1 -> GAST adds the equation of the equinoxes Δψ cos(ε + Δε) with the
+    // nutation evaluated at the UT1 epoch (MCEpoch passes the UT1 MJD to Nutation::eqox),
+    // not at TDB; the 69 s difference is worth ~2e-10 rad here.
+    let (dpsi_u, deps_u) = nutation_iau1980(mjd_ut1);
+    let gast = gmst_iau1982(mjd_ut1) + dpsi_u * (obliquity_casacore(mjd_ut1) + deps_u).cos();
     let itrf_to_app = r3(-gast);
-    // Apparent place of the reference direction.
+    // The reference direction and the Sun and the Earth's velocity, all in J2000 axes
+    // (BCRS from epv00; the frame bias, 2e-8 rad, acts on the 1e-4 rad corrections only).
     let (_, pvh, pvb) = erfa::earth::position_velocity_00(MJD0_JD, mjd_tt);
-    let d_true = rotate(
-        &np,
-        [
-            dec_rad.cos() * ra_rad.cos(),
-            dec_rad.cos() * ra_rad.sin(),
-            dec_rad.sin(),
-        ],
-    );
-    let sun_to_earth = rotate(&np, pvh[0]);
-    let em = norm(sun_to_earth);
-    let e = unit(sun_to_earth);
-    let de = dot(d_true, e);
-    let w = SUN_SCHWARZSCHILD_AU / em / (1.0 + de);
-    let d_defl = unit([0, 1, 2].map(|i| d_true[i] + w * (e[i] - de * d_true[i])));
-    let k = 149_597_870_700.0 / DAY_S / C_M_S;
-    let beta = rotate(&np, pvb[1].map(|v| v * k));
-    let db = dot(d_defl, beta);
-    let d_app = unit([0, 1, 2].map(|i| d_defl[i] + beta[i] - db * d_defl[i]));
+    let d0 = [
+        dec_rad.cos() * ra_rad.cos(),
+        dec_rad.cos() * ra_rad.sin(),
+        dec_rad.sin(),
+    ];
+    let em = norm(pvh[0]);
+    let sun = pvh[0].map(|x| -x / em);
+    let beta = pvb[1].map(|v| v * 149_597_870_700.0 / DAY_S / C_M_S);
+    // The apparent place of the reference direction (casacore's APP direction: deflection,
+    // then aberration, then precession-nutation), for the axes of the diurnal term.
+    let d_app = rotate(&np, aberrate(deflect(d0, sun, em), beta));
     // Step 2.
     let pm = rotation_by_vector([-eop.yp_rad, -eop.xp_rad, 0.0]);
     let r_app = rotate(&itrf_to_app, site_itrf_m);
     let b = r_app.map(|x| -EARTH_OMEGA / C_M_S * x);
     let diurnal = rotation_by_vector(cross(d_app, b));
-    // Step 3 and 4.
-    let app_to_true = rotation_taking(d_app, d_true);
+    // Steps 3 and 4 as casacore orders them (APP → JNAT: precession-nutation back to J2000
+    // axes, then aberration; JNAT → J2000: light deflection). casacore undoes aberration and
+    // deflection as rotations defined by the frame's J2000 direction d0 taken as the
+    // *apparent* (resp. deflected) place: it solves f(x) = d0 and rotates d0 onto x. Taking
+    // d0 as the true place instead (our earlier form) differs by O(β²), 1e-9 rad.
+    let unaberrate = rotation_taking(d0, invert(d0, |x| aberrate(x, beta)));
+    let undeflect = rotation_taking(d0, invert(d0, |x| deflect(x, sun, em)));
     mat_mul(
-        &transpose(&np),
+        &undeflect,
         &mat_mul(
-            &app_to_true,
-            &mat_mul(&pm, &mat_mul(&diurnal, &itrf_to_app)),
+            &unaberrate,
+            &mat_mul(
+                &transpose(&np),
+                &mat_mul(&pm, &mat_mul(&diurnal, &itrf_to_app)),
+            ),
         ),
     )
+}
+
+/// Annual aberration of unit direction `d` for the observer velocity `beta` (units of c),
+/// in the relativistic form casacore uses (MeasMath::applyAberration):
+/// (g1 d + (1 + g2/(1 + g1)) β)/(1 + g2), g1 = √(1 − β²), g2 = d·β, normalised.
+fn aberrate(d: [f64; 3], beta: [f64; 3]) -> [f64; 3] {
+    let g1 = (1.0 - dot(beta, beta)).sqrt();
+    let g2 = dot(d, beta);
+    unit([0, 1, 2].map(|i| g1 * d[i] + (1.0 + g2 / (1.0 + g1)) * beta[i]))
+}
+
+/// Solar light deflection of unit direction `d` (casacore's MeasMath::applySolarPos):
+/// d + (−1.974e-8/R)(s − (s·d) d)/(1 − s·d), s the unit geocentric direction of the Sun at
+/// R AU (casacore's rounded 2GM/c² in AU).
+fn deflect(d: [f64; 3], sun: [f64; 3], r_au: f64) -> [f64; 3] {
+    let g1 = -1.974e-8 / r_au;
+    let g2 = dot(d, sun);
+    [0, 1, 2].map(|i| d[i] + g1 * (sun[i] - g2 * d[i]) / (1.0 - g2))
+}
+
+/// The unit x with f(x) = y (fixed-point iteration; f is within 1e-4 of the identity).
+fn invert(y: [f64; 3], f: impl Fn([f64; 3]) -> [f64; 3]) -> [f64; 3] {
+    let mut x = y;
+    for _ in 0..8 {
+        let fx = f(x);
+        x = unit([0, 1, 2].map(|i| x[i] - (fx[i] - y[i])));
+    }
+    x
 }
 
 #[cfg(test)]
@@ -352,7 +546,9 @@ mod tests {
             }
         }
         // Without the aberration rotation the difference was 3.5e-5 rad; without polar
-        // motion in the apparent frame and the diurnal term, 2.2e-6 rad.
-        assert!(worst < 3e-8, "worst element difference {worst:e}");
+        // motion in the apparent frame and the diurnal term, 2.2e-6 rad; with the IAU 2000A
+        // nutation instead of IAU 1980 and the first-order aberration, 3e-8 rad.
+        // 1.6e-10 now (the residual is casacore's own Earth-velocity series, see above).
+        assert!(worst < 5e-10, "worst element difference {worst:e}");
     }
 }
