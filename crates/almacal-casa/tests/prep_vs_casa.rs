@@ -95,6 +95,18 @@ fn calibrate(
     out
 }
 
+/// Our calibrated row of a CASA sample: its chunk and row index.
+fn sampled_row<'a>(s: &Value, ours: &'a Calibrated) -> (&'a Arc<VisChunk>, &'a usize) {
+    let key = (
+        s["time"].as_f64().unwrap().to_bits(),
+        s["ant1"].as_u64().unwrap() as u32,
+        s["ant2"].as_u64().unwrap() as u32,
+        s["spw"].as_u64().unwrap() as u32,
+    );
+    let (c, k) = ours.get(&key).expect("sampled row present");
+    (c, k)
+}
+
 /// Worst relative difference of sampled values, and flag/weight mismatches.
 fn compare(
     samples: &[Value],
@@ -116,13 +128,7 @@ fn compare_per_chan(
     let (mut worst, mut worst_w, mut flag_mismatch) = (vec![0.0f64; chans.len()], 0.0f64, 0usize);
     assert!(!samples.is_empty());
     for s in samples {
-        let key = (
-            s["time"].as_f64().unwrap().to_bits(),
-            s["ant1"].as_u64().unwrap() as u32,
-            s["ant2"].as_u64().unwrap() as u32,
-            s["spw"].as_u64().unwrap() as u32,
-        );
-        let (c, k) = ours.get(&key).expect("sampled row present");
+        let (c, k) = sampled_row(s, ours);
         for p in 0..2 {
             for (j, &ch) in chans.iter().enumerate() {
                 let re = s["re"][p][j].as_f64().unwrap();
@@ -156,13 +162,7 @@ fn bit_mismatches(
 ) -> (usize, usize, usize, usize) {
     let (mut bad, mut n, mut wbad, mut wn) = (0, 0, 0, 0);
     for s in samples {
-        let key = (
-            s["time"].as_f64().unwrap().to_bits(),
-            s["ant1"].as_u64().unwrap() as u32,
-            s["ant2"].as_u64().unwrap() as u32,
-            s["spw"].as_u64().unwrap() as u32,
-        );
-        let (c, k) = ours.get(&key).expect("sampled row present");
+        let (c, k) = sampled_row(s, ours);
         for p in 0..2 {
             for (j, &ch) in chans.iter().enumerate() {
                 if s["flag"][p][j].as_bool().unwrap() {
