@@ -29,20 +29,6 @@ use almacal_recipe::{
 use crate::executor::{ParamProblem, TaskRegistry};
 use crate::stages::solve_common::resolve_refants;
 
-/// The selection parameters of CASA's data-selection syntax, as a stage or flag command
-/// carries them.
-const SELECTIONS: [&str; 9] = [
-    "field",
-    "spw",
-    "antenna",
-    "scan",
-    "intent",
-    "timerange",
-    "uvrange",
-    "correlation",
-    "observation",
-];
-
 const SELECTION_HELP: &str =
     "select what the MS has: `almacal listobs <ms>` lists its fields, spws, scans and antennas";
 
@@ -127,24 +113,6 @@ fn diagnostic(recipe: &Recipe, stage: &Stage, ms: &Path, p: ParamProblem) -> Dia
     site.error(message).with_help_opt(p.help)
 }
 
-/// `SelectionParams` with one parameter set.
-fn single(key: &str, expr: &str) -> SelectionParams {
-    let mut p = SelectionParams::default();
-    let slot = match key {
-        "field" => &mut p.field,
-        "spw" => &mut p.spw,
-        "antenna" => &mut p.antenna,
-        "scan" => &mut p.scan,
-        "intent" => &mut p.intent,
-        "timerange" => &mut p.timerange,
-        "uvrange" => &mut p.uvrange,
-        "correlation" => &mut p.correlation,
-        _ => &mut p.observation,
-    };
-    *slot = expr.to_string();
-    p
-}
-
 fn str_of<'a>(p: &'a Params, key: &str) -> Option<&'a str> {
     p.get(key)
         .and_then(ParamValue::as_str)
@@ -155,11 +123,14 @@ fn str_of<'a>(p: &'a Params, key: &str) -> Option<&'a str> {
 /// `{prefix}{param}`.
 pub fn selection_problems(params: &Params, prefix: &str, meta: &MsMeta) -> Vec<ParamProblem> {
     let mut out = Vec::new();
-    for key in SELECTIONS {
+    for key in SelectionParams::NAMES {
         let Some(expr) = str_of(params, key) else {
             continue;
         };
-        if let Err(e) = Selection::resolve(meta, &single(key, expr)) {
+        let Some(one) = SelectionParams::only(key, expr) else {
+            continue;
+        };
+        if let Err(e) = Selection::resolve(meta, &one) {
             out.push(ParamProblem {
                 param: format!("{prefix}{key}"),
                 message: e.to_string(),
@@ -196,7 +167,8 @@ fn gainfield_problems(p: &Params, prefix: &str, meta: &MsMeta) -> Vec<ParamProbl
         .into_iter()
         .filter(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("nearest"))
         .filter_map(|e| {
-            Selection::resolve(meta, &single("field", e))
+            let one = SelectionParams::only("field", e)?;
+            Selection::resolve(meta, &one)
                 .err()
                 .map(|err| ParamProblem {
                     param: format!("{prefix}gainfield"),

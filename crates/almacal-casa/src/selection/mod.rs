@@ -55,6 +55,38 @@ pub struct SelectionParams {
 }
 
 impl SelectionParams {
+    /// The CASA selection parameters this struct carries, by name.
+    pub const NAMES: [&'static str; 9] = [
+        "field",
+        "spw",
+        "antenna",
+        "scan",
+        "intent",
+        "timerange",
+        "uvrange",
+        "correlation",
+        "observation",
+    ];
+
+    /// The parameters with only `name` (one of [`Self::NAMES`]) set to `expr`.
+    pub fn only(name: &str, expr: &str) -> Option<Self> {
+        let mut p = Self::default();
+        let slot = match name {
+            "field" => &mut p.field,
+            "spw" => &mut p.spw,
+            "antenna" => &mut p.antenna,
+            "scan" => &mut p.scan,
+            "intent" => &mut p.intent,
+            "timerange" => &mut p.timerange,
+            "uvrange" => &mut p.uvrange,
+            "correlation" => &mut p.correlation,
+            "observation" => &mut p.observation,
+            _ => return None,
+        };
+        *slot = expr.to_string();
+        Some(p)
+    }
+
     /// `field='0' spw='16:0~6'` for messages: the non-empty parameters in CASA syntax.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = [
