@@ -39,12 +39,14 @@ pub(crate) fn link(
         .enumerate()
         .map(|(i, d)| (d.name.as_str(), i))
         .collect();
-    let outputs: Vec<Option<Vec<ProductKind>>> = drafts
+    let stage_names: Vec<&str> = drafts.iter().map(|d| d.name.as_str()).collect();
+    let input_names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    let mut outputs: Vec<Option<Vec<ProductKind>>> = drafts
         .iter()
         .map(|d| d.task.map(|t| (t.outputs)(&d.params)))
         .collect();
-    let stage_names: Vec<&str> = drafts.iter().map(|d| d.name.as_str()).collect();
-    let input_names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    let cal_vis = caltable_vis(dir, &input_names, &drafts, &index, &mut outputs);
+    check_caltable_flagging(src, &drafts, &cal_vis, diags);
 
     let mut stages = Vec::new();
     let mut owners: BTreeMap<PathBuf, (String, Range<usize>)> = BTreeMap::new();
@@ -61,10 +63,24 @@ pub(crate) fn link(
                 .unwrap_or_else(|| d.key.span.clone())
         };
 
-        // vis
-        let vis = d.params.get("vis").and_then(|v| v.as_str()).and_then(|v| {
+        // vis: a flagdata stage on a caltable reads that table instead
+        let mut caltables: Vec<(String, CalRef)> = Vec::new();
+        let vis_of = d.params.get("vis").and_then(|v| v.as_str());
+        let vis = vis_of.and_then(|v| {
             let span = value_span("vis");
-            if input_names.contains(&v) {
+            if let Some(cal) = &cal_vis[i] {
+                match cal {
+                    CalVis::Stage(name) => {
+                        deps.push(Dep { stage: name.clone(), kind: DepKind::Caltable });
+                        caltables.push((name.clone(), CalRef::Stage { name: name.clone() }));
+                    }
+                    CalVis::Path(path) => {
+                        reads.push(ReadPath { what: format!("caltable {v:?}"), path: path.clone(), span });
+                        caltables.push((v.to_string(), CalRef::Path { written: v.to_string(), path: path.clone() }));
+                    }
+                }
+                None
+            } else if input_names.contains(&v) {
                 Some(VisSource::Input(v.to_string()))
             } else if let Some(&j) = index.get(v) {
                 match &outputs[j] {
@@ -88,7 +104,6 @@ pub(crate) fn link(
         });
 
         // caltables
-        let mut caltables: Vec<(String, CalRef)> = Vec::new();
         for (s, span) in &d.cal_sites {
             if caltables.iter().any(|(w, _)| w == s) {
                 continue;
@@ -208,7 +223,7 @@ pub(crate) fn link(
         }
 
         // implicit flag layers and models: earlier stages on the same vis
-        if let Some(v) = d.params.get("vis").and_then(|v| v.as_str()) {
+        if let Some(v) = vis_of.filter(|_| cal_vis[i].is_none()) {
             for (j, e) in drafts.iter().enumerate().take(i) {
                 if e.params.get("vis").and_then(|x| x.as_str()) != Some(v) {
                     continue;
@@ -496,5 +511,130 @@ fn check_cycles(src: &SourceFile, drafts: &[Draft], stages: &[Stage], diags: &mu
             Diagnostic::at(src, span, format!("dependency cycle: {cycle}"))
                 .with_help("each arrow is a `vis`, `gaintable`, flag-layer/model or `after` dependency; remove one to break the cycle"),
         );
+    }
+}
+
+/// What a flagdata stage's `vis` names when it flags a caltable (CASA's
+/// `flagdata(vis='x.ms.tsys', ...)`): a stage that writes a caltable, or an existing
+/// CASA caltable on disk. Such a stage writes a new caltable, the input's with those
+/// solutions flagged; products stay immutable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CalVis {
+    Stage(String),
+    Path(PathBuf),
+}
+
+/// Is `path` a CASA calibration table (`table.info` says `Type = Calibration`)?
+fn is_caltable_dir(path: &Path) -> bool {
+    std::fs::read_to_string(path.join("table.info"))
+        .is_ok_and(|info| info.lines().next().is_some_and(|l| l.contains("Calibration")))
+}
+
+/// For each draft, the caltable its `vis` names if it is a flagdata stage on a caltable;
+/// such stages' outputs become a caltable (and their report) instead of a flag layer.
+/// A chain of such stages (flagdata on a flagged table) resolves in any declaration order.
+fn caltable_vis(
+    dir: &Path,
+    input_names: &[&str],
+    drafts: &[Draft],
+    index: &HashMap<&str, usize>,
+    outputs: &mut [Option<Vec<ProductKind>>],
+) -> Vec<Option<CalVis>> {
+    let is_flagdata = |d: &Draft| d.task.is_some_and(|t| t.name == "flagdata");
+    let mut cal: Vec<Option<CalVis>> = vec![None; drafts.len()];
+    // Paths and non-flagdata stages first; then flagdata stages on flagdata stages, to a
+    // fixed point (a cycle never resolves and is reported by the cycle check).
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (i, d) in drafts.iter().enumerate() {
+            if cal[i].is_some() || !is_flagdata(d) {
+                continue;
+            }
+            let Some(v) = d.params.get("vis").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if input_names.contains(&v) {
+                continue;
+            }
+            let found = match index.get(v) {
+                Some(&j) if j != i => {
+                    let writes_cal = outputs[j].as_deref().is_some_and(|k| {
+                        k.contains(&ProductKind::Caltable) && !k.contains(&ProductKind::Vis)
+                    });
+                    writes_cal.then(|| CalVis::Stage(v.to_string()))
+                }
+                Some(_) => None,
+                None => {
+                    let path = dir.join(v);
+                    is_caltable_dir(&path).then_some(CalVis::Path(path))
+                }
+            };
+            if let Some(c) = found {
+                if let Some(kinds) = outputs[i].as_mut() {
+                    for k in kinds.iter_mut() {
+                        if *k == ProductKind::FlagLayer {
+                            *k = ProductKind::Caltable;
+                        }
+                    }
+                }
+                cal[i] = Some(c);
+                changed = true;
+            }
+        }
+    }
+    cal
+}
+
+/// Products are immutable, so flagging a caltable makes a new one: a CASA script's later
+/// `gaintable='x.ms.tsys'` means the flagged table. Reject a recipe where that meaning is
+/// lost: two flag stages on the same caltable (chain them), or another stage applying the
+/// caltable a flag stage flags (apply the flag stage instead).
+fn check_caltable_flagging(
+    src: &SourceFile,
+    drafts: &[Draft],
+    cal_vis: &[Option<CalVis>],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let writes_table = |i: usize| {
+        drafts[i]
+            .task
+            .is_some_and(|t| (t.outputs)(&drafts[i].params).contains(&ProductKind::FlagLayer))
+    };
+    fn vis_str(d: &Draft) -> &str {
+        d.params.get("vis").and_then(|v| v.as_str()).unwrap_or("")
+    }
+    let mut flagger: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in cal_vis.iter().enumerate() {
+        if c.is_none() || !writes_table(i) {
+            continue;
+        }
+        let d = &drafts[i];
+        let v = vis_str(d);
+        let span = d.spans.get("vis").map_or(d.key.span.clone(), |s| s.1.clone());
+        if let Some(&first) = flagger.get(v) {
+            diags.push(
+                Diagnostic::at(src, span, format!(
+                    "stages `{}` and `{}` both flag caltable `{v}`: each would write its own copy, and neither would have the other's flags",
+                    drafts[first].name, d.name
+                ))
+                .with_help(format!("chain them: `vis = \"{}\"` in stage `{}`", drafts[first].name, d.name)),
+            );
+        } else {
+            flagger.insert(v, i);
+        }
+    }
+    for d in drafts {
+        for (s, span) in &d.cal_sites {
+            if let Some(&f) = flagger.get(s.as_str()) {
+                diags.push(
+                    Diagnostic::at(src, span.clone(), format!(
+                        "stage `{}` applies caltable `{s}`, but stage `{}` flags it: `{s}` is the table without those flags",
+                        d.name, drafts[f].name
+                    ))
+                    .with_help(format!("apply the flagged table: write `{}` instead of `{s}`", drafts[f].name)),
+                );
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! Commands run in order; each sees the flags of the upstream layers and of the earlier
 //! commands of the same stage only where its mode depends on flags (clip, summary).
 
+pub mod caltable;
 mod clip;
 mod flagcmd;
 mod quack;

@@ -18,6 +18,10 @@ pub use glob::glob_match;
 pub use spw::{selectable_spws, SpwChans};
 pub use timerange::TimeSel;
 pub use uvrange::UvSel;
+pub(crate) use antenna::resolve_antenna;
+pub(crate) use simple::{resolve_field, resolve_scan};
+pub(crate) use spw::resolve_spw;
+pub(crate) use timerange::resolve_timerange;
 
 use crate::meta_read::MainIndex;
 use almacal_core::corr::CorrType;

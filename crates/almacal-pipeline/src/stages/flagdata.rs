@@ -178,9 +178,13 @@ pub fn step_of(p: &Params, origin: String) -> Result<Step, String> {
                 "" | "data" => "DATA",
                 "corrected" => "CORRECTED_DATA",
                 "model" => "MODEL_DATA",
+                "fparam" => "FPARAM",
+                "cparam" => "CPARAM",
+                "snr" => "SNR",
+                "paramerr" => "PARAMERR",
                 other => {
                     return Err(format!(
-                        "{origin}: clip on datacolumn {other:?} is not supported (use data, corrected or model)"
+                        "{origin}: clip on datacolumn {other:?} is not supported (use data, corrected or model; fparam, cparam, snr or paramerr on a caltable)"
                     ))
                 }
             };
@@ -252,6 +256,9 @@ impl StageExecutor for Flagdata {
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let stage = &ctx.stage.name;
+        if let Some(table) = super::flagcal::flagged_table(ctx) {
+            return super::flagcal::run(ctx, table);
+        }
         let vis = ctx
             .vis
             .as_ref()
@@ -259,6 +266,21 @@ impl StageExecutor for Flagdata {
         let ms = &vis.path;
         let upstream = load_layers(vis, None)?;
         let steps = steps(ctx)?;
+        for st in &steps {
+            if let Step::Flag(FlagCommand {
+                mode: FlagMode::Clip { datacolumn, .. },
+                origin,
+                ..
+            }) = st
+            {
+                if ["FPARAM", "CPARAM", "SNR", "PARAMERR"].contains(&datacolumn.as_str()) {
+                    return Err(failed(
+                        stage,
+                        format!("{origin}: datacolumn {:?} is a caltable column, but `vis` is a MeasurementSet (use data, corrected or model)", datacolumn.to_ascii_lowercase()),
+                    ));
+                }
+            }
+        }
         // Commands between summaries run together; each segment sees the earlier ones.
         let mut layer: Option<FlagLayer> = None;
         let mut reports = Vec::new();

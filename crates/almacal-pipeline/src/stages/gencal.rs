@@ -148,13 +148,19 @@ pub fn antpos_offsets(
                 ),
             ));
         } else {
+            let mut seen = Vec::new();
             for (i, a) in ants.iter().enumerate() {
                 let k = names
                     .iter()
                     .position(|n| n == a)
                     .or_else(|| a.parse::<usize>().ok().filter(|&k| k < names.len()))
                     .ok_or_else(|| failed(stage, format!("antenna {a:?} is not in the MS")))?;
-                // Repeated entries add, as in CASA.
+                // A repeated antenna keeps its first offsets, as CASA's gencal does
+                // (fixtures/caltable_flags: 'CM07,CM03,CM07' gives CM07 the first triple).
+                if seen.contains(&k) {
+                    continue;
+                }
+                seen.push(k);
                 (0..3).for_each(|j| offsets[k][j] += params[3 * i + j]);
             }
         }

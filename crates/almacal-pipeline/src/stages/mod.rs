@@ -19,6 +19,7 @@ pub mod solve_common;
 
 pub mod apply_terms;
 pub mod applycal;
+pub mod flagcal;
 pub mod flagdata;
 pub mod flagmanager;
 pub mod gencal;

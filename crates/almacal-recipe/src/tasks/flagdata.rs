@@ -48,10 +48,15 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     // clip
     p(
         "datacolumn",
-        Ty::Choice(&["data", "corrected", "model", "residual"]),
+        Ty::Choice(&[
+            "data", "corrected", "model", "residual", "fparam", "cparam", "snr", "paramerr",
+        ]),
         Def::Str("data"),
     )
-    .supports(Support::Values(&["data", "corrected", "model"])),
+    // fparam/cparam/snr/paramerr: clip on a caltable (`vis` names one).
+    .supports(Support::Values(&[
+        "data", "corrected", "model", "fparam", "cparam", "snr", "paramerr",
+    ])),
     p("clipminmax", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p("clipoutside", Ty::Bool, Def::Bool(true)),
     p("channelavg", Ty::Bool, Def::Bool(false)).default_only("clips on channel-averaged data"),
