@@ -234,7 +234,10 @@ mod caltable_cases {
             let ours = flat_flags(&t);
             let mut theirs = vec![false; ours.len()];
             for r in case["flag_ranges"].as_array().unwrap() {
-                let (a, b) = (r[0].as_u64().unwrap() as usize, r[1].as_u64().unwrap() as usize);
+                let (a, b) = (
+                    r[0].as_u64().unwrap() as usize,
+                    r[1].as_u64().unwrap() as usize,
+                );
                 assert!(b <= theirs.len(), "{name}: range beyond the table");
                 theirs[a..b].iter_mut().for_each(|x| *x = true);
             }
@@ -251,19 +254,39 @@ mod caltable_cases {
             let sum = caltable_summary(&t, &shown, &SelectionParams::default()).expect("summary");
             let cs = &case["summary"];
             let pair = |v: &Value| (v[0].as_f64().unwrap() as u64, v[1].as_f64().unwrap() as u64);
-            if (sum.flagged, sum.total) != (cs["flagged"].as_f64().unwrap() as u64, cs["total"].as_f64().unwrap() as u64) {
-                failures.push(format!("{name}: summary total {}/{} vs CASA {}/{}", sum.flagged, sum.total, cs["flagged"], cs["total"]));
+            if (sum.flagged, sum.total)
+                != (
+                    cs["flagged"].as_f64().unwrap() as u64,
+                    cs["total"].as_f64().unwrap() as u64,
+                )
+            {
+                failures.push(format!(
+                    "{name}: summary total {}/{} vs CASA {}/{}",
+                    sum.flagged, sum.total, cs["flagged"], cs["total"]
+                ));
             }
-            for (key, ours) in [("spw", &sum.spw), ("antenna", &sum.antenna), ("correlation", &sum.correlation)] {
+            for (key, ours) in [
+                ("spw", &sum.spw),
+                ("antenna", &sum.antenna),
+                ("correlation", &sum.correlation),
+            ] {
                 for (k, v) in cs[key].as_object().unwrap() {
                     let got = ours.get(k).map(|c| (c.flagged, c.total));
                     if got != Some(pair(v)) {
-                        failures.push(format!("{name}: summary {key} {k}: almacal {got:?}, CASA {:?}", pair(v)));
+                        failures.push(format!(
+                            "{name}: summary {key} {k}: almacal {got:?}, CASA {:?}",
+                            pair(v)
+                        ));
                     }
                 }
             }
         }
-        assert!(failures.is_empty(), "{} cases differ from CASA:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} cases differ from CASA:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     /// The FLAG ranges of the unmodified CASA table (as the reference stores them).

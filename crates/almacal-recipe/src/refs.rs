@@ -394,9 +394,24 @@ fn check_spwmap_auto(
                 continue;
             }
             let Some(table) = tables.get(k) else { continue };
-            let Some(&j) = index.get(table.as_str()) else {
+            let Some(&(mut j)) = index.get(table.as_str()) else {
                 continue;
             };
+            // A flagged copy of a Tsys table is a Tsys table: follow flagdata stages on
+            // caltables back to the table they flag.
+            let mut hops = 0;
+            while drafts[j].task.is_some_and(|t| t.name == "flagdata") && hops < drafts.len() {
+                match drafts[j]
+                    .params
+                    .get("vis")
+                    .and_then(ParamValue::as_str)
+                    .and_then(|v| index.get(v))
+                {
+                    Some(&k) => j = k,
+                    None => break,
+                }
+                hops += 1;
+            }
             let other = &drafts[j];
             let is_tsys = other.task.is_some_and(|t| t.name == "gencal")
                 && other.params.get("caltype").and_then(ParamValue::as_str) == Some("tsys");
@@ -526,8 +541,11 @@ pub(crate) enum CalVis {
 
 /// Is `path` a CASA calibration table (`table.info` says `Type = Calibration`)?
 fn is_caltable_dir(path: &Path) -> bool {
-    std::fs::read_to_string(path.join("table.info"))
-        .is_ok_and(|info| info.lines().next().is_some_and(|l| l.contains("Calibration")))
+    std::fs::read_to_string(path.join("table.info")).is_ok_and(|info| {
+        info.lines()
+            .next()
+            .is_some_and(|l| l.contains("Calibration"))
+    })
 }
 
 /// For each draft, the caltable its `vis` names if it is a flagdata stage on a caltable;
@@ -611,7 +629,10 @@ fn check_caltable_flagging(
         }
         let d = &drafts[i];
         let v = vis_str(d);
-        let span = d.spans.get("vis").map_or(d.key.span.clone(), |s| s.1.clone());
+        let span = d
+            .spans
+            .get("vis")
+            .map_or(d.key.span.clone(), |s| s.1.clone());
         if let Some(&first) = flagger.get(v) {
             diags.push(
                 Diagnostic::at(src, span, format!(

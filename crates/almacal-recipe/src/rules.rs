@@ -184,12 +184,13 @@ pub(crate) fn apply(
         }
         "gencal"
             if params.get("caltype").and_then(|c| c.as_str()) == Some("antpos")
-                && !params.contains_key("infile") =>
+                && !params.contains_key("infile")
+                && !(params.contains_key("antenna") && params.contains_key("parameter")) =>
         {
             let span = value_span("caltype").unwrap_or_else(|| draft.key.span.clone());
             diags.push(
-                    Diagnostic::at(src, span, format!("stage `{stage}`: caltype = \"antpos\" needs `infile`"))
-                        .with_help("name an antenna-position file (CASA's JSON format); almacal never queries online services"),
+                    Diagnostic::at(src, span, format!("stage `{stage}`: caltype = \"antpos\" needs `infile` or `antenna` + `parameter`"))
+                        .with_help("name an antenna-position file (CASA's JSON format), or list the antennas and their [dx, dy, dz] offsets in m; almacal never queries online services"),
                 );
         }
         _ => {}

@@ -14,8 +14,8 @@ use almacal_core::meta::{
 use super::{CommandReport, FlagCommand, FlagCounts, FlagMode, FlagSummary};
 use crate::caltable::{CalParams, CalTable};
 use crate::selection::{
-    resolve_antenna, resolve_field, resolve_scan, resolve_spw,
-    resolve_timerange, SelectionError, SelectionParams,
+    resolve_antenna, resolve_field, resolve_scan, resolve_spw, resolve_timerange, SelectionError,
+    SelectionParams,
 };
 
 /// The caltable's subtables and rows as [`MsMeta`], for CASA's selection resolvers.
@@ -164,7 +164,11 @@ pub fn select_cells(
     p: &SelectionParams,
     autocorr: bool,
 ) -> Result<CalCells, SelectionError> {
-    for (name, expr) in [("intent", &p.intent), ("uvrange", &p.uvrange), ("observation", &p.observation)] {
+    for (name, expr) in [
+        ("intent", &p.intent),
+        ("uvrange", &p.uvrange),
+        ("observation", &p.observation),
+    ] {
         if !expr.trim().is_empty() {
             return Err(SelectionError::new(
                 name,
@@ -173,20 +177,46 @@ pub fn select_cells(
             ));
         }
     }
-    let fields = (!p.field.trim().is_empty()).then(|| resolve_field(meta, &p.field)).transpose()?;
-    let scans = (!p.scan.trim().is_empty()).then(|| resolve_scan(meta, &p.scan)).transpose()?;
-    let spws = (!p.spw.trim().is_empty()).then(|| resolve_spw(meta, &p.spw)).transpose()?;
-    let ants = (!p.antenna.trim().is_empty()).then(|| resolve_antenna(meta, &p.antenna)).transpose()?;
-    let first_time = t.rows.iter().map(|r| r.time_s).fold(f64::INFINITY, f64::min);
+    let fields = (!p.field.trim().is_empty())
+        .then(|| resolve_field(meta, &p.field))
+        .transpose()?;
+    let scans = (!p.scan.trim().is_empty())
+        .then(|| resolve_scan(meta, &p.scan))
+        .transpose()?;
+    let spws = (!p.spw.trim().is_empty())
+        .then(|| resolve_spw(meta, &p.spw))
+        .transpose()?;
+    let ants = (!p.antenna.trim().is_empty())
+        .then(|| resolve_antenna(meta, &p.antenna))
+        .transpose()?;
+    let first_time = t
+        .rows
+        .iter()
+        .map(|r| r.time_s)
+        .fold(f64::INFINITY, f64::min);
     let times = (!p.timerange.trim().is_empty())
-        .then(|| resolve_timerange(&p.timerange, if first_time.is_finite() { first_time } else { 0.0 }))
+        .then(|| {
+            resolve_timerange(
+                &p.timerange,
+                if first_time.is_finite() {
+                    first_time
+                } else {
+                    0.0
+                },
+            )
+        })
         .transpose()?;
     let mut out = CalCells::default();
     for (i, r) in t.rows.iter().enumerate() {
         if fields.as_ref().is_some_and(|f| !f.contains(&r.field_id))
             || scans.as_ref().is_some_and(|s| !s.contains(&r.scan))
-            || times.as_ref().is_some_and(|ts| !ts.iter().any(|ts| ts.matches(r.time_s, SINGLE_TIME_WIDTH_S)))
-            || ants.as_ref().is_some_and(|a| !a.matches(r.antenna1, r.antenna2))
+            || times.as_ref().is_some_and(|ts| {
+                !ts.iter()
+                    .any(|ts| ts.matches(r.time_s, SINGLE_TIME_WIDTH_S))
+            })
+            || ants
+                .as_ref()
+                .is_some_and(|a| !a.matches(r.antenna1, r.antenna2))
             || (autocorr && r.antenna2 >= 0 && r.antenna2 != r.antenna1)
         {
             continue;
@@ -196,7 +226,8 @@ pub fn select_cells(
             None => (0..nchan).collect(),
             Some(s) => match s.get(&(r.spw_id.max(0) as u32)) {
                 Some(c) => {
-                    let mut c: Vec<usize> = c.iter().map(|&c| c.min(nchan.saturating_sub(1))).collect();
+                    let mut c: Vec<usize> =
+                        c.iter().map(|&c| c.min(nchan.saturating_sub(1))).collect();
                     c.dedup();
                     c
                 }
@@ -301,7 +332,10 @@ pub fn flag_caltable(
     cmds: &[FlagCommand],
 ) -> Result<Vec<CommandReport>, CalFlagError> {
     let meta = caltable_meta(t, path);
-    let complex = matches!(t.rows.first().map(|r| &r.params), Some(CalParams::Complex(_)));
+    let complex = matches!(
+        t.rows.first().map(|r| &r.params),
+        Some(CalParams::Complex(_))
+    );
     let mut reports = Vec::new();
     for cmd in cmds {
         let origin = &cmd.origin;
@@ -338,10 +372,11 @@ pub fn flag_caltable(
         // The clip's correlation picks parameters itself; the selection has none.
         let mut sel = cmd.selection.clone();
         sel.correlation.clear();
-        let cells = select_cells(t, &meta, &sel, cmd.autocorr).map_err(|e| CalFlagError::Selection {
-            origin: origin.clone(),
-            source: e,
-        })?;
+        let cells =
+            select_cells(t, &meta, &sel, cmd.autocorr).map_err(|e| CalFlagError::Selection {
+                origin: origin.clone(),
+                source: e,
+            })?;
         if cells.rows.is_empty() {
             return Err(CalFlagError::Empty {
                 origin: origin.clone(),
@@ -359,7 +394,8 @@ pub fn flag_caltable(
                     let want = match clip {
                         None => mode == "manual",
                         Some((value, _, minmax, outside, zeros)) => {
-                            row.flag[[k, c]] || clip_hits(clip_value(row, value, k, c), minmax, outside, zeros)
+                            row.flag[[k, c]]
+                                || clip_hits(clip_value(row, value, k, c), minmax, outside, zeros)
                         }
                     };
                     if row.flag[[k, c]] != want {
@@ -418,18 +454,27 @@ fn clip_hits(v: f32, minmax: Option<(f32, f32)>, clipoutside: bool, clipzeros: b
 
 /// flagdata mode='summary' on a caltable: flagged and total cells per antenna (ANTENNA1),
 /// spw, field, scan and parameter ("correlation").
-pub fn caltable_summary(t: &CalTable, path: &str, sel: &SelectionParams) -> Result<FlagSummary, SelectionError> {
+pub fn caltable_summary(
+    t: &CalTable,
+    path: &str,
+    sel: &SelectionParams,
+) -> Result<FlagSummary, SelectionError> {
     if !sel.correlation.trim().is_empty() {
         return Err(SelectionError::new(
             "correlation",
             &sel.correlation,
-            "a caltable summary counts every parameter (Sol1, Sol2, ...); remove correlation".to_string(),
+            "a caltable summary counts every parameter (Sol1, Sol2, ...); remove correlation"
+                .to_string(),
         ));
     }
     let meta = caltable_meta(t, path);
     let cells = select_cells(t, &meta, sel, false)?;
     let mut s = FlagSummary::default();
-    let name_of = |v: &[String], i: i32| v.get(i.max(0) as usize).cloned().unwrap_or_else(|| i.to_string());
+    let name_of = |v: &[String], i: i32| {
+        v.get(i.max(0) as usize)
+            .cloned()
+            .unwrap_or_else(|| i.to_string())
+    };
     let ant_names: Vec<String> = t.sub.antennas.iter().map(|a| a.name.clone()).collect();
     let field_names: Vec<String> = t.sub.fields.iter().map(|f| f.name.clone()).collect();
     for (i, chans, pars) in &cells.rows {

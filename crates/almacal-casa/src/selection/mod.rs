@@ -12,16 +12,16 @@ mod spw;
 mod timerange;
 mod uvrange;
 
+pub(crate) use antenna::resolve_antenna;
 pub use antenna::BaselineSel;
 pub use error::SelectionError;
 pub use glob::glob_match;
-pub use spw::{selectable_spws, SpwChans};
-pub use timerange::TimeSel;
-pub use uvrange::UvSel;
-pub(crate) use antenna::resolve_antenna;
 pub(crate) use simple::{resolve_field, resolve_scan};
 pub(crate) use spw::resolve_spw;
+pub use spw::{selectable_spws, SpwChans};
 pub(crate) use timerange::resolve_timerange;
+pub use timerange::TimeSel;
+pub use uvrange::UvSel;
 
 use crate::meta_read::MainIndex;
 use almacal_core::corr::CorrType;

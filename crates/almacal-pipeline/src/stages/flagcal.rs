@@ -39,7 +39,10 @@ pub fn run(ctx: &StageContext<'_>, written: &str) -> Result<StageOutput, StageEr
                  reports: &mut Vec<serde_json::Value>|
      -> Result<(), StageError> {
         let reps = flag_caltable(table, &shown, pending).map_err(|e| failed(stage, e))?;
-        reports.extend(reps.into_iter().map(|r| serde_json::to_value(r).unwrap_or_default()));
+        reports.extend(
+            reps.into_iter()
+                .map(|r| serde_json::to_value(r).unwrap_or_default()),
+        );
         pending.clear();
         Ok(())
     };

@@ -49,13 +49,26 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
     p(
         "datacolumn",
         Ty::Choice(&[
-            "data", "corrected", "model", "residual", "fparam", "cparam", "snr", "paramerr",
+            "data",
+            "corrected",
+            "model",
+            "residual",
+            "fparam",
+            "cparam",
+            "snr",
+            "paramerr",
         ]),
         Def::Str("data"),
     )
     // fparam/cparam/snr/paramerr: clip on a caltable (`vis` names one).
     .supports(Support::Values(&[
-        "data", "corrected", "model", "fparam", "cparam", "snr", "paramerr",
+        "data",
+        "corrected",
+        "model",
+        "fparam",
+        "cparam",
+        "snr",
+        "paramerr",
     ])),
     p("clipminmax", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p("clipoutside", Ty::Bool, Def::Bool(true)),
