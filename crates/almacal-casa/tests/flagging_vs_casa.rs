@@ -46,7 +46,10 @@ fn tutorial_flag_steps_match_casa_counts() {
             false,
         ),
         cmd(
-            FlagMode::FlagCmd { useapplied: true },
+            FlagMode::FlagCmd {
+                useapplied: true,
+                reason: Vec::new(),
+            },
             SelectionParams::default(),
             false,
         ),

@@ -281,7 +281,10 @@ fn prep_chain_matches_casa_split() {
                 false,
             ),
             cmd(
-                FlagMode::FlagCmd { useapplied: true },
+                FlagMode::FlagCmd {
+                    useapplied: true,
+                    reason: Vec::new(),
+                },
                 SelectionParams::default(),
                 false,
             ),

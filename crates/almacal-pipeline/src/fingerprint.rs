@@ -284,7 +284,8 @@ pub fn diff(old: &Components, new: &Components) -> Vec<Reason> {
         out.push(Reason::FileChanged {
             param: param.clone(),
             written: n.or(o).map(|f| f.written.clone()).unwrap_or_default(),
-            flag_commands: new.task == "flagdata" && param == "inpfile",
+            flag_commands: matches!(new.task.as_str(), "flagdata" | "flagcmd")
+                && param == "inpfile",
             summary,
         });
     }

@@ -133,6 +133,7 @@ fn views(stage: &Stage, name: PlotName) -> Vec<StagePlot> {
         PlotName::AmpFreq => vec![StagePlot::VisAmpFreq],
         PlotName::PhaseFreq => vec![StagePlot::VisPhaseFreq],
         PlotName::Renorm => vec![StagePlot::Renorm],
+        PlotName::FlagCmd => vec![StagePlot::FlagCmd],
     }
 }
 

@@ -10,6 +10,7 @@ pub mod bandpass;
 pub mod caldata;
 pub mod error;
 pub mod figure;
+pub mod flagcmd;
 pub mod gaintime;
 pub mod locate;
 pub mod palette;

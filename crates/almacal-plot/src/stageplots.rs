@@ -64,6 +64,8 @@ pub enum StagePlot {
     /// Renorm scaling spectra (caltable), maximum scaling per scan and, per spw, the
     /// ratio spectra with their fitted baselines (report).
     Renorm,
+    /// Flag commands per antenna vs time, coloured by reason (a flagcmd report).
+    FlagCmd,
 }
 
 impl StagePlot {
@@ -79,6 +81,7 @@ impl StagePlot {
             StagePlot::VisAmpFreq => "amp_freq",
             StagePlot::VisPhaseFreq => "phase_freq",
             StagePlot::Renorm => "renorm",
+            StagePlot::FlagCmd => "flagcmd",
         }
     }
 
@@ -156,6 +159,25 @@ pub fn make_stage_plots(
                 }]
             }
             StagePlot::Renorm => renorm_figures(p, plot, &mut load_cal)?,
+            StagePlot::FlagCmd => {
+                let path = need(p.report, plot, "a report")?;
+                let report = read_report(path)?;
+                let title = format!(
+                    "flag commands of {}",
+                    report
+                        .get("vis")
+                        .and_then(|v| v.as_str())
+                        .map(ms_display_name)
+                        .unwrap_or_default()
+                );
+                crate::flagcmd::flagcmd_figure(&report, &title)
+                    .map(|figure| NamedFigure {
+                        stem: String::new(),
+                        figure,
+                    })
+                    .into_iter()
+                    .collect()
+            }
             _ => match vis_figs.iter().position(|(k, _)| *k == plot) {
                 Some(i) => vec![vis_figs.swap_remove(i).1],
                 None => Vec::new(),
@@ -191,12 +213,7 @@ fn renorm_figures(
     load_cal: &mut impl FnMut(StagePlot) -> Result<CalData>,
 ) -> Result<Vec<NamedFigure>> {
     let path = need(p.report, plot, "a report")?;
-    let text = std::fs::read_to_string(path).map_err(crate::error::io_err(path))?;
-    let report: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| PlotError::BadInput {
-            path: path.to_path_buf(),
-            msg: e.to_string(),
-        })?;
+    let report = read_report(path)?;
     let threshold = report
         .get("threshold")
         .and_then(serde_json::Value::as_f64)
@@ -368,4 +385,13 @@ fn vis_figures(ms: &Path, plots: &[StagePlot]) -> Result<Vec<(StagePlot, NamedFi
             )
         })
         .collect())
+}
+
+/// A stage's JSON report.
+fn read_report(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(crate::error::io_err(path))?;
+    serde_json::from_str(&text).map_err(|e| PlotError::BadInput {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
 }

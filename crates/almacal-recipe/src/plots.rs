@@ -42,6 +42,9 @@ pub enum PlotName {
     PhaseFreq,
     /// Renormalization scaling spectra per antenna with the threshold (renorm).
     Renorm,
+    /// The flag commands as bars per antenna vs time, coloured by reason (flagcmd).
+    #[serde(rename = "flagcmd")]
+    FlagCmd,
 }
 
 impl PlotName {
@@ -57,6 +60,7 @@ impl PlotName {
         PlotName::AmpFreq,
         PlotName::PhaseFreq,
         PlotName::Renorm,
+        PlotName::FlagCmd,
     ];
 
     /// The name written in recipes.
@@ -72,6 +76,7 @@ impl PlotName {
             PlotName::AmpFreq => "amp_freq",
             PlotName::PhaseFreq => "phase_freq",
             PlotName::Renorm => "renorm",
+            PlotName::FlagCmd => "flagcmd",
         }
     }
 
@@ -107,6 +112,7 @@ pub fn allowed(task: &str, params: &Params) -> &'static [PlotName] {
         "gaincal" | "fluxscale" => GAIN_PLOTS,
         "bandpass" => &[PlotName::Bandpass],
         "renorm" => &[PlotName::Renorm],
+        "flagcmd" => &[PlotName::FlagCmd],
         "applycal" | "split" | "mstransform" => VIS_PLOTS,
         _ => &[],
     }
@@ -126,6 +132,7 @@ fn offered_by(name: PlotName) -> &'static str {
             "applycal, split and mstransform stages"
         }
         PlotName::Renorm => "renorm stages",
+        PlotName::FlagCmd => "flagcmd stages",
     }
 }
 

@@ -182,7 +182,7 @@ pub(crate) fn link(
             }
             match std::fs::read_to_string(&path) {
                 Ok(content) => {
-                    if task.name == "flagdata" && spec.name == "inpfile" {
+                    if matches!(task.name, "flagdata" | "flagcmd") && spec.name == "inpfile" {
                         let fsrc = SourceFile::new(&path, content.clone());
                         file_commands = parse_flag_file(&fsrc, diags);
                         for (i, c) in file_commands.iter().enumerate() {

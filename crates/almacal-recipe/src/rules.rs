@@ -182,6 +182,56 @@ pub(crate) fn apply(
                 }
             }
         }
+        "flagcmd" => {
+            let mode = params
+                .get("inpmode")
+                .and_then(|m| m.as_str())
+                .unwrap_or("table");
+            let at = |name: &str| value_span(name).or_else(|| key_span(name));
+            if mode == "list" && !params.contains_key("inpfile") {
+                let span = at("inpmode").unwrap_or_else(|| draft.key.span.clone());
+                diags.push(
+                    Diagnostic::at(
+                        src,
+                        span,
+                        format!("stage `{stage}`: inpmode = \"list\" needs `inpfile`"),
+                    )
+                    .with_help(
+                        "name a text file of flag commands, one per line (flagdata's list format)",
+                    ),
+                );
+            }
+            if mode == "table" {
+                if let Some(span) = at("inpfile") {
+                    diags.push(
+                        Diagnostic::at(src, span, format!("stage `{stage}`: inpmode = \"table\" reads the FLAG_CMD table of `vis`; `inpfile` is only for inpmode = \"list\""))
+                            .with_help("remove `inpfile` (to use another MS's FLAG_CMD, make that MS the stage's `vis`), or set inpmode = \"list\""),
+                    );
+                }
+            }
+            if mode == "list" {
+                for (k, default) in [
+                    (
+                        "tablerows",
+                        given
+                            .get("tablerows")
+                            .and_then(|v| v.as_list())
+                            .is_some_and(|l| l.is_empty()),
+                    ),
+                    (
+                        "useapplied",
+                        given.get("useapplied").and_then(|v| v.as_bool()) == Some(false),
+                    ),
+                ] {
+                    if let (true, false, Some(span)) = (given.contains_key(k), default, at(k)) {
+                        diags.push(
+                            Diagnostic::at(src, span, format!("stage `{stage}`: `{k}` selects FLAG_CMD rows; it has no meaning with inpmode = \"list\""))
+                                .with_help(format!("remove `{k}`, or use inpmode = \"table\"")),
+                        );
+                    }
+                }
+            }
+        }
         "gencal"
             if params.get("caltype").and_then(|c| c.as_str()) == Some("antpos")
                 && !params.contains_key("infile")

@@ -559,6 +559,13 @@ fn stage_draft(
     }
     rules::apply(src, &draft, task, &given, &mut params, diags);
     draft.plots = plots::check(src, &name, task.name, &params, &plot_names, diags);
+    // flagcmd(action='plot') draws its commands: that plot is the stage's product.
+    if task.name == "flagcmd"
+        && params.get("action").and_then(|a| a.as_str()) == Some("plot")
+        && !draft.plots.contains(&plots::PlotName::FlagCmd)
+    {
+        draft.plots.push(plots::PlotName::FlagCmd);
+    }
     draft.params = params;
     Some(draft)
 }

@@ -7,6 +7,7 @@
 pub mod caltable;
 mod clip;
 mod flagcmd;
+pub use flagcmd::{command_selection, select_flag_cmds, FlagCmdSelectError};
 mod quack;
 mod shadow;
 mod summary;
@@ -54,9 +55,11 @@ pub enum FlagMode {
         interval_s: f64,
         mode: QuackMode,
     },
-    /// Apply the FLAG_CMD subtable's commands (`useapplied`: also rows already applied).
+    /// Apply the FLAG_CMD subtable's commands (`useapplied`: also rows already applied;
+    /// `reason`: only rows with one of these REASONs, empty for any).
     FlagCmd {
         useapplied: bool,
+        reason: Vec<String>,
     },
     Unflag,
 }
@@ -237,8 +240,8 @@ pub fn compute_layer(
             FlagMode::Quack { interval_s, mode } => {
                 quack::flag_quack(&ctx, &sel, &rows, *interval_s, *mode, &mut layer)
             }
-            FlagMode::FlagCmd { useapplied } => {
-                let (n, used) = flagcmd::flag_online(&mut ctx, *useapplied, &mut layer)?;
+            FlagMode::FlagCmd { useapplied, reason } => {
+                let (n, used) = flagcmd::flag_online(&mut ctx, *useapplied, reason, &mut layer)?;
                 note = Some(format!("{used} FLAG_CMD rows applied"));
                 n
             }

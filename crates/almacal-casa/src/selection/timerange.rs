@@ -32,13 +32,31 @@ impl TimeSel {
 }
 
 fn parse_hms(s: &str) -> Option<f64> {
+    parse_clock(s, false)
+}
+
+/// The seconds of a time as casacore's MSTimeGram keeps them: whole seconds plus whole
+/// milliseconds, each truncated toward zero in double arithmetic ("32.157" is 32 s and
+/// 156 ms; fixtures/scenarios/research/fixsyscaltimes_flagcmd.md §B.5).
+fn casa_seconds(s: f64) -> f64 {
+    let whole = s.trunc();
+    whole + ((s - whole) * 1000.0).trunc() / 1000.0
+}
+
+/// `hh:mm:ss.s`, `mm:ss` or `s`; `time`: the seconds field of a time of day, kept to the
+/// millisecond as CASA keeps it (durations are not truncated).
+fn parse_clock(s: &str, time: bool) -> Option<f64> {
     let parts: Vec<&str> = s.split(':').collect();
     if parts.is_empty() || parts.len() > 3 {
         return None;
     }
     let mut total = 0.0;
+    let last = parts.len() - 1;
     for (i, p) in parts.iter().enumerate() {
-        let v: f64 = p.trim().parse().ok()?;
+        let mut v: f64 = p.trim().parse().ok()?;
+        if time && i == last && parts.len() == 3 {
+            v = casa_seconds(v);
+        }
         total += v * [3600.0, 60.0, 1.0][i];
     }
     Some(total)
@@ -48,7 +66,7 @@ fn parse_hms(s: &str) -> Option<f64> {
 fn parse_time(s: &str, day0_s: f64) -> Option<f64> {
     let fields: Vec<&str> = s.trim().split('/').collect();
     match fields.len() {
-        1 => parse_hms(fields[0]).map(|t| day0_s + t),
+        1 => parse_clock(fields[0], true).map(|t| day0_s + t),
         3 | 4 => {
             let y: i64 = fields[0].parse().ok()?;
             let m: u32 = fields[1].parse().ok()?;
@@ -57,7 +75,7 @@ fn parse_time(s: &str, day0_s: f64) -> Option<f64> {
                 return None;
             }
             let sod = if fields.len() == 4 {
-                parse_hms(fields[3])?
+                parse_clock(fields[3], true)?
             } else {
                 0.0
             };
@@ -119,10 +137,17 @@ mod tests {
             day0 + 10.0,
         )
         .unwrap();
+        // CASA keeps whole milliseconds, truncated: .157 is 156 ms, .637 stays 637 ms.
         assert_eq!(
             r,
-            vec![TimeSel::Range(day0 + 22_952.157, day0 + 23_012.637)]
+            vec![TimeSel::Range(
+                day0 + (22_952.0 + 0.156),
+                day0 + (23_012.0 + 0.637)
+            )]
         );
+        assert_eq!(casa_seconds(11.805), 11.804);
+        assert_eq!(casa_seconds(52.509), 52.509);
+        assert_eq!(casa_seconds(12.0001), 12.0);
         let r = resolve_timerange("06:00:00~06:30", day0 + 5.0).unwrap();
         assert_eq!(r, vec![TimeSel::Range(day0 + 21_600.0, day0 + 23_400.0)]);
         let r = resolve_timerange(">06:00:00", day0).unwrap();

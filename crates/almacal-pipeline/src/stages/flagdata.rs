@@ -197,6 +197,10 @@ pub fn step_of(p: &Params, origin: String) -> Result<Step, String> {
         }
         "flagcmd" | "table" => FlagMode::FlagCmd {
             useapplied: b(p, "useapplied", false),
+            reason: match s(p, "reason") {
+                "" | "any" => Vec::new(),
+                r => vec![r.to_string()],
+            },
         },
         other => {
             return Err(format!(

@@ -20,6 +20,7 @@ pub mod solve_common;
 pub mod apply_terms;
 pub mod applycal;
 pub mod flagcal;
+pub mod flagcmd;
 pub mod flagdata;
 pub mod flagmanager;
 pub mod gencal;
@@ -41,6 +42,7 @@ impl TaskRegistry {
 /// Register every built-in task.
 pub fn register_builtin(r: &mut TaskRegistry) {
     r.register("flagdata", Arc::new(flagdata::Flagdata));
+    r.register("flagcmd", Arc::new(flagcmd::Flagcmd));
     r.register("flagmanager", Arc::new(flagmanager::Flagmanager));
     r.register("gencal", Arc::new(gencal::Gencal));
     r.register("applycal", Arc::new(applycal::Applycal));

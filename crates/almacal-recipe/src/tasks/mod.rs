@@ -4,6 +4,7 @@
 mod applycal;
 mod bandpass;
 pub mod common;
+mod flagcmd;
 mod flagdata;
 mod flagmanager;
 mod fluxscale;
@@ -24,6 +25,7 @@ pub use flagdata::FLAG_COMMAND_PARAMS;
 /// Every public task, in documentation order.
 pub const TASKS: &[&TaskSpec] = &[
     &flagdata::FLAGDATA,
+    &flagcmd::FLAGCMD,
     &flagmanager::FLAGMANAGER,
     &gencal::GENCAL,
     &applycal::APPLYCAL,
