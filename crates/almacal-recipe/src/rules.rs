@@ -243,6 +243,16 @@ pub(crate) fn apply(
                         .with_help("name an antenna-position file (CASA's JSON format), or list the antennas and their [dx, dy, dz] offsets in m; almacal never queries online services"),
                 );
         }
+        "gencal"
+            if params.get("fixsyscaltimes").and_then(|v| v.as_bool()) == Some(true)
+                && params.get("caltype").and_then(|c| c.as_str()) != Some("tsys") =>
+        {
+            let span = value_span("fixsyscaltimes").unwrap_or_else(|| draft.key.span.clone());
+            diags.push(
+                Diagnostic::at(src, span, format!("stage `{stage}`: fixsyscaltimes fixes the SYSCAL times of caltype = \"tsys\""))
+                    .with_help("remove it from this stage"),
+            );
+        }
         _ => {}
     }
 }

@@ -11,7 +11,7 @@ use almacal_casa::read_meta;
 use almacal_core::meta::MsMeta;
 use almacal_recipe::{ParamValue, ProductKind};
 use almacal_solve::prep::antpos::{offsets_from_positions, parse_antpos_json, AntposFile};
-use almacal_solve::prep::tsys::tsys_solutions;
+use almacal_solve::prep::tsys::{fix_syscal_times, tsys_solutions};
 use ndarray::Array2;
 
 use super::prep_common::{casa_err, failed, file_name, vis};
@@ -31,8 +31,14 @@ fn keywords(ctx: &StageContext<'_>, viscal: &str) -> Result<CalKeywords, StageEr
     })
 }
 
-/// The `B TSYS` table of a vis.
-pub fn tsys_table(ctx: &StageContext<'_>, meta: &MsMeta) -> Result<CalTable, StageError> {
+/// almahelpers' `newinterval` (s): every archive script calls fixsyscaltimes with it.
+pub const FIXSYSCALTIMES_INTERVAL_S: f64 = 2.0;
+
+/// The `B TSYS` table of a vis, and what `fixsyscaltimes` did (empty when it is off).
+pub fn tsys_table(
+    ctx: &StageContext<'_>,
+    meta: &MsMeta,
+) -> Result<(CalTable, Vec<String>), StageError> {
     let stage = &ctx.stage.name;
     let ms = &vis(ctx)?.path;
     if meta.syscal.is_empty() {
@@ -45,7 +51,18 @@ pub fn tsys_table(ctx: &StageContext<'_>, meta: &MsMeta) -> Result<CalTable, Sta
         .param("uniform")
         .and_then(ParamValue::as_bool)
         .unwrap_or(true);
-    let sols = tsys_solutions(&meta.syscal, meta.antennas.len(), &meta.scans, uniform);
+    // almahelpers' fix of overlapping SYSCAL intervals, on a copy (the MS is never written).
+    let fix = ctx
+        .param("fixsyscaltimes")
+        .and_then(ParamValue::as_bool)
+        .unwrap_or(false);
+    let mut syscal = std::borrow::Cow::Borrowed(&meta.syscal);
+    let fixed = if fix {
+        fix_syscal_times(syscal.to_mut(), FIXSYSCALTIMES_INTERVAL_S)
+    } else {
+        Vec::new()
+    };
+    let sols = tsys_solutions(&syscal, meta.antennas.len(), &meta.scans, uniform);
     let mut sub = CalSubtables::from_ms(ms, false).map_err(|e| casa_err(stage, e))?;
     let mut rows = Vec::with_capacity(sols.len());
     for s in &sols {
@@ -73,11 +90,14 @@ pub fn tsys_table(ctx: &StageContext<'_>, meta: &MsMeta) -> Result<CalTable, Sta
         });
     }
     sub.history = provenance(ctx).history_rows(meta.scans.first().map_or(0.0, |s| s.start_s));
-    Ok(CalTable {
-        keywords: keywords(ctx, "B TSYS")?,
-        rows,
-        sub,
-    })
+    Ok((
+        CalTable {
+            keywords: keywords(ctx, "B TSYS")?,
+            rows,
+            sub,
+        },
+        fixed,
+    ))
 }
 
 /// ITRF offsets (m) per MS antenna from the stage's `infile` and/or `antenna`+`parameter`.
@@ -243,7 +263,8 @@ pub fn antpos_table(
 
 impl StageExecutor for Gencal {
     fn algorithm_version(&self) -> u32 {
-        1
+        // 2: one Tsys slot per SYSCAL TIME (not per start), rows ordered as CASA's.
+        2
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
@@ -254,9 +275,13 @@ impl StageExecutor for Gencal {
         let caltype = ctx.param_str("caltype").unwrap_or("");
         let (table, summary) = match caltype {
             "tsys" => {
-                let t = tsys_table(ctx, &meta)?;
+                let (t, fixed) = tsys_table(ctx, &meta)?;
                 let n = t.rows.len();
-                (t, serde_json::json!({ "caltype": "tsys", "rows": n }))
+                let mut s = serde_json::json!({ "caltype": "tsys", "rows": n });
+                if !fixed.is_empty() {
+                    s["fixsyscaltimes"] = serde_json::json!(fixed);
+                }
+                (t, s)
             }
             "antpos" => {
                 let (t, unknown) = antpos_table(ctx, &meta)?;

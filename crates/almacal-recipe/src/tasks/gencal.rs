@@ -22,6 +22,9 @@ const OWN: &[ParamSpec] = &[
     p("pol", Ty::Str, Def::Str("")).default_only("the polarizations of an amp/ph/delay table"),
     p("parameter", Ty::FloatList, Def::FloatList(&[])).bounded(Bounds::FINITE),
     p("uniform", Ty::Bool, Def::Bool(true)),
+    // almacal's: almahelpers' fixsyscaltimes(vis) before gencal tsys, on a copy of SYSCAL
+    // (CASA scripts call it first; it rewrites the MS, almacal never does).
+    p("fixsyscaltimes", Ty::Bool, Def::Bool(false)),
 ];
 
 pub const GENCAL: TaskSpec = TaskSpec {

@@ -18,6 +18,96 @@ pub struct TsysSolution {
     pub flag_pc: Vec<Vec<bool>>,
 }
 
+/// almahelpers' `fixsyscaltimes(vis, newinterval)` on SYSCAL rows in table order, without
+/// touching the MS (fixtures/scenarios/research/fixsyscaltimes_flagcmd.md §A). Per spw,
+/// rows are bucketed by the whole second of their start (TIME − INTERVAL/2); when the spw
+/// has more distinct TIMEs than buckets, every bucket holding several TIMEs gets
+/// TIME = its mean start + newinterval/2 and INTERVAL = newinterval. Other spws and buckets
+/// are unchanged. Returns one line per spw saying what was done, as almahelpers prints.
+pub fn fix_syscal_times(rows: &mut [SysCalRow], newinterval: f64) -> Vec<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let spws: BTreeSet<u32> = rows.iter().map(|r| r.spw.0).collect();
+    let mut said = Vec::new();
+    for spw in spws {
+        let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].spw.0 == spw).collect();
+        let start = |r: &SysCalRow| r.time_s - 0.5 * r.interval_s;
+        let day0 = 86400.0 * (start(&rows[idx[0]]) / 86400.0).floor();
+        let mut buckets: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for &i in &idx {
+            let b = (start(&rows[i]).floor() - day0) as i64;
+            buckets.entry(b).or_default().push(i);
+        }
+        let n_times = idx
+            .iter()
+            .map(|&i| rows[i].time_s.to_bits())
+            .collect::<BTreeSet<_>>()
+            .len();
+        if n_times == buckets.len() {
+            said.push(format!(
+                "spw {spw}: {} Tsys measurements with {n_times} TIMEs: OK",
+                buckets.len()
+            ));
+            continue;
+        }
+        let mut fixed = 0;
+        for members in buckets.values() {
+            let distinct = members
+                .iter()
+                .map(|&i| rows[i].time_s.to_bits())
+                .collect::<BTreeSet<_>>()
+                .len();
+            if distinct < 2 {
+                continue;
+            }
+            let starts: Vec<f64> = members.iter().map(|&i| start(&rows[i])).collect();
+            let mean = numpy_sum(&starts) / starts.len() as f64;
+            for &i in members {
+                rows[i].time_s = mean + newinterval / 2.0;
+                rows[i].interval_s = newinterval;
+            }
+            fixed += 1;
+        }
+        said.push(format!(
+            "spw {spw}: {} Tsys measurements with {n_times} TIMEs: {fixed} fixed to INTERVAL {newinterval} s",
+            buckets.len()
+        ));
+    }
+    said
+}
+
+/// `numpy.sum` of a contiguous float64 array, to the last bit: the first value, plus
+/// numpy's pairwise sum of the rest (eight accumulators per block of up to 128 values).
+fn numpy_sum(a: &[f64]) -> f64 {
+    fn pairwise(a: &[f64]) -> f64 {
+        let n = a.len();
+        if n < 8 {
+            a.iter().fold(0.0, |s, v| s + v)
+        } else if n <= 128 {
+            let mut r = [0.0f64; 8];
+            r.copy_from_slice(&a[..8]);
+            let whole = n - n % 8;
+            for block in a[8..whole].chunks_exact(8) {
+                for (acc, v) in r.iter_mut().zip(block) {
+                    *acc += v;
+                }
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            for v in &a[whole..] {
+                res += v;
+            }
+            res
+        } else {
+            let mut n2 = n / 2;
+            n2 -= n2 % 8;
+            pairwise(&a[..n2]) + pairwise(&a[n2..])
+        }
+    }
+    match a.split_first() {
+        Some((first, rest)) => first + pairwise(rest),
+        None => 0.0,
+    }
+}
+
 /// The scan (and its field) whose time span contains `t`, else the nearest scan start.
 fn scan_at(scans: &[ScanSummary], t: f64) -> (i32, i32) {
     const TOL_S: f64 = 1e-3;
@@ -41,18 +131,24 @@ pub fn tsys_solutions(
     uniform: bool,
 ) -> Vec<TsysSolution> {
     use std::collections::BTreeMap;
-    // (spw, time bits of the start) -> antenna -> spectrum
+    // One slot per (spw, SYSCAL TIME), as CASA's gencal makes them: rows with the same
+    // start but different INTERVALs are separate slots (fixtures/syscal_times).
+    // (spw, TIME bits; positive doubles order as their bits) -> antenna -> row
     let mut groups: BTreeMap<(u32, u64), BTreeMap<u32, &SysCalRow>> = BTreeMap::new();
     for r in syscal {
-        let start = r.time_s - 0.5 * r.interval_s;
         groups
-            .entry((r.spw.0, start.to_bits()))
+            .entry((r.spw.0, r.time_s.to_bits()))
             .or_default()
-            .insert(r.antenna.0, r);
+            .entry(r.antenna.0)
+            .or_insert(r);
     }
     let mut out = Vec::new();
-    for ((spw, tbits), ants) in groups {
-        let t = f64::from_bits(tbits);
+    for ((spw, _), ants) in groups {
+        // The slot's stamp: its measurement start, SYSCAL TIME − INTERVAL/2.
+        let t = ants
+            .values()
+            .map(|r| r.time_s - 0.5 * r.interval_s)
+            .fold(f64::INFINITY, f64::min);
         let (scan, field) = scan_at(scans, t);
         let shape = ants
             .values()
@@ -88,7 +184,15 @@ pub fn tsys_solutions(
             });
         }
     }
-    // CASA orders by spw, then time (the BTreeMap order), then antenna.
+    // CASA orders by spw, stamp and antenna; slots sharing a stamp (the same start with
+    // another INTERVAL) interleave per antenna in SYSCAL TIME order (the stable sort keeps
+    // the BTreeMap's TIME order).
+    out.sort_by(|a, b| {
+        a.spw
+            .cmp(&b.spw)
+            .then(a.time_s.total_cmp(&b.time_s))
+            .then(a.antenna.cmp(&b.antenna))
+    });
     out
 }
 
@@ -145,5 +249,55 @@ mod tests {
         assert_eq!(sols[0].flag_pc[1], vec![false, true]);
         assert!(sols[2].flag_pc.iter().flatten().all(|&f| f));
         assert_eq!(tsys_solutions(&syscal, 3, &scans, false).len(), 4);
+    }
+
+    #[test]
+    fn fixsyscaltimes_merges_same_second_starts_only() {
+        let r = |ant: u32, spw: u32, t: f64, iv: f64| SysCalRow {
+            antenna: AntennaId(ant),
+            spw: SpwId(spw),
+            time_s: t,
+            interval_s: iv,
+            tsys_spectrum: None,
+        };
+        let mut rows = vec![
+            // spw 9: same start 100.2, INTERVALs 4 and 10 -> one bucket, two TIMEs.
+            r(0, 9, 102.2, 4.0),
+            r(1, 9, 105.2, 10.0),
+            // spw 9, second measurement: antenna 1 starts 0.3 s later, across a second.
+            r(0, 9, 300.9, 1.0),
+            r(1, 9, 301.6, 1.0),
+            // spw 11: one TIME per bucket: OK, untouched.
+            r(0, 11, 102.2, 4.0),
+            r(1, 11, 102.2, 4.0),
+        ];
+        let before = rows.clone();
+        let said = fix_syscal_times(&mut rows, 2.0);
+        assert_eq!(rows[0].time_s, 101.2);
+        assert_eq!(rows[1].time_s, 101.2);
+        assert_eq!((rows[0].interval_s, rows[1].interval_s), (2.0, 2.0));
+        // Buckets 300 and 301 hold one TIME each: left alone.
+        let ti = |v: &[SysCalRow]| {
+            v.iter()
+                .map(|r| (r.time_s, r.interval_s))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ti(&rows[2..]), ti(&before[2..]));
+        assert!(
+            said[0].contains("1 fixed") && said[1].contains("OK"),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn numpy_sum_pairs_like_numpy() {
+        // 1e16 then sixteen ones: a plain loop loses every one (1e16 + 1 rounds to 1e16).
+        let v: Vec<f64> = std::iter::once(1e16)
+            .chain(std::iter::repeat(1.0).take(16))
+            .collect();
+        // first + pairwise(16 ones): the eight accumulators sum the ones exactly, 16.
+        assert_eq!(numpy_sum(&v), 1e16 + 16.0);
+        let plain = v.iter().fold(0.0, |s, x| s + x);
+        assert_ne!(plain, numpy_sum(&v));
     }
 }
