@@ -604,10 +604,11 @@ fn caltable_vis(
     cal
 }
 
-/// Products are immutable, so flagging a caltable makes a new one: a CASA script's later
-/// `gaintable='x.ms.tsys'` means the flagged table. Reject a recipe where that meaning is
-/// lost: two flag stages on the same caltable (chain them), or another stage applying the
-/// caltable a flag stage flags (apply the flag stage instead).
+/// Products are immutable, so flagging a caltable (flagdata on it) or appending to one
+/// (gaincal `append_to`) makes a new one: a CASA script's later `gaintable='x.ms.tsys'`
+/// means the changed table. Reject a recipe where that meaning is lost: two stages changing
+/// the same caltable (chain them), or another stage applying the caltable a stage changes
+/// (apply the changing stage instead).
 fn check_caltable_flagging(
     src: &SourceFile,
     drafts: &[Draft],
@@ -619,43 +620,58 @@ fn check_caltable_flagging(
             .task
             .is_some_and(|t| (t.outputs)(&drafts[i].params).contains(&ProductKind::FlagLayer))
     };
-    fn vis_str(d: &Draft) -> &str {
-        d.params.get("vis").and_then(|v| v.as_str()).unwrap_or("")
+    fn param<'a>(d: &'a Draft, name: &str) -> &'a str {
+        d.params.get(name).and_then(|v| v.as_str()).unwrap_or("")
     }
-    let mut flagger: HashMap<&str, usize> = HashMap::new();
-    for (i, c) in cal_vis.iter().enumerate() {
-        if c.is_none() || !writes_table(i) {
-            continue;
-        }
-        let d = &drafts[i];
-        let v = vis_str(d);
-        let span = d
-            .spans
-            .get("vis")
-            .map_or(d.key.span.clone(), |s| s.1.clone());
-        if let Some(&first) = flagger.get(v) {
+    let span_of = |d: &Draft, name: &str| {
+        d.spans
+            .get(name)
+            .map_or(d.key.span.clone(), |s| s.1.clone())
+    };
+    // table -> (stage changing it, "flags" / "appends to", the parameter naming it)
+    let mut changer: HashMap<&str, (usize, &str, &str)> = HashMap::new();
+    for (i, d) in drafts.iter().enumerate() {
+        let found = if cal_vis[i].is_some() && writes_table(i) {
+            Some(("flags", "vis"))
+        } else if d.task.is_some_and(|t| t.name == "gaincal") && !param(d, "append_to").is_empty() {
+            Some(("appends to", "append_to"))
+        } else {
+            None
+        };
+        let Some((verb, key)) = found else { continue };
+        let v = param(d, key);
+        if let Some(&(first, first_verb, _)) = changer.get(v) {
             diags.push(
-                Diagnostic::at(src, span, format!(
-                    "stages `{}` and `{}` both flag caltable `{v}`: each would write its own copy, and neither would have the other's flags",
+                Diagnostic::at(src, span_of(d, key), format!(
+                    "stage `{}` {first_verb} caltable `{v}` and stage `{}` {verb} it: each would write its own copy, and neither would have the other's change",
                     drafts[first].name, d.name
                 ))
-                .with_help(format!("chain them: `vis = \"{}\"` in stage `{}`", drafts[first].name, d.name)),
+                .with_help(format!("chain them: `{key} = \"{}\"` in stage `{}`", drafts[first].name, d.name)),
             );
         } else {
-            flagger.insert(v, i);
+            changer.insert(v, (i, verb, key));
         }
     }
-    for d in drafts {
+    for (j, d) in drafts.iter().enumerate() {
         for (s, span) in &d.cal_sites {
-            if let Some(&f) = flagger.get(s.as_str()) {
-                diags.push(
-                    Diagnostic::at(src, span.clone(), format!(
-                        "stage `{}` applies caltable `{s}`, but stage `{}` flags it: `{s}` is the table without those flags",
-                        d.name, drafts[f].name
-                    ))
-                    .with_help(format!("apply the flagged table: write `{}` instead of `{s}`", drafts[f].name)),
-                );
+            let Some(&(f, verb, _)) = changer.get(s.as_str()) else {
+                continue;
+            };
+            if f == j {
+                continue; // the appending stage names the table it extends
             }
+            let without = if verb == "flags" {
+                "without those flags"
+            } else {
+                "without those solutions"
+            };
+            diags.push(
+                Diagnostic::at(src, span.clone(), format!(
+                    "stage `{}` applies caltable `{s}`, but stage `{}` {verb} it: `{s}` is the table {without}",
+                    d.name, drafts[f].name
+                ))
+                .with_help(format!("apply the changed table: write `{}` instead of `{s}`", drafts[f].name)),
+            );
         }
     }
 }

@@ -286,7 +286,9 @@ pub fn solve_partial_mode(stage: &almacal_recipe::Stage) -> PartialMode {
         Some(ParamValue::Str(s)) => !s.trim().is_empty(),
         Some(_) => true,
     };
-    if combine_spw || spwmap {
+    // An appending solve rewrites the earlier table's rows with its own: never partial.
+    let appends = stage.params.contains_key("append_to");
+    if combine_spw || spwmap || appends {
         PartialMode::No
     } else {
         PartialMode::Merge
@@ -675,7 +677,7 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         .map(|r| (r.time_s.to_bits(), r.spw_id, r.field_id, r.scan, r.obs_id))
         .collect::<BTreeSet<_>>()
         .len();
-    let table = CalTable {
+    let mut table = CalTable {
         keywords: CalKeywords {
             par_type: ParType::Complex,
             ms_name: ms.file_name().map_or_else(
@@ -688,6 +690,13 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
         },
         rows,
         sub,
+    };
+    let appended_to = match ctx.param_str("append_to") {
+        Some(name) if !name.is_empty() => {
+            append_to_table(ctx, name, &mut table)?;
+            Some(name.to_string())
+        }
+        _ => None,
     };
     let out = ctx.output(ProductKind::Caltable)?;
     write_caltable(out, &table).map_err(|e| StageError::write(&ctx.stage.name, out, e))?;
@@ -705,8 +714,90 @@ pub fn run_solve(ctx: &StageContext<'_>, cfg: &SolveConfig) -> Result<StageOutpu
             "spws": solved_spws,
             "uncalibratable_chunks": uncalibratable,
             "max_iterations": max_iter,
+            "appended_to": appended_to,
         })),
     })
+}
+
+/// gaincal `append_to`: CASA's `append=True` without changing the earlier table. The new
+/// table holds the earlier table's rows and this solve's, in almacal's canonical order
+/// (CASA re-sorts an appended table too), the earlier table's SPECTRAL_WINDOW rows where
+/// this solve has none, and both histories. The two must be solutions of the same type
+/// for the same MS (CASA refuses other appends).
+fn append_to_table(
+    ctx: &StageContext<'_>,
+    name: &str,
+    table: &mut CalTable,
+) -> Result<(), StageError> {
+    let path = ctx.caltable(name).ok_or_else(|| {
+        fail(
+            ctx,
+            format!("append_to: caltable {name:?} is not available"),
+        )
+    })?;
+    let earlier = read_caltable(path).map_err(|e| {
+        fail(
+            ctx,
+            format!("append_to: cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let (a, b) = (&earlier.keywords, &table.keywords);
+    if a.viscal != b.viscal || a.par_type != b.par_type {
+        return Err(fail(
+            ctx,
+            format!(
+                "append_to: {} holds {:?} solutions, this stage solves {:?}; CASA appends only solutions of the same type",
+                path.display(),
+                a.viscal,
+                b.viscal
+            ),
+        ));
+    }
+    let base = |n: &str| {
+        std::path::Path::new(n)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+    };
+    if base(&a.ms_name) != base(&b.ms_name) || earlier.sub.spws.len() != table.sub.spws.len() {
+        return Err(fail(
+            ctx,
+            format!(
+                "append_to: {} was solved on {:?}, this stage on {:?}; append only solutions of the same MeasurementSet",
+                path.display(),
+                a.ms_name,
+                b.ms_name
+            ),
+        ));
+    }
+    for (i, r) in table.rows.iter().enumerate() {
+        if let Some(e) = earlier
+            .rows
+            .iter()
+            .find(|e| e.spw_id == r.spw_id && e.params.shape() != r.params.shape())
+        {
+            return Err(fail(
+                ctx,
+                format!(
+                    "append_to: spw {} has {:?} parameters in {} but {:?} here (row {i}); append solutions of the same shape",
+                    r.spw_id,
+                    e.params.shape(),
+                    path.display(),
+                    r.params.shape()
+                ),
+            ));
+        }
+    }
+    for (mine, old) in table.sub.spws.iter_mut().zip(earlier.sub.spws) {
+        if mine.flag_row && !old.flag_row {
+            *mine = old;
+        }
+    }
+    let mut history = earlier.sub.history;
+    history.append(&mut table.sub.history);
+    table.sub.history = history;
+    table.rows.extend(earlier.rows);
+    sort_rows(&mut table.rows);
+    Ok(())
 }
 
 /// Solution cells → caltable rows (one per cell and antenna).

@@ -1,11 +1,11 @@
 //! `gaincal`: G/T/K gain solutions (CASA defaults).
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{
+    p, r, Bounds, Def, ParamSpec, ProductKind, Role, Support, TaskSpec, Ty, COUNT_MAX,
+};
 use crate::value::Params;
 
-use super::common::{
-    NO_APPEND, NO_CALLIB, NO_CALLIB2, OUT_CALTABLE, PREAPPLY, SELECTDATA, SELECTION, VIS,
-};
+use super::common::{NO_CALLIB, NO_CALLIB2, OUT_CALTABLE, PREAPPLY, SELECTDATA, SELECTION, VIS};
 
 const OWN: &[ParamSpec] = &[
     VIS,
@@ -48,12 +48,20 @@ const OWN: &[ParamSpec] = &[
         .default_only("robust (L1 / outlier-rejecting) solving"),
     p("corrdepflags", Ty::Bool, Def::Bool(false))
         .default_only("keeps correlations whose partner correlation is flagged"),
+    // CASA's `append=True`: the stage writes the named table's solutions plus its own.
+    r("append_to", Ty::Str, Def::Absent, Role::Caltables),
 ];
+
+/// CASA's `append`: written as `append_to` (products are never changed once written).
+const APPEND: (&str, &str) = (
+    "append",
+    "products are never changed once written: write `append_to = \"<stage>\"` to make a new table with that stage's solutions and this stage's (CASA's append = True)",
+);
 
 pub const GAINCAL: TaskSpec = TaskSpec {
     name: "gaincal",
     params: &[OWN, SELECTION, SELECTDATA, PREAPPLY],
-    reserved: &[OUT_CALTABLE, NO_APPEND, NO_CALLIB, NO_CALLIB2],
+    reserved: &[OUT_CALTABLE, APPEND, NO_CALLIB, NO_CALLIB2],
     outputs,
     test_only: false,
     support: &[],
