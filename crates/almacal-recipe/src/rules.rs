@@ -155,7 +155,37 @@ pub(crate) fn apply(
             check_lengths(src, &format!("stage `{stage}`"), params, span, diags);
         }
         "setjy" => {
-            let manual = params.get("standard").and_then(|s| s.as_str()) == Some("manual");
+            if params.contains_key("fluxscale") {
+                if params.get("standard").and_then(|s| s.as_str()) != Some("manual") {
+                    let span = value_span("standard").unwrap_or_else(|| draft.key.span.clone());
+                    diags.push(
+                        Diagnostic::at(
+                            src,
+                            span,
+                            format!("stage `{stage}`: `fluxscale` sets a manual model"),
+                        )
+                        .with_help("write standard = \"manual\""),
+                    );
+                }
+                for k in ["fluxdensity", "spix", "reffreq"] {
+                    if let Some(span) = key_span(k) {
+                        diags.push(
+                            Diagnostic::at(src, span, format!("stage `{stage}`: `{k}` comes from the fluxscale result named in `fluxscale`"))
+                                .with_help(format!("remove `{k}`, or remove `fluxscale` and give the model yourself")),
+                        );
+                    }
+                }
+            }
+            if given.contains_key("fluxscale_fit") && !params.contains_key("fluxscale") {
+                if let Some(span) = key_span("fluxscale_fit") {
+                    diags.push(
+                        Diagnostic::at(src, span, format!("stage `{stage}`: `fluxscale_fit` chooses how the result of `fluxscale` is used, but the stage names no fluxscale stage"))
+                            .with_help("add fluxscale = \"<fluxscale stage>\", or remove `fluxscale_fit`"),
+                    );
+                }
+            }
+            let manual = params.get("standard").and_then(|s| s.as_str()) == Some("manual")
+                && !params.contains_key("fluxscale");
             let unset = params
                 .get("fluxdensity")
                 .and_then(|f| f.as_list())

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::executor::TaskRegistry;
 
 pub mod bandpass;
+pub mod delmod;
 pub mod fluxscale;
 pub mod gaincal;
 pub mod model;
@@ -53,5 +54,6 @@ pub fn register_builtin(r: &mut TaskRegistry) {
     r.register("gaincal", Arc::new(gaincal::Gaincal));
     r.register("bandpass", Arc::new(bandpass::Bandpass));
     r.register("setjy", Arc::new(setjy::Setjy));
+    r.register("delmod", Arc::new(delmod::Delmod));
     r.register("fluxscale", Arc::new(fluxscale::Fluxscale));
 }

@@ -4,6 +4,7 @@
 mod applycal;
 mod bandpass;
 pub mod common;
+mod delmod;
 mod flagcmd;
 mod flagdata;
 mod flagmanager;
@@ -34,6 +35,7 @@ pub const TASKS: &[&TaskSpec] = &[
     &gaincal::GAINCAL,
     &bandpass::BANDPASS,
     &setjy::SETJY,
+    &delmod::DELMOD,
     &fluxscale::FLUXSCALE,
     &renorm::RENORM,
     &listobs::LISTOBS,

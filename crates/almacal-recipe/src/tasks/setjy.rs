@@ -1,7 +1,7 @@
 //! `setjy`: the flux-density model of calibrators; the product is a model
 //! that later stages reading the same vis use (no MODEL_DATA column).
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty};
+use crate::schema::{p, r, Bounds, Def, ParamSpec, ProductKind, Role, Support, TaskSpec, Ty};
 use crate::value::Params;
 
 use super::common::VIS;
@@ -45,6 +45,10 @@ const OWN: &[ParamSpec] = &[
     p("rotmeas", Ty::Float, Def::Float(0.0))
         .bounded(Bounds::FINITE).default_only("a polarized model's rotation measure"),
     p("usescratch", Ty::Bool, Def::Bool(false)).default_only("writes MODEL_DATA; almacal keeps the model as a product instead, which later stages use either way"),
+    // almacal's: the flux densities a fluxscale stage derived (the scripts parse its log
+    // and call setjy manual per spw, or with the fitted spectrum).
+    r("fluxscale", Ty::Str, Def::Absent, Role::Caltables),
+    p("fluxscale_fit", Ty::Bool, Def::Bool(false)),
 ];
 
 pub const SETJY: TaskSpec = TaskSpec {
