@@ -201,7 +201,13 @@ impl StageExecutor for Applycal {
         meta: &almacal_core::meta::MsMeta,
     ) -> Vec<crate::executor::ParamProblem> {
         match stage.params.get("output").and_then(ParamValue::as_table) {
-            Some(out) => super::vis_out::whole_spw_problems(out, "output.", meta),
+            Some(out) => {
+                let reindex = out
+                    .get("reindex")
+                    .and_then(ParamValue::as_bool)
+                    .unwrap_or(true);
+                super::vis_out::whole_spw_problems(out, "output.", meta, reindex)
+            }
             None => Vec::new(),
         }
     }
@@ -327,12 +333,6 @@ impl StageExecutor for Applycal {
             .cloned()
             .unwrap_or_default();
         let os = |k: &str| out_p.get(k).and_then(ParamValue::as_str).unwrap_or("");
-        if out_p.get("reindex").and_then(ParamValue::as_bool) == Some(true) {
-            return Err(failed(
-                stage,
-                "output.reindex = true is not supported yet; use reindex = false (spw ids kept)",
-            ));
-        }
         let dc = DataColumn::parse(os("datacolumn")).unwrap_or(DataColumn::Corrected);
         if dc != DataColumn::Corrected {
             return Err(failed(
@@ -350,6 +350,11 @@ impl StageExecutor for Applycal {
             datacolumn: dc,
             keepflags: out_p
                 .get("keepflags")
+                .and_then(ParamValue::as_bool)
+                .unwrap_or(true),
+            // CASA split's behaviour unless the recipe says `reindex = false`.
+            reindex: out_p
+                .get("reindex")
                 .and_then(ParamValue::as_bool)
                 .unwrap_or(true),
         };
