@@ -874,7 +874,7 @@ pub fn whole_spw_problems(
             out.push(crate::executor::ParamProblem {
                 param: format!("{prefix}spw"),
                 message: format!(
-                    "a channel selection in a written MS is not implemented yet ({} channels)",
+                    "a channel selection in an MS written without re-indexing (reindex = false) is not implemented ({} channels)",
                     partial.join(", ")
                 ),
                 help: Some("select whole spws (e.g. spw = \"16,18\"), or write a re-indexed MS (reindex = true), which keeps selected channels as a new spw".into()),
