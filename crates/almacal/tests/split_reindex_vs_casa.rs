@@ -3,7 +3,8 @@
 //! on `refdata/sim_small/sim_small.ms`, for each of the reference's selections (spws and a
 //! field; Tsys spws with SYSCAL; spws listed out of order; a spw range over spws without a
 //! DDID; channel ranges, ascending and descending; several ranges in one spw; fields listed
-//! out of order; an intent), the output has CASA's SPECTRAL_WINDOW (names, NUM_CHAN,
+//! out of order; an intent; channels of a Tsys spw, whose SYSCAL spectra CASA leaves
+//! whole; an antenna and scan selection, which renumbers nothing), the output has CASA's SPECTRAL_WINDOW (names, NUM_CHAN,
 //! REF_FREQUENCY, TOTAL_BANDWIDTH, first/last CHAN_FREQ), DATA_DESCRIPTION, FIELD, STATE,
 //! SOURCE rows, SYSCAL/FEED spw histograms, row count, DATA_DESC_ID/FIELD_ID/STATE_ID
 //! histograms (all identical) and per-DDID DATA sums (re, im, |z|) within 1e-6 relative and
