@@ -1,8 +1,10 @@
 //! The `applycal` stage: applies caltables (per-field `groups`, or the stage-level
 //! `gaintable`/`gainfield`/`interp`/`spwmap`/`calwt`) with `applymode` to the rows of the
 //! stage's selection, and writes the result as a new MS in the same pass (the CASA
-//! applycal + split/mstransform(datacolumn='corrected', reindex=False) of the tutorial):
-//! `output = { split, spw, field, intent, datacolumn = "corrected", keepflags }`.
+//! applycal + split(datacolumn='corrected') of the tutorial):
+//! `output = { split, spw, field, intent, datacolumn = "corrected", keepflags, reindex }`,
+//! `reindex` true by default as CASA's split (see `reindex`); `false` keeps the input's
+//! spw ids and DDIDs (mstransform's reindex=False).
 //! Rows outside the applycal selection but inside the output selection are written
 //! uncalibrated (CORRECTED = DATA), as CASA's freshly created CORRECTED_DATA column is.
 
