@@ -10,8 +10,10 @@
 //! each `refant` entry is an antenna of it. Then each executor's own
 //! [`StageExecutor::validate`](crate::StageExecutor::validate) (e.g. setjy's standard
 //! knows the selected sources; a split keeps whole spws). A stage that reads another
-//! stage's output is checked against the input MS that output derives from: almacal's
-//! split keeps spw and field ids (`reindex = false`).
+//! stage's output is checked against the input MS that output derives from, as each
+//! re-indexing split / mstransform / applycal `output` upstream renumbers it
+//! ([`crate::stages::reindex::reindexed_meta`]: a stage reading the output of a split of
+//! spws 17,19 selects `spw = "0,1"`); `reindex = false` keeps spw and field ids.
 //!
 //! Every problem is reported where the parameter was written (the stage, `[defaults]`, a
 //! flag file line, or the stage header for CASA's default), as load-time errors are.
@@ -50,6 +52,8 @@ pub fn check_against_inputs(recipe: &Recipe, reg: &TaskRegistry) -> Vec<Diagnost
         let Ok(meta) = meta else {
             continue;
         };
+        let derived = derived_meta(recipe, stage, meta);
+        let meta = derived.as_ref().unwrap_or(meta);
         let mut problems = stage_selection_problems(stage, meta);
         if let Some(exec) = reg.get(&stage.task) {
             problems.extend(exec.validate(stage, meta));
@@ -71,6 +75,64 @@ pub fn check_against_inputs(recipe: &Recipe, reg: &TaskRegistry) -> Vec<Diagnost
                 snippet: None,
                 help: Some("point [inputs] at a readable MeasurementSet".into()),
             });
+        }
+    }
+    out
+}
+
+/// Whether `stage` writes a re-indexed vis, and the selection of what it writes.
+fn reindexing(stage: &Stage) -> Option<SelectionParams> {
+    let get = |p: &Params, k: &str| {
+        p.get(k)
+            .and_then(ParamValue::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let sel = |p: &Params| SelectionParams {
+        spw: get(p, "spw"),
+        field: get(p, "field"),
+        intent: get(p, "intent"),
+        ..Default::default()
+    };
+    let on = |p: &Params| {
+        p.get("reindex")
+            .and_then(ParamValue::as_bool)
+            .unwrap_or(true)
+    };
+    match stage.task.as_str() {
+        "split" | "mstransform" => on(&stage.params).then(|| sel(&stage.params)),
+        "applycal" => {
+            let out = stage.params.get("output").and_then(ParamValue::as_table)?;
+            on(out).then(|| sel(out))
+        }
+        _ => None,
+    }
+}
+
+/// The metadata of what `stage` reads when re-indexing stages lie between it and its
+/// `[inputs]` MS (`meta`): `None` when there are none.
+fn derived_meta(recipe: &Recipe, stage: &Stage, meta: &MsMeta) -> Option<MsMeta> {
+    let mut chain = Vec::new();
+    let mut vis = stage.vis.as_ref()?;
+    for _ in 0..=recipe.stages.len() {
+        match vis {
+            VisSource::Input(_) => break,
+            VisSource::Stage(s) => {
+                let up = recipe.stage(s)?;
+                chain.push(up);
+                vis = up.vis.as_ref()?;
+            }
+        }
+    }
+    let mut out: Option<MsMeta> = None;
+    for up in chain.iter().rev() {
+        let Some(sel) = reindexing(up) else {
+            continue;
+        };
+        let cur = out.as_ref().unwrap_or(meta);
+        // A selection that does not resolve is reported at that stage.
+        if let Ok(plan) = crate::stages::reindex::plan(cur, &sel) {
+            out = Some(crate::stages::reindex::reindexed_meta(cur, &plan));
         }
     }
     out

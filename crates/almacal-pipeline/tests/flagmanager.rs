@@ -33,6 +33,7 @@ vis = "raw"
 outputvis = "tiny.split.ms"
 datacolumn = "data"
 spw = "16,18"
+# Re-indexed (CASA split): spws 16, 18 are 0, 1 of the split.
 
 [stage.save_orig]
 task = "flagmanager"
@@ -45,7 +46,7 @@ comment = "after split"
 task = "flagdata"
 vis = "sp"
 mode = "manual"
-spw = "16:0~3,18:28~31"
+spw = "0:0~3,1:28~31"
 
 [stage.save_edges]
 task = "flagmanager"

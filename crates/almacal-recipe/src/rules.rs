@@ -141,7 +141,8 @@ pub(crate) fn apply(
                 for (k, v) in [
                     ("datacolumn", ParamValue::Str("corrected".into())),
                     ("keepflags", ParamValue::Bool(true)),
-                    ("reindex", ParamValue::Bool(false)),
+                    // CASA split's default (split always re-indexes).
+                    ("reindex", ParamValue::Bool(true)),
                     ("spw", ParamValue::Str(String::new())),
                     ("field", ParamValue::Str(String::new())),
                     ("intent", ParamValue::Str(String::new())),

@@ -180,27 +180,6 @@ pub fn no_time_average(v: &ParamValue) -> Result<(), String> {
     }
 }
 
-/// `reindex`: false (spw ids and DDIDs are kept; re-indexing is not implemented yet).
-pub fn no_reindex(v: &ParamValue) -> Result<(), String> {
-    if v.as_bool() == Some(true) {
-        Err(
-            "re-indexing spws (reindex = true) is not implemented yet; set reindex = false \
-             (spw ids and DDIDs are kept, as the tutorial does)"
-                .into(),
-        )
-    } else {
-        Ok(())
-    }
-}
-
-/// applycal `output = { ... }`: `reindex = true` is not implemented yet.
-pub fn applycal_output(v: &ParamValue) -> Result<(), String> {
-    match v.as_table().and_then(|t| t.get("reindex")) {
-        Some(r) => no_reindex(r).map_err(|e| format!("output.{e}")),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,7 +39,7 @@ vis = "raw"
 field = "0"
 spw = "16"
 gaintable = ["cals/ext.cal"]
-output = { split = "applied.ms", spw = "16", datacolumn = "corrected" }
+output = { split = "applied.ms", spw = "16", datacolumn = "corrected", reindex = false }
 "#;
 
 /// `plan` output lines, stage → reasons.

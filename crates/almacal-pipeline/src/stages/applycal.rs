@@ -1,8 +1,10 @@
 //! The `applycal` stage: applies caltables (per-field `groups`, or the stage-level
 //! `gaintable`/`gainfield`/`interp`/`spwmap`/`calwt`) with `applymode` to the rows of the
 //! stage's selection, and writes the result as a new MS in the same pass (the CASA
-//! applycal + split/mstransform(datacolumn='corrected', reindex=False) of the tutorial):
-//! `output = { split, spw, field, intent, datacolumn = "corrected", keepflags }`.
+//! applycal + split(datacolumn='corrected') of the tutorial):
+//! `output = { split, spw, field, intent, datacolumn = "corrected", keepflags, reindex }`,
+//! `reindex` true by default as CASA's split (see `reindex`); `false` keeps the input's
+//! spw ids and DDIDs (mstransform's reindex=False).
 //! Rows outside the applycal selection but inside the output selection are written
 //! uncalibrated (CORRECTED = DATA), as CASA's freshly created CORRECTED_DATA column is.
 
@@ -201,7 +203,13 @@ impl StageExecutor for Applycal {
         meta: &almacal_core::meta::MsMeta,
     ) -> Vec<crate::executor::ParamProblem> {
         match stage.params.get("output").and_then(ParamValue::as_table) {
-            Some(out) => super::vis_out::whole_spw_problems(out, "output.", meta),
+            Some(out) => {
+                let reindex = out
+                    .get("reindex")
+                    .and_then(ParamValue::as_bool)
+                    .unwrap_or(true);
+                super::vis_out::whole_spw_problems(out, "output.", meta, reindex)
+            }
             None => Vec::new(),
         }
     }
@@ -327,12 +335,6 @@ impl StageExecutor for Applycal {
             .cloned()
             .unwrap_or_default();
         let os = |k: &str| out_p.get(k).and_then(ParamValue::as_str).unwrap_or("");
-        if out_p.get("reindex").and_then(ParamValue::as_bool) == Some(true) {
-            return Err(failed(
-                stage,
-                "output.reindex = true is not supported yet; use reindex = false (spw ids kept)",
-            ));
-        }
         let dc = DataColumn::parse(os("datacolumn")).unwrap_or(DataColumn::Corrected);
         if dc != DataColumn::Corrected {
             return Err(failed(
@@ -350,6 +352,11 @@ impl StageExecutor for Applycal {
             datacolumn: dc,
             keepflags: out_p
                 .get("keepflags")
+                .and_then(ParamValue::as_bool)
+                .unwrap_or(true),
+            // CASA split's behaviour unless the recipe says `reindex = false`.
+            reindex: out_p
+                .get("reindex")
                 .and_then(ParamValue::as_bool)
                 .unwrap_or(true),
         };

@@ -27,6 +27,7 @@ pub mod flagmanager;
 pub mod gencal;
 pub mod listobs;
 mod prep_common;
+pub mod reindex;
 pub mod renorm;
 pub mod split;
 pub mod vis_out;

@@ -1,7 +1,8 @@
 //! The `split` and `mstransform` stages: copy a selection of a vis (with its upstream flag
-//! layers applied) into a new MS with the chosen `datacolumn` as DATA, keeping spw ids and
-//! DDIDs (`reindex = false`; see `vis_out`). Averaging and re-indexing are not implemented
-//! and are refused with a message rather than ignored.
+//! layers applied) into a new MS with the chosen `datacolumn` as DATA, re-indexed as CASA
+//! does (`reindex = true`, CASA's default and split's only behaviour; see `reindex`) or
+//! keeping spw ids and DDIDs (`reindex = false`; see `vis_out`). Averaging is not
+//! implemented and is refused with a message rather than ignored.
 
 use almacal_recipe::{ParamValue, ProductKind};
 
@@ -23,7 +24,12 @@ impl StageExecutor for Split {
         stage: &almacal_recipe::Stage,
         meta: &almacal_core::meta::MsMeta,
     ) -> Vec<crate::executor::ParamProblem> {
-        super::vis_out::whole_spw_problems(&stage.params, "", meta)
+        let reindex = stage
+            .params
+            .get("reindex")
+            .and_then(ParamValue::as_bool)
+            .unwrap_or(true);
+        super::vis_out::whole_spw_problems(&stage.params, "", meta, reindex)
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
@@ -44,6 +50,10 @@ impl StageExecutor for Split {
             datacolumn,
             keepflags: ctx
                 .param("keepflags")
+                .and_then(ParamValue::as_bool)
+                .unwrap_or(true),
+            reindex: ctx
+                .param("reindex")
                 .and_then(ParamValue::as_bool)
                 .unwrap_or(true),
         };

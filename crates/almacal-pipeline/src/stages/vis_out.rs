@@ -1,11 +1,13 @@
 //! Materialising a vis product: a new MeasurementSet written in one streaming pass,
 //! read chunks (I/O thread) → per-chunk work such as applycal (rayon) → write (one thread).
 //!
-//! The output keeps CASA's `reindex=false` structure: the main table is a casacore deep
-//! copy of the input's description (same columns and storage managers, minus
-//! CORRECTED_DATA / MODEL_DATA / WEIGHT_SPECTRUM / SIGMA_SPECTRUM), every subtable is copied
-//! unchanged (all SPECTRAL_WINDOW and DATA_DESCRIPTION rows kept, so DDIDs and spw ids stay),
-//! and the selected rows are written with the chosen data column as DATA, the final flags
+//! The main table is a casacore deep copy of the input's description (same columns and
+//! storage managers, minus CORRECTED_DATA / MODEL_DATA / WEIGHT_SPECTRUM / SIGMA_SPECTRUM).
+//! With `reindex = false` every subtable is copied unchanged (all SPECTRAL_WINDOW and
+//! DATA_DESCRIPTION rows kept, so DDIDs and spw ids stay) and only whole spws are written;
+//! with `reindex = true` (CASA's split) the subtables are rewritten and the main table's
+//! DATA_DESC_ID / FIELD_ID / STATE_ID renumbered as [`super::reindex`] says, and a channel
+//! selection within a spw writes those channels. The selected rows are written with the chosen data column as DATA, the final flags
 //! (base FLAG OR upstream layers OR solution flags) and, for calibrated data,
 //! SIGMA = 1/sqrt(WEIGHT) (algorithms.md §8.5). Rows are written chunk by chunk, i.e.
 //! grouped by (DDID, field, scan) in time order. The input MS is only read.
@@ -28,6 +30,7 @@ use rayon::prelude::*;
 use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
 
 use super::prep_common::{casa_err, failed};
+use super::reindex::Reindex;
 use crate::executor::StageError;
 
 /// Which column of the input becomes the output DATA.
@@ -63,6 +66,8 @@ pub struct OutputSpec {
     pub datacolumn: DataColumn,
     /// false: rows whose cells are all flagged are dropped (CASA `keepflags=False`).
     pub keepflags: bool,
+    /// CASA's `reindex`: renumber spws, DDIDs (and fields/states when selected) from 0.
+    pub reindex: bool,
 }
 
 /// Per-chunk work done on compute threads before writing (e.g. applycal).
@@ -187,7 +192,7 @@ fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
 }
 
 /// Create `out` with the input's main-table description and full copies of its subtables.
-fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
+fn create_output(ms: &Path, out: &Path, plan: Option<&Reindex>) -> Result<OutTable, String> {
     if out.exists() {
         return Err(format!("{} already exists", out.display()));
     }
@@ -207,6 +212,9 @@ fn create_output(ms: &Path, out: &Path) -> Result<OutTable, String> {
             copy_dir(&p, &dst)
                 .map_err(|e| format!("copying {} to {}: {e}", p.display(), dst.display()))?;
         }
+    }
+    if let Some(r) = plan {
+        super::reindex::rewrite_subtables(ms, out, r)?;
     }
     let _g = casacore_lock();
     let mut t = WriteTable::new(
@@ -242,6 +250,31 @@ fn put_scalars<T: CasaScalarData>(
         .map_err(|e| format!("writing {col}: {e}"))
 }
 
+/// Old → new main-table ids of a re-indexed output (empty maps: ids kept).
+#[derive(Default)]
+struct OutIds {
+    dd: Option<BTreeMap<i32, i32>>,
+    field: Option<BTreeMap<i32, i32>>,
+    state: Option<BTreeMap<i32, i32>>,
+}
+
+impl OutIds {
+    fn of(plan: Option<&Reindex>) -> Self {
+        match plan {
+            None => Self::default(),
+            Some(r) => Self {
+                dd: Some(r.dd_map()),
+                field: r.field_map(),
+                state: r.state_map(),
+            },
+        }
+    }
+    /// A selected row's id is always in the map; anything else (negative) stays.
+    fn map(m: &Option<BTreeMap<i32, i32>>, v: i32) -> i32 {
+        m.as_ref().and_then(|m| m.get(&v).copied()).unwrap_or(v)
+    }
+}
+
 /// Append the rows of `c` (only those in `keep`) to the output.
 fn write_chunk(
     out: &mut OutTable,
@@ -249,6 +282,7 @@ fn write_chunk(
     keep: &[usize],
     extra: &Extra,
     start: u64,
+    ids: &OutIds,
 ) -> Result<(), String> {
     use ndarray::Axis;
     let n = keep.len();
@@ -292,10 +326,16 @@ fn write_chunk(
     put_scalars(t, "ANTENNA2", start, &a2)?;
     put_scalars(t, "FEED1", start, &pick_i(&extra.feed1))?;
     put_scalars(t, "FEED2", start, &pick_i(&extra.feed2))?;
-    put_scalars(t, "DATA_DESC_ID", start, &vec![c.dd.0 as i32; n])?;
-    put_scalars(t, "FIELD_ID", start, &vec![c.field.0 as i32; n])?;
+    let dd = OutIds::map(&ids.dd, c.dd.0 as i32);
+    let field = OutIds::map(&ids.field, c.field.0 as i32);
+    let state: Vec<i32> = pick_i(&extra.state)
+        .into_iter()
+        .map(|s| OutIds::map(&ids.state, s))
+        .collect();
+    put_scalars(t, "DATA_DESC_ID", start, &vec![dd; n])?;
+    put_scalars(t, "FIELD_ID", start, &vec![field; n])?;
     put_scalars(t, "SCAN_NUMBER", start, &vec![c.scan; n])?;
-    put_scalars(t, "STATE_ID", start, &pick_i(&extra.state))?;
+    put_scalars(t, "STATE_ID", start, &state)?;
     put_scalars(t, "OBSERVATION_ID", start, &pick_i(&extra.obs))?;
     put_scalars(t, "ARRAY_ID", start, &pick_i(&extra.array))?;
     put_scalars(t, "PROCESSOR_ID", start, &pick_i(&extra.processor))?;
@@ -326,6 +366,11 @@ pub fn write_vis(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<WriteStats, StageError> {
     let meta = read_meta(ms).map_err(|e| casa_err(stage, e))?;
+    let plan = spec
+        .reindex
+        .then(|| super::reindex::plan(&meta, &spec.selection))
+        .transpose()
+        .map_err(|e| failed(stage, e))?;
     let mut req = ReadRequest::new(ms);
     req.selection = spec.selection.clone();
     req.flag_layers = layers;
@@ -339,8 +384,8 @@ pub fn write_vis(
     let total_rows = meta_rows(ms);
     // Every selected row is written when flagged rows are kept: the visibility file will
     // reach rows × cell bytes, which the prefaulter may prepare ahead of casacore.
-    let cell_bytes = spec
-        .keepflags
+    let partial = plan.as_ref().is_some_and(Reindex::has_channel_selection);
+    let cell_bytes = (spec.keepflags && !partial)
         .then(|| uniform_cell_bytes(&meta, stream.planned_rows()))
         .flatten();
     // The visibilities, flags and weights of the rows to write, checked against the free
@@ -354,15 +399,17 @@ pub fn write_vis(
     let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
     let ms_w: PathBuf = ms.to_path_buf();
     let out_w: PathBuf = out.to_path_buf();
+    let plan_w = plan.clone();
     let writer = std::thread::Builder::new()
         .name("almacal-ms-writer".into())
         .spawn(move || -> Result<u64, String> {
             let extra = read_extra(&ms_w).map_err(|e| e.to_string())?;
-            let mut t = create_output(&ms_w, &out_w)?;
+            let mut t = create_output(&ms_w, &out_w, plan_w.as_ref())?;
+            let ids = OutIds::of(plan_w.as_ref());
             let mut n = 0u64;
             let mut prefault = None;
             for (k, (c, keep)) in rx.into_iter().enumerate() {
-                write_chunk(&mut t, &c, &keep, &extra, n)?;
+                write_chunk(&mut t, &c, &keep, &extra, n, &ids)?;
                 n += keep.len() as u64;
                 // The file is recognised within the first chunks, or left alone.
                 if let (true, Some((bytes, rows))) = (prefault.is_none() && k < 4, cell_bytes) {
@@ -381,7 +428,7 @@ pub fn write_vis(
         stream,
         threads,
         &meta,
-        (op, calibrated, spec.keepflags),
+        (op, calibrated, spec.keepflags, partial),
         total_rows,
         progress,
         |c, keep| Ok(tx.send((c, keep)).is_ok()),
@@ -413,7 +460,7 @@ fn compute_stream(
     stream: almacal_casa::reader::ChunkStream,
     threads: usize,
     meta: &MsMeta,
-    (op, calibrated, keepflags): (Option<&dyn ChunkOp>, bool, bool),
+    (op, calibrated, keepflags, channels): (Option<&dyn ChunkOp>, bool, bool, bool),
     total_rows: u64,
     progress: &(dyn Fn(u64, u64) + Sync),
     mut sink: impl FnMut(VisChunk, Vec<usize>) -> Result<bool, StageError>,
@@ -434,7 +481,7 @@ fn compute_stream(
         let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
             batch
                 .par_iter_mut()
-                .map(|c| finish_chunk(c, meta, op, calibrated, keepflags))
+                .map(|c| finish_chunk(c, meta, op, calibrated, (keepflags, channels)))
                 .collect()
         });
         for (c, r) in batch.drain(..).zip(results) {
@@ -523,11 +570,12 @@ fn finish_chunk(
     meta: &MsMeta,
     op: Option<&dyn ChunkOp>,
     calibrated: bool,
-    keepflags: bool,
+    (keepflags, channels): (bool, bool),
 ) -> Result<Vec<usize>, String> {
     let nchan_all = meta.spw(c.spw).map_or(0, |s| s.nchan());
     let ncorr_all = meta.corrs_of(c.dd).len();
-    if c.chans.len() != nchan_all || c.corrs.len() != ncorr_all {
+    // A re-indexed output writes a channel selection as a new spw.
+    if (c.chans.len() != nchan_all && !channels) || c.corrs.len() != ncorr_all {
         return Err(format!(
             "channel or correlation selection in the output (spw {} keeps {} of {} channels, {} of {} correlations) is not supported yet: select whole spws",
             c.spw.0,
@@ -579,7 +627,8 @@ pub fn update_vis_in_place(
     threads: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Option<WriteStats>, StageError> {
-    if !spec.keepflags {
+    // A re-indexed output's ids differ from the input's: rewritten whole.
+    if !spec.keepflags || spec.reindex {
         return Ok(None);
     }
     let (meta, idx) =
@@ -689,7 +738,7 @@ pub fn update_vis_in_place(
         stream,
         threads,
         &meta,
-        (op, calibrated, true),
+        (op, calibrated, true, false),
         total_rows,
         progress,
         |c, _keep| {
@@ -775,13 +824,15 @@ fn update_chunk(out: &mut OutTable, c: &VisChunk, out_rows: &[u64]) -> Result<()
     Ok(())
 }
 
-/// `almacal check`: a written MS keeps whole spws and all correlations (what
-/// [`write_vis`] supports). `p` holds the output's selection (`spw`, `correlation`);
-/// problems are keyed `{prefix}spw` / `{prefix}correlation`.
+/// `almacal check`: a written MS keeps all correlations and, without `reindex`, whole
+/// spws (what [`write_vis`] supports); a re-indexed one's plan must be possible. `p` holds
+/// the output's selection (`spw`, `correlation`); problems are keyed `{prefix}spw` /
+/// `{prefix}correlation`.
 pub fn whole_spw_problems(
     p: &almacal_recipe::Params,
     prefix: &str,
     meta: &MsMeta,
+    reindex: bool,
 ) -> Vec<crate::executor::ParamProblem> {
     use almacal_casa::selection::Selection;
     use almacal_recipe::ParamValue;
@@ -801,7 +852,16 @@ pub fn whole_spw_problems(
         return Vec::new();
     };
     let mut out = Vec::new();
-    if let Some(chans) = &s.spw_chans {
+    if reindex {
+        if let Err(e) = super::reindex::plan(meta, &sel) {
+            out.push(crate::executor::ParamProblem {
+                param: format!("{prefix}spw"),
+                message: e,
+                help: Some("select channel ranges without a step (e.g. spw = \"16:4~59\")".into()),
+            });
+        }
+    }
+    if let (Some(chans), false) = (&s.spw_chans, reindex) {
         let partial: Vec<String> = chans
             .iter()
             .filter_map(|(&spw, c)| {
@@ -814,10 +874,10 @@ pub fn whole_spw_problems(
             out.push(crate::executor::ParamProblem {
                 param: format!("{prefix}spw"),
                 message: format!(
-                    "a channel selection in a written MS is not implemented yet ({} channels)",
+                    "a channel selection in an MS written without re-indexing (reindex = false) is not implemented ({} channels)",
                     partial.join(", ")
                 ),
-                help: Some("select whole spws (e.g. spw = \"16,18\"); flag channels instead of dropping them".into()),
+                help: Some("select whole spws (e.g. spw = \"16,18\"), or write a re-indexed MS (reindex = true), which keeps selected channels as a new spw".into()),
             });
         }
     }

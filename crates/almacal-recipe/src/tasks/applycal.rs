@@ -31,10 +31,7 @@ const OWN: &[ParamSpec] = &[
         "calonly",
     ])),
     p("groups", Ty::Groups, Def::Absent),
-    p("output", Ty::Output, Def::Absent).supports(Support::Rule(
-        crate::support::applycal_output,
-        "all keys; reindex only false",
-    )),
+    p("output", Ty::Output, Def::Absent),
     // almacal: by default a caltable that has no solution for any selected row (wrong
     // antennas/spws/fields, e.g. a VLA table on ALMA data) fails the stage; `true` passes
     // such rows through uncalibrated, as CASA does.

@@ -1,15 +1,12 @@
 //! `mstransform`: like split, plus CASA's reindex/averaging options.
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty, COUNT_MAX};
 use crate::value::Params;
 
 use super::split::{COLUMNS, NO_CHANNEL_AVERAGE, OUTPUT, SELECTION, TIMEBIN};
 
 const OWN: &[ParamSpec] = &[
-    p("reindex", Ty::Bool, Def::Bool(true)).supports(Support::Rule(
-        crate::support::no_reindex,
-        "only false (spw ids kept)",
-    )),
+    p("reindex", Ty::Bool, Def::Bool(true)),
     p("chanaverage", Ty::Bool, Def::Bool(false)).default_only("averages channels"),
     p("chanbin", Ty::IntList, Def::IntList(&[1]))
         .bounded(Bounds::Int(1, COUNT_MAX))

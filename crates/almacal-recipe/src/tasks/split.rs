@@ -64,6 +64,9 @@ pub const NO_CHANNEL_AVERAGE: Support = Support::Rule(
 );
 
 const OWN: &[ParamSpec] = &[
+    // almacal: CASA's split always re-indexes (as mstransform's default reindex=True);
+    // `false` keeps spw ids and DDIDs (mstransform's reindex=False).
+    p("reindex", Ty::Bool, Def::Bool(true)),
     p("width", Ty::IntList, Def::IntList(&[1]))
         .bounded(Bounds::Int(1, COUNT_MAX))
         .supports(NO_CHANNEL_AVERAGE),
