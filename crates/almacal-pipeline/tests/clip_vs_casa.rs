@@ -1,7 +1,7 @@
 //! flagdata mode='clip' against CASA 6.7's flag counts (`fixtures/flagging/casa_clip.json`,
 //! made by `fixtures/flagging/casa_clip_reference.py`) on a copy of the reference MS
 //! `refdata/sim_small/sim_small.ms` with a few DATA cells set to 0, NaN and ±Inf. Each case's
-//! parameters go through the flagdata stage's parser (`stages::flagdata::step_of`) and
+//! parameters go through the flagdata stage's parser (`stages::flag_commands::step_of`) and
 //! `compute_layer`, like a recipe command; the counts of `flag_summary` (total, per antenna,
 //! per spw, per correlation) must equal CASA's flagdata summary exactly.
 
@@ -10,7 +10,7 @@ mod common;
 use almacal_casa::flagging::{compute_layer, flag_summary};
 use almacal_casa::selection::SelectionParams;
 use almacal_casa::table::casacore_lock;
-use almacal_pipeline::stages::flagdata::{step_of, Step};
+use almacal_pipeline::stages::flag_commands::{step_of, Step};
 use almacal_recipe::{ParamValue, Params};
 use ndarray::Array2;
 use num_complex::Complex32;

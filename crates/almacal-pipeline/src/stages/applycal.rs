@@ -19,7 +19,8 @@ use almacal_solve::apply::{apply_chunk, ApplyMode, ChunkInfo, Outcome, Term};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::apply_terms::{load_term, LoadedTerm, SpwMapSpec, TableSpec};
-use super::flagdata::{load_layers, selection_of};
+use super::flag_commands::selection_of;
+use super::flag_layers::load_layers;
 use super::prep_common::{casa_err, failed, vis};
 use super::vis_out::{update_vis_in_place, write_vis, ChunkOp, DataColumn, OutputSpec, WriteStats};
 use crate::executor::{PartialMode, StageContext, StageError, StageExecutor, StageOutput};

@@ -9,7 +9,7 @@ use almacal_casa::flagging::caltable::{caltable_summary, flag_caltable};
 use almacal_casa::flagging::FlagCommand;
 use almacal_recipe::ProductKind;
 
-use super::flagdata::{steps, Step};
+use super::flag_commands::{steps, Step};
 use super::prep_common::{casa_err, failed, write_json};
 use super::solve_common::{now_mjd_s, provenance};
 use crate::executor::{StageContext, StageError, StageOutput};

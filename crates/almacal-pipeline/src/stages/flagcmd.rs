@@ -21,7 +21,8 @@ use almacal_recipe::source::SourceFile;
 use almacal_recipe::{ParamValue, Params, ProductKind};
 use serde_json::{json, Value};
 
-use super::flagdata::{load_layers, selection_of, step_of, write_layer, Step};
+use super::flag_commands::{selection_of, step_of, Step};
+use super::flag_layers::{load_layers, write_layer};
 use super::prep_common::{casa_err, failed, write_json};
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 

@@ -25,7 +25,7 @@ use almacal_recipe::ProductKind;
 use ndarray::Array2;
 use rubbl_casatables::{GlueDataType, Table, TableCreateMode, TableDesc, TableDescCreateMode};
 
-use super::flagdata::{load_layers, write_layer};
+use super::flag_layers::{load_layers, write_layer};
 use super::prep_common::{casa_err, failed, io_err, vis, write_json};
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 

@@ -20,6 +20,8 @@ pub mod solve_common;
 
 pub mod apply_terms;
 pub mod applycal;
+pub mod flag_commands;
+pub mod flag_layers;
 pub mod flagcal;
 pub mod flagcmd;
 pub mod flagdata;

@@ -119,7 +119,7 @@ pub fn selection_params(ctx: &StageContext<'_>) -> Result<SelectionParams, Stage
 
 /// Decode the upstream flag layers of a vis (shared with flagdata/applycal).
 pub fn load_flag_layers(vis: &VisInput) -> Result<Vec<Arc<FlagLayer>>, StageError> {
-    super::flagdata::load_layers(vis, None)
+    super::flag_layers::load_layers(vis, None)
 }
 
 /// Antenna indices of a `refant` list: each token is an antenna NAME, else a row id.

@@ -6,7 +6,8 @@
 
 use almacal_recipe::{ParamValue, ProductKind};
 
-use super::flagdata::{load_layers, selection_of};
+use super::flag_commands::selection_of;
+use super::flag_layers::load_layers;
 use super::prep_common::{failed, vis};
 use super::vis_out::{write_vis, DataColumn, OutputSpec};
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
