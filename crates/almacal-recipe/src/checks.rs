@@ -75,6 +75,7 @@ pub const INTERP_TIME: &[&str] = &[
     "nearestflag",
     "linearflag",
     "linearPD",
+    "nearestPD",
     "linearperobs",
     "linearPDperobs",
     "nearestperobs",

@@ -28,11 +28,27 @@ pub struct FreqInterp {
 pub struct Interp {
     pub time: TimeInterp,
     pub freq: FreqInterp,
+    /// The `PD` suffix (`linearPD`, `nearestPD`): a one-channel solution's phase is scaled
+    /// to the data frequency, as a delay ([`phase_delay_scale`]).
+    #[serde(default)]
+    pub phase_delay: bool,
+}
+
+/// CASA's phase-delay scale of a `...PD` interpolation: a non-channelised solution's phase
+/// times `nu_data / nu_solution`, with `nu_data` the data's middle channel
+/// (`chan_freq[nchan / 2]`) and `nu_solution` the solution's frequency (measured on
+/// CASA 6.7: one ratio per spw, equal to this to 1e-8; fixtures/interp_pd).
+pub fn phase_delay_scale(data_freq_hz: &[f64], solution_freq_hz: f64) -> f64 {
+    match data_freq_hz.get(data_freq_hz.len() / 2) {
+        Some(&f) if solution_freq_hz > 0.0 => f / solution_freq_hz,
+        _ => 1.0,
+    }
 }
 
 impl Interp {
     /// Parse; empty parts default to linear. `cubic`/`spline` are not supported (error).
-    /// `perobs`/`perscan` suffixes on the time part are returned stripped in `per`.
+    /// `perobs`/`perscan` suffixes on the time part are returned stripped in `per`; a `PD`
+    /// before them sets `phase_delay`.
     pub fn parse(s: &str) -> Result<(Self, Vec<String>)> {
         let mut parts = s.splitn(2, ',');
         let t = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -45,6 +61,13 @@ impl Interp {
                 t = x;
             }
         }
+        let phase_delay = match t.strip_suffix("pd") {
+            Some(x) => {
+                t = x;
+                true
+            }
+            None => false,
+        };
         let time = match t {
             // CASA accepts `...flag` on the time part too; time interpolation never skips
             // flagged solutions anyway, so it is the same (verified against CASA 6.7,
@@ -74,6 +97,7 @@ impl Interp {
             Self {
                 time,
                 freq: FreqInterp { linear, flag },
+                phase_delay,
             },
             per,
         ))
@@ -91,10 +115,17 @@ fn wrap(x: f64) -> f64 {
 
 /// Amplitude/phase linear blend of a and b at fraction x ∈ [0,1].
 pub fn blend_amp_phase(a: Complex64, b: Complex64, x: f64) -> Complex64 {
+    blend_amp_phase_scaled(a, b, x, 1.0)
+}
+
+/// [`blend_amp_phase`] with the blended phase — `arg a` plus the wrapped step to `arg b`,
+/// itself not wrapped again — times `phase_scale` (a `...PD` interpolation's
+/// [`phase_delay_scale`]; CASA 6.7 scales after the time interpolation, fixtures/interp_pd).
+pub fn blend_amp_phase_scaled(a: Complex64, b: Complex64, x: f64, phase_scale: f64) -> Complex64 {
     let (ra, pa) = (a.norm(), a.arg());
     let rb = b.norm();
     let dp = wrap(b.arg() - pa);
-    Complex64::from_polar(ra + (rb - ra) * x, pa + dp * x)
+    Complex64::from_polar(ra + (rb - ra) * x, (pa + dp * x) * phase_scale)
 }
 
 /// Which rows and weights a data time `t` uses: (k, k+1, fraction) or a single row (k, k,

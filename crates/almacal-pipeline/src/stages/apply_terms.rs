@@ -300,13 +300,23 @@ pub fn jones_term_from_caltable(
     interp: &str,
     spwmap: Vec<u32>,
 ) -> Result<JonesTerm, String> {
+    let interp_text = interp;
     let kind = match table.keywords.viscal.as_str() {
         "G Jones" => JonesKind::G,
         "T Jones" => JonesKind::T,
         "B Jones" => JonesKind::B,
         other => return Err(format!("VisCal {other:?} is not a G/T/B Jones table")),
     };
-    let (interp, _) = Interp::parse(interp).map_err(|e| e.to_string())?;
+    let (interp, per) = Interp::parse(interp).map_err(|e| e.to_string())?;
+    // `perobs` keeps each observation's solutions to its own data: the same as without it
+    // on an MS of one observation, the only kind almacal applies it to.
+    if per.iter().any(|p| p == "perobs") && meta.observations.len() > 1 {
+        return Err(format!(
+            "interp {:?}: 'perobs' on an MS with {} observations is not implemented yet",
+            interp_text,
+            meta.observations.len()
+        ));
+    }
     let fields = resolve_gainfield(meta, table, gainfield)?;
     let mut rows = Vec::with_capacity(table.rows.len());
     for r in &table.rows {

@@ -321,6 +321,7 @@ mod tests {
         Interp {
             time: TimeInterp::Linear,
             freq: FreqInterp { linear: true, flag },
+            phase_delay: false,
         }
     }
 

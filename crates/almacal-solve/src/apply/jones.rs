@@ -10,7 +10,10 @@
 use super::antenna::{antenna_keys, AntFactor, AntFactors};
 use super::{receptors, ChunkInfo, Corrections, Term};
 use crate::gain::JonesKind;
-use crate::interp::{blend_amp_phase, interp_freq_complex, time_bracket, Interp, TimeInterp};
+use crate::interp::{
+    blend_amp_phase_scaled, interp_freq_complex, phase_delay_scale, time_bracket, Interp,
+    TimeInterp,
+};
 use almacal_core::chunk::VisChunk;
 use num_complex::{Complex32, Complex64};
 use std::collections::BTreeMap;
@@ -168,13 +171,22 @@ impl JonesTerm {
         freqs: &[f64],
     ) -> AntSolution {
         let (ra, rb) = (rows[a], rows[b]);
-        let v: Vec<Complex64> = if a == b {
+        let cspw = self.cal_spw(spw);
+        let src = self.freq_hz.get(&cspw);
+        // `...PD` on a one-channel table: the time-interpolated (unwrapped) phase scaled to
+        // the data frequency.
+        let scale = if self.interp.phase_delay && ra.vals.len() <= self.npar.max(1) {
+            phase_delay_scale(freqs, src.and_then(|f| f.first()).copied().unwrap_or(0.0))
+        } else {
+            1.0
+        };
+        let v: Vec<Complex64> = if a == b && scale == 1.0 {
             ra.vals.clone()
         } else {
             ra.vals
                 .iter()
                 .zip(&rb.vals)
-                .map(|(&p, &q)| blend_amp_phase(p, q, x))
+                .map(|(&p, &q)| blend_amp_phase_scaled(p, q, x, scale))
                 .collect()
         };
         let f: Vec<bool> = ra
@@ -183,9 +195,7 @@ impl JonesTerm {
             .zip(&rb.flags)
             .map(|(p, q)| *p || *q)
             .collect();
-        let cspw = self.cal_spw(spw);
         let nchan_sol = v.len() / self.npar.max(1);
-        let src = self.freq_hz.get(&cspw);
         let mut out = AntSolution {
             vals: Vec::with_capacity(self.npar),
             flags: Vec::with_capacity(self.npar),
@@ -428,6 +438,7 @@ mod tests {
                 linear: true,
                 flag: false,
             },
+            phase_delay: false,
         }
     }
 
