@@ -337,6 +337,23 @@ mod tests {
     }
 
     #[test]
+    fn phase_delay_suffix_and_scale() {
+        let (i, per) = Interp::parse("linearPDperobs").unwrap();
+        assert!(i.phase_delay && i.time == TimeInterp::Linear);
+        assert_eq!(per, vec!["perobs"]);
+        let (i, _) = Interp::parse("nearestPD").unwrap();
+        assert!(i.phase_delay && i.time == TimeInterp::Nearest);
+        assert!(!Interp::parse("linear").unwrap().0.phase_delay);
+        // The middle channel (index n/2) over the solution frequency.
+        assert_eq!(phase_delay_scale(&[1.0, 2.0, 3.0, 4.0], 2.0), 1.5);
+        assert_eq!(phase_delay_scale(&[], 2.0), 1.0);
+        // The blended phase is not wrapped before scaling: from 170 deg to -170 deg (a
+        // +20 deg step) halfway is 180 deg, scaled by 0.5 to 90 deg (not -90).
+        let z = blend_amp_phase_scaled(c(1.0, 170.0), c(1.0, -170.0), 0.5, 0.5);
+        assert!((z.arg().to_degrees() - 90.0).abs() < 1e-9, "{}", z.arg().to_degrees());
+    }
+
+    #[test]
     fn parses_interp_strings() {
         let (i, _) = Interp::parse("linear,linearflag").unwrap();
         assert_eq!(i.time, TimeInterp::Linear);
