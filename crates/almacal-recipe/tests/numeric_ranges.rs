@@ -117,7 +117,6 @@ fn every_task_kind_rejects_bad_numbers() {
         ("renorm", "threshold = 0.5\n"),
         ("mstransform", "chanbin = 0\n"),
         ("setjy", "rotmeas = nan\n"),
-        ("flagdata", "mode = \"elevation\"\nlowerlimit = 91.0\n"),
         ("flagdata", "mode = \"quack\"\nquackinterval = -1.0\n"),
         (
             "flagdata",

@@ -350,7 +350,11 @@ mod tests {
         // The blended phase is not wrapped before scaling: from 170 deg to -170 deg (a
         // +20 deg step) halfway is 180 deg, scaled by 0.5 to 90 deg (not -90).
         let z = blend_amp_phase_scaled(c(1.0, 170.0), c(1.0, -170.0), 0.5, 0.5);
-        assert!((z.arg().to_degrees() - 90.0).abs() < 1e-9, "{}", z.arg().to_degrees());
+        assert!(
+            (z.arg().to_degrees() - 90.0).abs() < 1e-9,
+            "{}",
+            z.arg().to_degrees()
+        );
     }
 
     #[test]

@@ -7,21 +7,10 @@ use crate::value::Params;
 
 use super::common::{NO_FLAGBACKUP, VIS, WHOLE_ARRAY};
 
-/// flagdata modes.
+/// flagdata modes: the ones almacal implements, and `list` (written as `inpfile`).
+/// CASA's elevation, tfcrop, rflag and extend are not offered (not implemented).
 pub const MODES: &[&str] = &[
-    "manual",
-    "list",
-    "clip",
-    "quack",
-    "shadow",
-    "elevation",
-    "tfcrop",
-    "rflag",
-    "extend",
-    "unflag",
-    "summary",
-    "flagcmd",
-    "table",
+    "manual", "list", "clip", "quack", "shadow", "unflag", "summary", "flagcmd", "table",
 ];
 
 /// The modes almacal implements (`list` is written as `inpfile`).
@@ -85,13 +74,6 @@ pub const FLAG_COMMAND_PARAMS: &[ParamSpec] = &[
         .default_only("quacks incrementally across flagged scan starts"),
     // shadow
     p("tolerance", Ty::Float, Def::Float(0.0)).bounded(Bounds::FINITE),
-    // elevation
-    p("lowerlimit", Ty::Float, Def::Float(0.0))
-        .bounded(Bounds::Float(-90.0, 90.0))
-        .default_only("the elevation limit of mode elevation"),
-    p("upperlimit", Ty::Float, Def::Float(90.0))
-        .bounded(Bounds::Float(-90.0, 90.0))
-        .default_only("the elevation limit of mode elevation"),
     // flagcmd / table
     p("useapplied", Ty::Bool, Def::Bool(false)),
     p("tbuff", Ty::Float, Def::Float(0.0))
