@@ -123,6 +123,35 @@ pub(crate) fn convert(cx: &mut Cx<'_>, ty: Ty, name: &str, node: &Node) -> Optio
                 None
             }
         },
+        // CASA 6's list form (`solint=['int','inf']`): with one gaintype CASA 6.7 solves
+        // with the first entry only (fixtures/solint_list); every entry must be valid.
+        (Ty::Solint { freq }, RawValue::Array(items)) if !items.is_empty() => {
+            let mut first = None;
+            for item in items {
+                match &item.value {
+                    RawValue::Str(s) => match check_solint(s, freq) {
+                        Ok(()) => {
+                            first.get_or_insert_with(|| s.clone());
+                        }
+                        Err(e) => {
+                            cx.err(item.span.clone(), format!("parameter `{name}`: {e}"));
+                            return None;
+                        }
+                    },
+                    other => {
+                        cx.err(
+                            item.span.clone(),
+                            format!(
+                                "parameter `{name}`: a solint list holds strings, found {}",
+                                other.type_name()
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            first.map(ParamValue::Str)
+        }
         (Ty::Quantity(units), RawValue::Str(s)) => {
             if param_quantity_ok(s, units) {
                 Some(ParamValue::Str(s.clone()))

@@ -62,7 +62,7 @@ impl Ty {
             Ty::Int => "an integer".into(),
             Ty::Float => "a number".into(),
             Ty::Choice(c) => format!("one of {}", quote_list(c)),
-            Ty::Solint { .. } => "a solint string such as \"inf\" or \"30s\"".into(),
+            Ty::Solint { .. } => "a solint string such as \"inf\" or \"30s\" (or CASA 6's list: the first entry is used, as in CASA)".into(),
             Ty::Quantity(u) => format!("a quantity string with unit {}", u.join("/")),
             Ty::StrList => "a string or a list of strings".into(),
             Ty::IntList => "an integer or a list of integers".into(),
