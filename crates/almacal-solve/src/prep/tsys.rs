@@ -293,7 +293,7 @@ mod tests {
     fn numpy_sum_pairs_like_numpy() {
         // 1e16 then sixteen ones: a plain loop loses every one (1e16 + 1 rounds to 1e16).
         let v: Vec<f64> = std::iter::once(1e16)
-            .chain(std::iter::repeat(1.0).take(16))
+            .chain(std::iter::repeat_n(1.0, 16))
             .collect();
         // first + pairwise(16 ones): the eight accumulators sum the ones exactly, 16.
         assert_eq!(numpy_sum(&v), 1e16 + 16.0);
