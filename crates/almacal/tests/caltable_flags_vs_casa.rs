@@ -8,29 +8,11 @@
 //! - `gencal(caltype='antpos', antenna='CM03,CM07,CM03', parameter=[...])` gives CASA's
 //!   offsets (a repeated antenna keeps its first triple) to float32 precision.
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::caltable::{read_caltable, CalParams};
-use almacal_casa::table::RoTable;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::path::PathBuf;
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base.join("sim_small/sim_small.ms/table.dat").exists() {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
 
 /// A recipe inline table of flagdata commands from the reference's JSON commands.
 fn toml_commands(cmds: &Value) -> String {
@@ -49,14 +31,10 @@ fn toml_commands(cmds: &Value) -> String {
 
 #[test]
 fn flagged_tsys_applied_and_antpos_lists_match_casa() {
-    let Some(refd) = refdata() else { return };
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            engine_common::repo_root().join("fixtures/caltable_flags/casa_reference.json"),
-        )
-        .expect("reference"),
-    )
-    .expect("json");
+    let Some(refd) = casa_common::refdata("sim_small/sim_small.ms/table.dat") else {
+        return;
+    };
+    let reference: Value = casa_common::reference("fixtures/caltable_flags/casa_reference.json");
     let apply = &reference["applycal_flagged_tsys"];
     let antpos = &reference["antpos_list"];
     let case = reference["cases"]
@@ -125,14 +103,7 @@ output = {{ split = "apply.ms", spw = "{spw}", field = "{field}", datacolumn = "
         interp = apply["interp"].as_str().unwrap(),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("r.toml"), &recipe).expect("write");
-    let out = engine_common::almacal(dir.path(), &["run", "r.toml", "--no-plots"]);
-    assert!(
-        out.status.success(),
-        "run failed:\n{}\n{}",
-        engine_common::stdout(&out),
-        engine_common::stderr(&out)
-    );
+    casa_common::run_recipe(dir.path(), &recipe);
     let work = dir.path().join("work");
 
     // 1. The flagged Tsys table: CASA's flagged cells, exactly.
@@ -166,35 +137,22 @@ output = {{ split = "apply.ms", spw = "{spw}", field = "{field}", datacolumn = "
 
     // 2. The flagged table applied: CASA's FLAG per row, |CORRECTED| sums within 1e-5.
     let ms = work.join("apply.ms");
-    let mut dd = RoTable::open(&ms.join("DATA_DESCRIPTION")).expect("DATA_DESCRIPTION");
-    let dd_spw: Vec<i32> = dd.col("SPECTRAL_WINDOW_ID").expect("spw");
-    let mut tab = RoTable::open(&ms).expect("apply.ms");
-    let time: Vec<f64> = tab.col("TIME").expect("TIME");
-    let a1: Vec<i32> = tab.col("ANTENNA1").expect("A1");
-    let a2: Vec<i32> = tab.col("ANTENNA2").expect("A2");
-    let ddid: Vec<i32> = tab.col("DATA_DESC_ID").expect("DDID");
-    let key =
-        |t: f64, a: i64, b: i64, s: i64| format!("{},{a},{b},{s}", (t * 1000.0).round() as i64);
-    let mut index = HashMap::new();
-    for r in 0..time.len() {
-        let s = dd_spw[ddid[r] as usize] as i64;
-        index.insert(key(time[r], a1[r] as i64, a2[r] as i64, s), r);
-    }
+    let mut keyed = casa_common::KeyedMs::open(&ms);
     let rows = apply["rows"].as_array().unwrap();
     assert!(rows.len() > 1000, "reference has {} rows", rows.len());
     let (mut flag_diff, mut worst) = (Vec::new(), 0.0f64);
     for row in rows {
-        let k = key(
+        let k = casa_common::row_key(
             row[0].as_f64().unwrap(),
             row[1].as_i64().unwrap(),
             row[2].as_i64().unwrap(),
             row[3].as_i64().unwrap(),
         );
-        let r = *index
-            .get(&k)
+        let r = keyed
+            .row_of(row)
             .unwrap_or_else(|| panic!("row {k} missing in apply.ms"));
-        let f: Vec<bool> = tab.cell_vec("FLAG", r as u64).expect("FLAG");
-        let d: Vec<num_complex::Complex32> = tab.cell_vec("DATA", r as u64).expect("DATA");
+        let f: Vec<bool> = keyed.table.cell_vec("FLAG", r as u64).expect("FLAG");
+        let d: Vec<num_complex::Complex32> = keyed.table.cell_vec("DATA", r as u64).expect("DATA");
         let nflag = f.iter().filter(|x| **x).count() as i64;
         if nflag != row[4].as_i64().unwrap() {
             flag_diff.push(format!("{k}: {nflag} flagged, CASA {}", row[4]));

@@ -7,28 +7,13 @@
 //! reports the selected FLAG_CMD rows, action = "plot" draws them, and a reason that
 //! matches nothing fails with CASA's message.
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::table::RoTable;
 use almacal_core::flaglayer::FlagLayer;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base.join("sim_small/sim_small.ms/table.dat").exists() {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
+use std::path::Path;
 
 fn toml_value(v: &Value) -> String {
     match v {
@@ -75,15 +60,11 @@ fn base_flags(ms: &Path) -> Vec<(Vec<bool>, usize)> {
 
 #[test]
 fn flagcmd_cases_match_casa() {
-    let Some(refd) = refdata() else { return };
+    let Some(refd) = casa_common::refdata("sim_small/sim_small.ms/table.dat") else {
+        return;
+    };
     let ms = refd.join("sim_small/sim_small.ms");
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            engine_common::repo_root().join("fixtures/flagcmd/casa_reference.json"),
-        )
-        .expect("reference"),
-    )
-    .expect("json");
+    let reference: Value = casa_common::reference("fixtures/flagcmd/casa_reference.json");
     let base = base_flags(&ms);
     let list: Vec<String> = reference["list_file"]
         .as_array()
@@ -157,7 +138,9 @@ fn flagcmd_cases_match_casa() {
 
 #[test]
 fn flagcmd_list_plot_and_errors() {
-    let Some(refd) = refdata() else { return };
+    let Some(refd) = casa_common::refdata("sim_small/sim_small.ms/table.dat") else {
+        return;
+    };
     let ms = refd.join("sim_small/sim_small.ms");
     let mut cmd = RoTable::open(&ms.join("FLAG_CMD")).expect("FLAG_CMD");
     let reasons: Vec<String> = cmd.col("REASON").expect("REASON");

@@ -8,32 +8,14 @@
 //! SPECTRAL_WINDOW FLAG_ROW column is CASA's. The recipe checks: applying the table a
 //! stage appends to, or two stages appending to one table, is an error.
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::caltable::{read_caltable, CalParams};
 use almacal_casa::table::RoTable;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base
-        .join("sim_small/casa/sim_small.split.ms/table.dat")
-        .exists()
-    {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
+use std::path::Path;
 
 fn stage(name: &str, p: &Value, extra: &str) -> String {
     stage_applying(name, p, extra, "")
@@ -145,14 +127,10 @@ fn compare(what: &str, ours: &HashMap<Key, (Vec<bool>, Vec<f64>)>, rows: &Value)
 
 #[test]
 fn appended_gaincal_table_matches_casa() {
-    let Some(refd) = refdata() else { return };
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            engine_common::repo_root().join("fixtures/gaincal_append/casa_reference.json"),
-        )
-        .expect("reference"),
-    )
-    .expect("json");
+    let Some(refd) = casa_common::refdata("sim_small/casa/sim_small.split.ms/table.dat") else {
+        return;
+    };
+    let reference: Value = casa_common::reference("fixtures/gaincal_append/casa_reference.json");
     let dir = tempfile::tempdir().expect("tempdir");
     let stages = stage("first", &reference["first"]["params"], "")
         + &stage(
@@ -160,14 +138,7 @@ fn appended_gaincal_table_matches_casa() {
             &reference["second"]["params"],
             "append_to = \"first\"",
         );
-    std::fs::write(dir.path().join("r.toml"), recipe(&refd, &stages)).expect("recipe");
-    let out = engine_common::almacal(dir.path(), &["run", "r.toml", "--no-plots"]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        engine_common::stdout(&out),
-        engine_common::stderr(&out)
-    );
+    casa_common::run_recipe(dir.path(), &recipe(&refd, &stages));
     let work = dir.path().join("work");
     let mut bad = compare(
         "first",
@@ -197,7 +168,9 @@ fn appended_gaincal_table_matches_casa() {
 
 #[test]
 fn recipes_keep_the_meaning_of_an_appended_table() {
-    let Some(refd) = refdata() else { return };
+    let Some(refd) = casa_common::refdata("sim_small/casa/sim_small.split.ms/table.dat") else {
+        return;
+    };
     let p = serde_json::json!({ "field": "0", "solint": "inf", "calmode": "p", "refant": "CM12" });
     let check = |stages: String| {
         let dir = tempfile::tempdir().expect("tempdir");

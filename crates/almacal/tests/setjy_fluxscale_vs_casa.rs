@@ -8,31 +8,13 @@
 //! agreement), and the solved amplitudes are CASA's within 1e-4 relative, flags identical.
 //! With delmod after setjy, the field is back at the 1 Jy default (amplitudes 12 % lower).
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::caltable::{read_caltable, CalParams};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base
-        .join("sim_small/casa/sim_small.split.ms/table.dat")
-        .exists()
-    {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
+use std::path::Path;
 
 fn recipe(refd: &Path, solve: &Value, model_stages: &str) -> String {
     let casa = refd.join("sim_small/casa");
@@ -74,14 +56,10 @@ gaintable = ["{bp}", "{phase}"]
 
 #[test]
 fn models_from_fluxscale_and_delmod_match_casa() {
-    let Some(refd) = refdata() else { return };
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            engine_common::repo_root().join("fixtures/setjy_fluxscale/casa_reference.json"),
-        )
-        .expect("reference"),
-    )
-    .expect("json");
+    let Some(refd) = casa_common::refdata("sim_small/casa/sim_small.split.ms/table.dat") else {
+        return;
+    };
+    let reference: Value = casa_common::reference("fixtures/setjy_fluxscale/casa_reference.json");
     let field = reference["phase_field"].as_str().unwrap();
     let setjy = |extra: &str| {
         format!(
@@ -104,18 +82,7 @@ fn models_from_fluxscale_and_delmod_match_casa() {
     for (name, stages) in &cases {
         let case = &reference["cases"][name];
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("r.toml"),
-            recipe(&refd, &reference["solve"], stages),
-        )
-        .expect("recipe");
-        let out = engine_common::almacal(dir.path(), &["run", "r.toml", "--no-plots"]);
-        assert!(
-            out.status.success(),
-            "{name}: {}\n{}",
-            engine_common::stdout(&out),
-            engine_common::stderr(&out)
-        );
+        casa_common::run_recipe(dir.path(), &recipe(&refd, &reference["solve"], stages));
         let work = dir.path().join("work");
         // The model's Stokes I per spw (setjy's report), against CASA's setjy dictionary.
         let model: Value = serde_json::from_str(

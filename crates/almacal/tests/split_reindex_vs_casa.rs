@@ -11,29 +11,14 @@
 //! FLAG counts. One case also runs as mstransform (same default), and an applycal output
 //! with `reindex = true` is checked against the same case's structure.
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::table::RoTable;
 use num_complex::Complex32;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base.join("sim_small/sim_small.ms/table.dat").exists() {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
+use std::path::Path;
 
 fn hist(v: &[i32]) -> Value {
     let mut m: BTreeMap<i32, u64> = BTreeMap::new();
@@ -210,14 +195,10 @@ const FREQ_REL: f64 = 1e-14;
 
 #[test]
 fn reindexed_splits_match_casa() {
-    let Some(refd) = refdata() else { return };
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            engine_common::repo_root().join("fixtures/split_reindex/casa_reference.json"),
-        )
-        .expect("reference"),
-    )
-    .expect("json");
+    let Some(refd) = casa_common::refdata("sim_small/sim_small.ms/table.dat") else {
+        return;
+    };
+    let reference: Value = casa_common::reference("fixtures/split_reindex/casa_reference.json");
     assert!(
         reference["casa_version"]
             .as_str()

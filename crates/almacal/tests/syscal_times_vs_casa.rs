@@ -10,28 +10,13 @@
 //! - `fixsyscaltimes = true`: CASA's gencal after almahelpers' fixsyscaltimes, and the
 //!   fixed SYSCAL TIME/INTERVAL values themselves, bit for bit.
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::caltable::{read_caltable, CalParams};
 use rubbl_casatables::{Table, TableOpenMode};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base.join("sim_small/sim_small.ms/table.dat").exists() {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
+use std::path::Path;
 
 fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).expect("mkdir");
@@ -116,14 +101,10 @@ fn compare(what: &str, ours: &[Row], theirs: &[Row]) -> Vec<String> {
 
 #[test]
 fn overlapping_syscal_times_match_casa() {
-    let Some(refd) = refdata() else { return };
-    let reference: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            engine_common::repo_root().join("fixtures/syscal_times/casa_reference.json"),
-        )
-        .expect("reference"),
-    )
-    .expect("json");
+    let Some(refd) = casa_common::refdata("sim_small/sim_small.ms/table.dat") else {
+        return;
+    };
+    let reference: Value = casa_common::reference("fixtures/syscal_times/casa_reference.json");
     let dir = tempfile::tempdir().expect("tempdir");
     let ms = dir.path().join("broken.ms");
     copy_dir(&refd.join("sim_small/sim_small.ms"), &ms);
@@ -143,14 +124,7 @@ fn overlapping_syscal_times_match_casa() {
          [stage.fixed]\ntask = \"gencal\"\nvis = \"raw\"\ncaltype = \"tsys\"\nfixsyscaltimes = true\n",
         ms.display()
     );
-    std::fs::write(dir.path().join("r.toml"), recipe).expect("recipe");
-    let out = engine_common::almacal(dir.path(), &["run", "r.toml", "--no-plots"]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        engine_common::stdout(&out),
-        engine_common::stderr(&out)
-    );
+    casa_common::run_recipe(dir.path(), &recipe);
     let work = dir.path().join("work");
     let mut bad = compare(
         "broken",
