@@ -10,7 +10,7 @@ use almacal_solve::setjy::FluxModel;
 use serde_json::json;
 
 use super::model::{FieldModel, ModelProduct, MODEL_FORMAT};
-use super::prep_common::vis;
+use super::prep_common::{casa_err, vis};
 use super::solve_common::{param_bool, param_str};
 use crate::executor::{StageContext, StageError, StageExecutor, StageOutput};
 
@@ -25,12 +25,7 @@ impl StageExecutor for Delmod {
     fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, StageError> {
         let name = &ctx.stage.name;
         let vis = vis(ctx)?;
-        let meta = read_meta(&vis.path).map_err(|e| {
-            StageError::InvalidInput(format!(
-                "stage {name}: cannot read {}: {e}",
-                vis.path.display()
-            ))
-        })?;
+        let meta = read_meta(&vis.path).map_err(|e| casa_err(name, e))?;
         let sel = Selection::resolve(
             &meta,
             &SelectionParams {
@@ -68,9 +63,7 @@ impl StageExecutor for Delmod {
                 })
                 .collect(),
         };
-        let text = serde_json::to_string_pretty(&product)
-            .map_err(|e| StageError::Failed(format!("stage {name}: {e}")))?;
-        std::fs::write(ctx.output(ProductKind::Model)?, text)?;
+        product.write(ctx.output(ProductKind::Model)?, name)?;
         Ok(StageOutput {
             summary: Some(json!({ "fields_reset": fields })),
         })

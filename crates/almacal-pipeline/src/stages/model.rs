@@ -42,6 +42,14 @@ pub struct ModelProduct {
 }
 
 impl ModelProduct {
+    /// Write the product (pretty JSON) for stage `stage`.
+    pub fn write(&self, path: &Path, stage: &str) -> Result<(), StageError> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| StageError::Failed(format!("stage {stage}: {e}")))?;
+        std::fs::write(path, text)?;
+        Ok(())
+    }
+
     pub fn read(path: &Path) -> Result<Self, StageError> {
         let text = std::fs::read_to_string(path)?;
         let m: ModelProduct = serde_json::from_str(&text).map_err(|e| {

@@ -340,9 +340,7 @@ impl StageExecutor for Setjy {
             format: MODEL_FORMAT.into(),
             fields: out,
         };
-        let text = serde_json::to_string_pretty(&product)
-            .map_err(|e| StageError::Failed(format!("stage {name}: {e}")))?;
-        std::fs::write(ctx.output(ProductKind::Model)?, text)?;
+        product.write(ctx.output(ProductKind::Model)?, name)?;
         // CASA's returned dictionary shape.
         let mut dict = serde_json::Map::new();
         for m in &product.fields {
