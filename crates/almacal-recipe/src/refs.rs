@@ -47,6 +47,7 @@ pub(crate) fn link(
         .collect();
     let cal_vis = caltable_vis(dir, &input_names, &drafts, &index, &mut outputs);
     check_caltable_flagging(src, &drafts, &cal_vis, diags);
+    check_stage_kind_refs(src, &drafts, &index, diags);
 
     let mut stages = Vec::new();
     let mut owners: BTreeMap<PathBuf, (String, Range<usize>)> = BTreeMap::new();
@@ -602,6 +603,60 @@ fn caltable_vis(
         }
     }
     cal
+}
+
+/// Parameters that must name a stage of one task: setjy `fluxscale` (its result is that
+/// fluxscale stage's report) and gaincal `append_to` (a gaincal stage, or a CASA caltable
+/// path).
+fn check_stage_kind_refs(
+    src: &SourceFile,
+    drafts: &[Draft],
+    index: &HashMap<&str, usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for d in drafts {
+        let Some(task) = d.task else { continue };
+        let (param, want, paths_ok, what) = match task.name {
+            "setjy" => (
+                "fluxscale",
+                "fluxscale",
+                false,
+                "whose result sets the model",
+            ),
+            "gaincal" => (
+                "append_to",
+                "gaincal",
+                true,
+                "whose table this stage extends",
+            ),
+            _ => continue,
+        };
+        let Some(v) = d.params.get(param).and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let span = d
+            .spans
+            .get(param)
+            .map_or(d.key.span.clone(), |s| s.1.clone());
+        let found = index.get(v).map(|&j| &drafts[j]);
+        let msg = match found {
+            Some(e) if e.task.is_some_and(|t| t.name == want) => continue,
+            Some(e) => format!(
+                "stage `{}`: `{param}` names stage `{v}`, a {} stage; it must name a {want} stage",
+                d.name,
+                e.task.map_or("task-less", |t| t.name)
+            ),
+            None if paths_ok => continue,
+            None => format!(
+                "stage `{}`: `{param}` must name a {want} stage of this recipe (its result is read from that stage's report), not {v:?}",
+                d.name
+            ),
+        };
+        diags.push(
+            Diagnostic::at(src, span, msg)
+                .with_help(format!("write the name of the {want} stage {what}")),
+        );
+    }
 }
 
 /// Products are immutable, so flagging a caltable (flagdata on it) or appending to one

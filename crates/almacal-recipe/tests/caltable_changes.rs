@@ -50,4 +50,25 @@ fn changed_caltables_keep_their_meaning() {
         errors(&(flag("edges", "tsys") + &apply.replace("[\"tsys\"]", "[\"edges\"]"))),
         ""
     );
+
+    // Stage references of the wrong task.
+    let e = errors(
+        "[stage.m]\ntask = \"setjy\"\nvis = \"raw\"\nstandard = \"manual\"\nfluxscale = \"tsys\"\n",
+    );
+    assert!(
+        e.contains(
+            "`fluxscale` names stage `tsys`, a gencal stage; it must name a fluxscale stage"
+        ),
+        "{e}"
+    );
+    let e = errors("[stage.m]\ntask = \"setjy\"\nvis = \"raw\"\nstandard = \"manual\"\nfluxscale = \"flux.cal\"\n");
+    assert!(
+        e.contains("must name a fluxscale stage of this recipe"),
+        "{e}"
+    );
+    let e = errors("[stage.g]\ntask = \"gaincal\"\nvis = \"raw\"\nappend_to = \"tsys\"\n");
+    assert!(
+        e.contains("`append_to` names stage `tsys`, a gencal stage; it must name a gaincal stage"),
+        "{e}"
+    );
 }
