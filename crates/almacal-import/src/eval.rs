@@ -161,6 +161,16 @@ impl Env {
                 .map_or(Value::Unknown("int()".into()), Value::Int),
             ("float", [Value::Int(i)]) => Value::Float(*i as f64),
             ("float", [Value::Float(f)]) => Value::Float(*f),
+            ("list", [Value::List(v)]) => Value::List(v.clone()),
+            ("set", [Value::List(v)]) => {
+                let mut out: Vec<Value> = Vec::new();
+                for x in v {
+                    if !out.contains(x) {
+                        out.push(x.clone());
+                    }
+                }
+                Value::List(out)
+            }
             ("len", [Value::List(v)]) => Value::Int(v.len() as i64),
             ("len", [Value::Dict(v)]) => Value::Int(v.len() as i64),
             ("len", [Value::Str(s)]) => Value::Int(s.chars().count() as i64),

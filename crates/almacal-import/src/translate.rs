@@ -177,12 +177,14 @@ impl Book {
     }
 
     /// A gaintable entry: the stage writing that caltable, else the path as given.
+    /// A bare file name made elsewhere (`'G0'`) is written as a path (`"./G0"`) so it cannot
+    /// be read as a stage name.
     fn table(&self, file: &str) -> Value {
-        Value::Str(
-            self.files
-                .get(file)
-                .map_or_else(|| file.to_string(), |r| r.name.clone()),
-        )
+        Value::Str(match self.files.get(file) {
+            Some(r) => r.name.clone(),
+            None if file.contains(['/', '.']) => file.to_string(),
+            None => format!("./{file}"),
+        })
     }
 
     fn tables(&self, v: &Value) -> Value {
@@ -602,6 +604,20 @@ impl Book {
     }
 
     fn fluxscale(&mut self, mut kw: Kw, ctx: &CallCtx) -> Result<(), String> {
+        if get(&kw, "incremental") == Some(&Value::Bool(true)) {
+            return Err("incremental = True is not implemented in almacal".into());
+        }
+        for key in ["reference", "transfer"] {
+            if let Some(Value::List(l)) = get(&kw, key) {
+                let names: Option<Vec<&str>> = l.iter().map(Value::as_str).collect();
+                let Some(names) = names else {
+                    return Err(format!("`{key}` is not a list of field names"));
+                };
+                let joined = Value::Str(names.join(","));
+                take(&mut kw, key);
+                kw.push((key.to_string(), joined));
+            }
+        }
         let Some(out) = get_str(&kw, "fluxtable").map(str::to_string) else {
             return Err("no `fluxtable`".into());
         };
@@ -713,7 +729,16 @@ impl Book {
     pub fn plot(&mut self, helper: &str, kw: &Kw) -> Option<String> {
         let file = get_str(kw, "caltable").or_else(|| get_str(kw, "vis"))?;
         let r = self.files.get(file)?.clone();
-        let i = self.stages.iter().rposition(|s| s.name == r.name)?;
+        let mut i = self.stages.iter().rposition(|s| s.name == r.name)?;
+        // A flagged caltable's plots belong to the stage that solved it.
+        while self.stages[i].task == "flagdata" {
+            let src = self.stages[i]
+                .params
+                .first()
+                .and_then(|(_, v)| v.as_str())?
+                .to_string();
+            i = self.stages.iter().rposition(|s| s.name == src)?;
+        }
         let st = &mut self.stages[i];
         let caltype = st
             .params
