@@ -230,6 +230,11 @@ impl Book {
             t if crate::calls::DATA_CHANGING_HELPERS.contains(&t) => return Err("changes the data and has no almacal equivalent".into()),
             t => return Err(format!("`{t}` has no almacal equivalent yet")),
         }
+        if task == "setjy" {
+            if let Some(r) = self.setjy_from_fluxscale(&kw, ctx) {
+                return r;
+            }
+        }
         let unknown = kw
             .iter()
             .find(|(k, v)| !v.is_known() && !DROPPED.contains(&k.as_str()));
@@ -253,6 +258,56 @@ impl Book {
             "fluxscale" => self.fluxscale(kw, ctx),
             _ => self.simple(task, &mut kw, ctx),
         }
+    }
+
+    /// The scripts' loop over the fluxscale log (`setjy(field=..., spw=spwId, standard='manual',
+    /// fluxdensity=[flux, 0, 0, 0])` with spw and flux read from the log) is almacal's
+    /// `fluxscale = "<stage>"`: the fields' model from that fluxscale stage's result.
+    fn setjy_from_fluxscale(&mut self, kw: &Kw, ctx: &CallCtx) -> Option<Result<(), String>> {
+        let from_log = get_str(kw, "standard") == Some("manual")
+            && ["spw", "fluxdensity"]
+                .iter()
+                .any(|k| get(kw, k).is_some_and(|v| !v.is_known()));
+        if !from_log {
+            return None;
+        }
+        let file = get_str(kw, "vis")?.to_string();
+        let Some(field) = get_str(kw, "field").map(str::to_string) else {
+            return Some(Err(
+                "setjy from the fluxscale log: `field` is not known statically".into(),
+            ));
+        };
+        let Some(flux) = self
+            .stages
+            .iter()
+            .rev()
+            .find(|s| s.task == "fluxscale" && s.vis_file == file)
+            .map(|s| s.name.clone())
+        else {
+            return Some(Err(
+                "setjy with values read at run time and no fluxscale stage on its vis".into(),
+            ));
+        };
+        self.open = None;
+        let vis = self.vis(&file);
+        let name = self.unique("setjy");
+        let params = vec![
+            ("vis".to_string(), Value::Str(vis)),
+            ("field".to_string(), Value::Str(field)),
+            ("standard".to_string(), Value::Str("manual".into())),
+            ("fluxscale".to_string(), Value::Str(flux.clone())),
+        ];
+        let note = format!(" from the fluxscale log loop -> fluxscale = \"{flux}\"");
+        let st = Stage {
+            name,
+            task: "setjy".into(),
+            params,
+            vis_file: file,
+            comments: vec![Self::comment(&note, ctx, "setjy")],
+            ..Stage::default()
+        };
+        self.push(st, ctx);
+        Some(Ok(()))
     }
 
     fn drop_reserved(kw: &mut Kw) {
