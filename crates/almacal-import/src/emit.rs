@@ -95,6 +95,16 @@ fn stage(out: &mut String, st: &Stage) {
     for c in &st.comments {
         let _ = writeln!(out, "# {c}");
     }
+    if st.commands.len() > 1 || st.groups.len() > 1 {
+        let lines: Vec<String> = st.lines.iter().map(usize::to_string).collect();
+        let _ = writeln!(
+            out,
+            "# {} {} calls merged, script lines {}",
+            lines.len(),
+            st.task,
+            lines.join(", ")
+        );
+    }
     let _ = writeln!(out, "[stage.{}]", key(&st.name));
     let _ = writeln!(out, "task = {}", quote(&st.task));
     if !st.plots.is_empty() {
@@ -124,9 +134,22 @@ fn stage(out: &mut String, st: &Stage) {
             }
         }
         many => {
+            // Values every group shares are stage-level defaults; `field` stays per group.
+            let shared: Vec<&(String, Value)> = many[0]
+                .iter()
+                .filter(|kv| kv.0 != "field" && many.iter().all(|g| g.contains(kv)))
+                .collect();
+            for (k, v) in &shared {
+                let _ = writeln!(out, "{} = {}", key(k), toml_value(v));
+            }
             out.push_str("groups = [\n");
             for g in many {
-                let _ = writeln!(out, "  {},", inline(g));
+                let own: Vec<(String, Value)> = g
+                    .iter()
+                    .filter(|kv| !shared.contains(kv))
+                    .cloned()
+                    .collect();
+                let _ = writeln!(out, "  {},", inline(&own));
             }
             out.push_str("]\n");
         }

@@ -352,7 +352,6 @@ impl Book {
                 }
                 st.commands.push(kw);
                 st.lines.push(ctx.line);
-                st.comments.push(Self::comment("", ctx, "flagdata"));
                 self.open = Some(i);
                 return Ok(());
             }
@@ -424,7 +423,6 @@ impl Book {
             {
                 st.groups.push(group);
                 st.lines.push(ctx.line);
-                st.comments.push(Self::comment("", ctx, "applycal"));
                 self.open = Some(i);
                 return Ok(());
             }
