@@ -99,9 +99,8 @@ fn stage(out: &mut String, st: &Stage) {
         let lines: Vec<String> = st.lines.iter().map(usize::to_string).collect();
         let _ = writeln!(
             out,
-            "# {} {} calls merged, script lines {}",
+            "# {} calls merged, script lines {}",
             lines.len(),
-            st.task,
             lines.join(", ")
         );
     }

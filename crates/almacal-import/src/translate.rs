@@ -433,7 +433,7 @@ impl Book {
                 if self
                     .stages
                     .iter()
-                    .any(|s| s.name == r.name && s.task == "applycal") =>
+                    .any(|s| s.name == r.name && s.task == "applycal" && s.vis_file == file) =>
             {
                 let st = self.stages.iter().rfind(|s| s.name == r.name);
                 st.and_then(|s| s.params.first())

@@ -261,6 +261,18 @@ fn script_01_translation_details() {
         toml.contains("gaintable = [\"bandpass\", \"phase_int\", \"flux_inf\"]"),
         "{toml}"
     );
+    // Step 17's applycal reads the split of step 8 and folds step 18's split.
+    let cal = st("cal");
+    assert_eq!(cal.task, "applycal");
+    assert_eq!(
+        cal.params[0],
+        (
+            "vis".to_string(),
+            almacal_import::eval::Value::Str("split".into())
+        )
+    );
+    assert_eq!(cal.groups.len(), 2);
+    assert_eq!(cal.lines, vec![752, 760, 787]);
     let wvr: Vec<_> = imp
         .unsupported
         .iter()
