@@ -167,11 +167,8 @@ impl Book {
         if let Some((n, _)) = self.inputs.iter().find(|(_, f)| f == file) {
             return n.clone();
         }
-        let name = self.unique(if self.inputs.is_empty() {
-            "raw"
-        } else {
-            "raw_2"
-        });
+        // raw, raw_2, raw_3, ... in the order the script first reads them.
+        let name = self.unique("raw");
         self.inputs.push((name.clone(), file.to_string()));
         name
     }
