@@ -196,9 +196,10 @@ pub fn recipe_toml(imp: &Import) -> String {
         match it {
             Ok(st) => stage(&mut out, st),
             Err(u) => {
+                let step = u.step.map_or_else(String::new, |n| format!(", step {n}"));
                 let _ = writeln!(
                     out,
-                    "\n# UNSUPPORTED (script line {}): {}: {}",
+                    "\n# UNSUPPORTED (script line {}{step}): {}: {}",
                     u.line, u.call, u.reason
                 );
                 comment_block(&mut out, &u.source);

@@ -56,6 +56,8 @@ pub struct Book {
     stages: Vec<Stage>,
     names: BTreeSet<String>,
     fixsys: BTreeSet<String>,
+    /// Files written by calls that have no stage: file -> (script line, task).
+    unmade: BTreeMap<String, (usize, String)>,
     /// The stage the next call may merge into (none after any other task call).
     open: Option<usize>,
 }
@@ -103,6 +105,7 @@ impl Book {
             stages: Vec::new(),
             names: BTreeSet::new(),
             fixsys: BTreeSet::new(),
+            unmade: BTreeMap::new(),
             open: None,
         }
     }
@@ -207,14 +210,54 @@ impl Book {
     }
 
     fn push(&mut self, mut st: Stage, ctx: &CallCtx) -> usize {
+        self.note_unmade(&mut st);
         st.lines.push(ctx.line);
         st.step = ctx.step.as_ref().map(|s| s.0);
         self.stages.push(st);
         self.stages.len() - 1
     }
 
-    /// Translates one task call; Err is the reason it has no stage.
-    pub fn task(&mut self, task: &str, mut kw: Kw, ctx: &CallCtx) -> Result<(), String> {
+    /// A comment on each table or MS the stage reads that no stage writes because the call
+    /// writing it is unsupported: it has to exist before the recipe runs.
+    fn note_unmade(&self, st: &mut Stage) {
+        let mut files = Vec::new();
+        let lists = st.params.iter().chain(st.groups.iter().flatten());
+        for (k, v) in lists {
+            match (k.as_str(), v) {
+                ("gaintable" | "caltable", Value::List(l)) => {
+                    files.extend(l.iter().filter_map(Value::as_str))
+                }
+                ("gaintable" | "caltable", Value::Str(f)) => files.push(f),
+                _ => {}
+            }
+        }
+        for (file, (line, task)) in &self.unmade {
+            if files.contains(&file.as_str())
+                && !st.comments.iter().any(|c| c.contains(file.as_str()))
+            {
+                st.comments.push(format!("NOTE: '{file}' is written by the unsupported {task} at script line {line}: it must exist before this recipe runs"));
+            }
+        }
+    }
+
+    /// Translates one task call; Err is the reason it has no stage (the files such a call
+    /// would write are remembered, see [`Book::note_unmade`]).
+    pub fn task(&mut self, task: &str, kw: Kw, ctx: &CallCtx) -> Result<(), String> {
+        let outputs: Vec<String> = ["caltable", "outputvis", "concatvis", "fluxtable"]
+            .iter()
+            .filter(|k| !(task == "fluxscale" && **k == "caltable"))
+            .filter_map(|k| get_str(&kw, k).map(str::to_string))
+            .collect();
+        let r = self.task_inner(task, kw, ctx);
+        if r.is_err() {
+            for f in outputs {
+                self.unmade.entry(f).or_insert((ctx.line, task.to_string()));
+            }
+        }
+        r
+    }
+
+    fn task_inner(&mut self, task: &str, mut kw: Kw, ctx: &CallCtx) -> Result<(), String> {
         match task {
             "flagdata" | "applycal" | "split" | "mstransform" | "gencal" | "gaincal" | "bandpass" | "fluxscale" | "setjy" | "delmod" | "flagcmd" | "flagmanager" | "listobs" => {}
             "importasdm" => {

@@ -273,6 +273,7 @@ fn script_01_translation_details() {
     );
     assert_eq!(cal.groups.len(), 2);
     assert_eq!(cal.lines, vec![752, 760, 787]);
+    assert!(st("split").comments.iter().any(|c| c.contains("'uid___A002_Xaeaf96_X515.ms.wvr' is written by the unsupported wvrgcal at script line 151")), "{:?}", st("split").comments);
     let wvr: Vec<_> = imp
         .unsupported
         .iter()

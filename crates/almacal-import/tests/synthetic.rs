@@ -140,7 +140,7 @@ fn recipe_text_loads() {
     let imp = import();
     let toml = almacal_import::emit::recipe_toml(&imp);
     assert!(toml.contains("[defaults]\nrefant = \"DA41\""));
-    assert!(toml.contains("# UNSUPPORTED (script line 22): es.fixForCSV2555"));
+    assert!(toml.contains("# UNSUPPORTED (script line 22, step 0): es.fixForCSV2555"));
     assert!(
         toml.contains("#     if applyonly != True: es.fixForCSV2555(ms + '.ms')"),
         "{toml}"
