@@ -3,6 +3,7 @@
 
 mod engine_cli;
 mod exit;
+mod import_cmd;
 mod interrupt;
 mod listobs_cmd;
 mod locate_cmd;
@@ -37,6 +38,8 @@ enum Command {
     Report(plot_cmd::ReportArgs),
     /// Run (or reuse) a recipe and compare its products with a reference.
     Regress(regress_cmd::RegressArgs),
+    /// Turn an archive scriptForCalibration.py into a recipe (+ <stem>.import.json).
+    ImportScript(import_cmd::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Locate(args) => locate_cmd::run(&args),
         Command::Report(args) => plot_cmd::run_report(&args),
         Command::Regress(args) => regress_cmd::cmd_regress(&args),
+        Command::ImportScript(args) => import_cmd::run(&args),
     };
     ExitCode::from(code)
 }
