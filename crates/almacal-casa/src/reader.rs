@@ -37,6 +37,9 @@ pub struct ReadRequest {
     /// Keep only rows of these spectral windows (on top of `selection`): a partial rerun
     /// of a stage for the spws whose inputs changed. `None`: no restriction.
     pub only_spws: Option<std::collections::BTreeSet<u32>>,
+    /// Never split a (DDID, field, scan) group into several chunks (time averaging needs
+    /// whole scans): `chunk_rows` and [`CHUNK_BYTES`] are then ignored.
+    pub whole_groups: bool,
 }
 
 impl ReadRequest {
@@ -50,6 +53,7 @@ impl ReadRequest {
             read_data: true,
             flag_layers: Vec::new(),
             only_spws: None,
+            whole_groups: false,
         }
     }
 }
@@ -93,7 +97,7 @@ fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPla
         let g = &groups[&key];
         let mut start = 0;
         while start < g.len() {
-            let mut end = (start + chunk_rows.max(1)).min(g.len());
+            let mut end = start.saturating_add(chunk_rows.max(1)).min(g.len());
             // Back off to a timestamp boundary if that leaves a non-empty chunk.
             if end < g.len() {
                 let t_end = idx.time_s[g[end] as usize];
@@ -196,7 +200,12 @@ impl ChunkReader {
                 format!("matches no rows of {}", req.ms.display()),
             )));
         }
-        let plans = plan_chunks(&idx, &rows, capped_chunk_rows(&meta, req.chunk_rows)).into_iter();
+        let chunk_rows = if req.whole_groups {
+            usize::MAX
+        } else {
+            capped_chunk_rows(&meta, req.chunk_rows)
+        };
+        let plans = plan_chunks(&idx, &rows, chunk_rows).into_iter();
         let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
         for layer in &req.flag_layers {
             if layer.nrows() != idx.nrows() as u64 {
