@@ -317,6 +317,7 @@ impl OutIds {
 }
 
 /// Append the rows of `c` (only those in `keep`) to the output.
+#[allow(clippy::too_many_arguments)]
 fn write_chunk(
     out: &mut OutTable,
     c: &VisChunk,
@@ -325,6 +326,7 @@ fn write_chunk(
     start: u64,
     ids: &OutIds,
     times: Option<&super::average::RowTimes>,
+    averaged: bool,
 ) -> Result<(), String> {
     use ndarray::Axis;
     let n = keep.len();
@@ -348,10 +350,14 @@ fn write_chunk(
     let weight = c.weight_rc.select(Axis(0), keep);
     let sigma = c.sigma_rc.select(Axis(0), keep);
     let uvw = c.uvw_m.select(Axis(0), keep);
+    // CASA's averaging keeps FLAG_ROW as it was (channels) or writes false (time); it is
+    // not raised for rows whose cells are all flagged.
     let flag_row: Vec<bool> = keep
         .iter()
         .enumerate()
-        .map(|(i, &k)| c.flag_row[k] || flag.index_axis(Axis(0), i).iter().all(|&f| f))
+        .map(|(i, &k)| {
+            c.flag_row[k] || (!averaged && flag.index_axis(Axis(0), i).iter().all(|&f| f))
+        })
         .collect();
     let _g = casacore_lock();
     let t: &mut Table = out;
@@ -486,7 +492,16 @@ pub fn write_vis(
             let mut n = 0u64;
             let mut prefault = None;
             for (k, (c, keep, times)) in rx.into_iter().enumerate() {
-                write_chunk(&mut t, &c, &keep, &extra, n, &ids, times.as_ref())?;
+                write_chunk(
+                    &mut t,
+                    &c,
+                    &keep,
+                    &extra,
+                    n,
+                    &ids,
+                    times.as_ref(),
+                    averaging,
+                )?;
                 n += keep.len() as u64;
                 // The file is recognised within the first chunks, or left alone.
                 if let (true, Some((bytes, rows))) = (prefault.is_none() && k < 4, cell_bytes) {
