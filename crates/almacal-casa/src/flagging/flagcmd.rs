@@ -75,7 +75,7 @@ pub fn select_flag_cmds(
     picked.retain(|&i| {
         let c = &rows[i];
         (useapplied || !c.applied)
-            && (any || reason.iter().any(|r| *r == c.reason))
+            && (any || reason.contains(&c.reason))
             && !c.command.trim().is_empty()
     });
     if picked.is_empty() {

@@ -63,6 +63,22 @@ pub fn average_spw_axis(v: &[f64], width: usize, mean: bool) -> Vec<f64> {
         .collect()
 }
 
+/// A spw's description after channel averaging by `width` (the SPECTRAL_WINDOW row the
+/// output gets; see the module doc).
+pub fn average_spw_meta(s: &mut almacal_core::meta::SpectralWindow, width: usize) {
+    if width <= 1 {
+        return;
+    }
+    s.chan_freq_hz = average_spw_axis(&s.chan_freq_hz, width, true);
+    s.chan_width_hz = average_spw_axis(&s.chan_width_hz, width, false);
+    s.effective_bw_hz = average_spw_axis(&s.effective_bw_hz, width, false);
+    s.resolution_hz = average_spw_axis(&s.resolution_hz, width, false);
+    s.total_bw_hz = s.chan_width_hz.iter().map(|w| w.abs()).sum();
+    if let Some(&f0) = s.chan_freq_hz.first() {
+        s.ref_freq_hz = f0;
+    }
+}
+
 /// Mean over the unflagged output channels of a correlation (all of them when all are
 /// flagged) of `per_chan`.
 fn mean_over_unflagged(per_chan: &[f64], flagged: &[bool]) -> f64 {

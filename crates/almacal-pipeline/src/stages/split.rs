@@ -32,12 +32,20 @@ impl StageExecutor for Split {
             .and_then(ParamValue::as_bool)
             .unwrap_or(true);
         let mut out = super::vis_out::whole_spw_problems(&stage.params, "", meta, reindex);
-        if let Err((param, message)) = average_spec(&stage.task, &stage.params, meta) {
-            out.push(crate::executor::ParamProblem {
+        match average_spec(&stage.task, &stage.params, meta) {
+            Err((param, message)) => out.push(crate::executor::ParamProblem {
                 param: param.into(),
                 message,
                 help: None,
-            });
+            }),
+            Ok(a) if !a.is_none() && !keepflags(&stage.params) => {
+                out.push(crate::executor::ParamProblem {
+                    param: "keepflags".into(),
+                    message: "averaging (timebin / width / chanbin) with keepflags = false is not implemented".into(),
+                    help: Some("keep flagged rows (keepflags = true, the default)".into()),
+                })
+            }
+            Ok(_) => {}
         }
         out
     }
@@ -88,6 +96,12 @@ impl StageExecutor for Split {
             summary: Some(serde_json::to_value(&stats).unwrap_or_default()),
         })
     }
+}
+
+fn keepflags(p: &almacal_recipe::Params) -> bool {
+    p.get("keepflags")
+        .and_then(ParamValue::as_bool)
+        .unwrap_or(true)
 }
 
 /// Seconds of a time quantity (`"30s"`, `"1.5min"`, `"0.1h"`, `"1d"`; a bare number is

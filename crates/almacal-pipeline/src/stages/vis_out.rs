@@ -573,18 +573,17 @@ fn compute_stream(
         if batch.len() < batch_len && stream.peek().is_some() {
             continue;
         }
-        let results: Vec<Result<(Vec<usize>, Option<RowTimes>, usize), String>> =
-            pool.install(|| {
-                batch
-                    .par_iter_mut()
-                    .map(|c| {
-                        let nin = c.nrows();
-                        let (keep, times) =
-                            finish_chunk(c, meta, op, calibrated, (keepflags, channels), avg)?;
-                        Ok((keep, times, nin))
-                    })
-                    .collect()
-            });
+        let results: Vec<Result<Prepared, String>> = pool.install(|| {
+            batch
+                .par_iter_mut()
+                .map(|c| {
+                    let nin = c.nrows();
+                    let (keep, times) =
+                        finish_chunk(c, meta, op, calibrated, (keepflags, channels), avg)?;
+                    Ok((keep, times, nin))
+                })
+                .collect()
+        });
         for (c, r) in batch.drain(..).zip(results) {
             let (keep, times, nin) = r.map_err(|e| failed(stage, e))?;
             stats.count_chunk(&c, &keep);
@@ -732,6 +731,10 @@ pub fn flag_nonfinite(c: &mut VisChunk) -> u64 {
     }
     n
 }
+
+/// What a compute thread made of a chunk: the rows to keep, the time-averaged rows'
+/// TIME_CENTROID / EXPOSURE, and how many rows it held before averaging.
+type Prepared = (Vec<usize>, Option<RowTimes>, usize);
 
 /// A finished chunk on its way to the writer: the chunk, the rows to write and, for a
 /// time-averaged chunk, its TIME_CENTROID / EXPOSURE.
