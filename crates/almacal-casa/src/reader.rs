@@ -40,6 +40,9 @@ pub struct ReadRequest {
     /// Never split a (DDID, field, scan) group into several chunks (time averaging needs
     /// whole scans): `chunk_rows` and [`CHUNK_BYTES`] are then ignored.
     pub whole_groups: bool,
+    /// Group rows by (DDID, field) only, scans together (time averaging across scans,
+    /// CASA's `combine = 'scan'`); a chunk's `scan` is then that of its first row.
+    pub combine_scans: bool,
 }
 
 impl ReadRequest {
@@ -54,6 +57,7 @@ impl ReadRequest {
             flag_layers: Vec::new(),
             only_spws: None,
             whole_groups: false,
+            combine_scans: false,
         }
     }
 }
@@ -78,12 +82,18 @@ struct ChunkPlan {
     rows: Vec<u64>,
 }
 
-fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPlan> {
+fn plan_chunks(
+    idx: &MainIndex,
+    rows: &[u64],
+    chunk_rows: usize,
+    combine_scans: bool,
+) -> Vec<ChunkPlan> {
     let mut groups: BTreeMap<(i32, i32, i32), Vec<u64>> = BTreeMap::new();
     let mut order: Vec<(i32, i32, i32)> = Vec::new();
     for &r in rows {
         let i = r as usize;
-        let key = (idx.dd[i], idx.field[i], idx.scan[i]);
+        let scan = if combine_scans { i32::MIN } else { idx.scan[i] };
+        let key = (idx.dd[i], idx.field[i], scan);
         let g = groups.entry(key).or_insert_with(|| {
             order.push(key);
             Vec::new()
@@ -112,7 +122,7 @@ fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPla
             out.push(ChunkPlan {
                 dd: key.0,
                 field: key.1,
-                scan: key.2,
+                scan: idx.scan[g[start] as usize],
                 rows: g[start..end].to_vec(),
             });
             start = end;
@@ -205,7 +215,7 @@ impl ChunkReader {
         } else {
             capped_chunk_rows(&meta, req.chunk_rows)
         };
-        let plans = plan_chunks(&idx, &rows, chunk_rows).into_iter();
+        let plans = plan_chunks(&idx, &rows, chunk_rows, req.combine_scans).into_iter();
         let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
         for layer in &req.flag_layers {
             if layer.nrows() != idx.nrows() as u64 {

@@ -128,13 +128,14 @@ pub fn no_combine(v: &ParamValue) -> Result<(), String> {
     combine_rule(v, &[])
 }
 
-/// split `combine`: only `state`, which CASA 6.7 adds anyway when time-averaging ALMA data
-/// ("automatically adding state to timespan"); `scan` is not implemented.
+/// split `combine` / mstransform `timespan`: `scan` (time bins across scans) and `state`
+/// (which CASA 6.7 adds anyway when time-averaging ALMA data: "automatically adding state
+/// to timespan").
 pub fn split_combine(v: &ParamValue) -> Result<(), String> {
     for item in combine_items(v) {
-        if item != "state" {
+        if item != "state" && item != "scan" {
             return Err(format!(
-                "combine = {item:?} is not implemented for split's time averaging; use [] or [\"state\"]"
+                "combine = {item:?} is not implemented for split's time averaging; use \"scan\" and/or \"state\""
             ));
         }
     }
@@ -195,7 +196,8 @@ mod tests {
         assert!(c("spw,bogus").unwrap_err().contains("unknown combine axis"));
         assert!(bandpass_combine(&ParamValue::Str("scan,spw".into())).is_err());
         assert!(split_combine(&ParamValue::Str("state".into())).is_ok());
-        assert!(split_combine(&ParamValue::Str("scan,state".into())).is_err());
+        assert!(split_combine(&ParamValue::Str("scan,state".into())).is_ok());
+        assert!(split_combine(&ParamValue::Str("spw".into())).is_err());
         assert!(whole_array_or_feed(&ParamValue::Str("1".into())).is_err());
         assert!(preavg(&ParamValue::Float(-1.0)).is_ok());
         assert!(preavg(&ParamValue::Float(10.0)).is_err());

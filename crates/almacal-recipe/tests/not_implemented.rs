@@ -121,7 +121,7 @@ fn cases() -> Vec<(String, usize, usize, &'static str)> {
     ));
     v.push((stage("plotants", ""), 4, 8, "almacal plot ants"));
     v.push((
-        stage("split", "combine = \"scan\""),
+        stage("split", "combine = \"spw\""),
         6,
         11,
         "not implemented",

@@ -39,8 +39,9 @@ fn refdata() -> Option<PathBuf> {
     None
 }
 
-/// WEIGHT and SIGMA: CASA accumulates weights in float32 (largest seen: 9.6e-7).
-const WEIGHT_REL: f64 = 1e-6;
+/// WEIGHT and SIGMA: CASA rounds its weight sums in float32 in an order not reproduced
+/// here (largest seen: 1.1e-6, in a bin across scans; 9.6e-7 elsewhere).
+const WEIGHT_REL: f64 = 2e-6;
 /// DATA sums (float32 visibilities averaged in another order), relative to the sum of the
 /// magnitudes of the row's sums.
 const DATA_REL: f64 = 1e-6;

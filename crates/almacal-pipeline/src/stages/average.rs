@@ -19,9 +19,11 @@
 //!   RESOLUTION the sums, NUM_CHAN the groups, TOTAL_BANDWIDTH the sum of |CHAN_WIDTH|,
 //!   REF_FREQUENCY the first output CHAN_FREQ.
 //!
-//! Time averaging (`timebin`), per baseline within a (DDID, field, scan) group (states are
-//! crossed: CASA adds `state` to `combine` for ALMA data, and the other telescopes' MSs
-//! this tool reads are ALMA's):
+//! Time averaging (`timebin`), per baseline within a (DDID, field, scan) group, or a
+//! (DDID, field) group with split `combine = 'scan'` / mstransform `timespan = 'scan'`
+//! (the output row then has the SCAN_NUMBER of its bin's first row). States are crossed:
+//! CASA adds `state` to `combine` for ALMA data ("Operating with ALMA data, automatically
+//! adding state to timespan"), and the MSs this tool reads are ALMA's.
 //! - a bin opens at a row's TIME t0 and takes the following rows while
 //!   TIME − t0 ≤ 0.999·timebin.
 //! - each (channel, correlation) cell accumulates WEIGHT·DATA and WEIGHT over its unflagged

@@ -137,6 +137,30 @@ pub fn average_spec(
     let ms_t = task == "mstransform";
     let mut spec = AverageSpec::default();
     if !ms_t || on("timeaverage") {
+        // split's `combine`, mstransform's `timespan`: "scan" and/or "state" (ALMA's
+        // sub-scans are crossed anyway).
+        let key = if ms_t { "timespan" } else { "combine" };
+        let items: Vec<String> = match p.get(key) {
+            Some(ParamValue::Str(s)) => vec![s.clone()],
+            Some(ParamValue::List(l)) => l
+                .iter()
+                .filter_map(ParamValue::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
+        for item in items.iter().flat_map(|s| s.split(',')) {
+            match item.trim().to_ascii_lowercase().as_str() {
+                "" | "state" => {}
+                "scan" => spec.combine_scans = true,
+                other => {
+                    return Err((
+                        if ms_t { "timespan" } else { "combine" },
+                        format!("{other:?} is not implemented (\"scan\", \"state\")"),
+                    ))
+                }
+            }
+        }
         let tb = p
             .get("timebin")
             .and_then(ParamValue::as_str)

@@ -80,6 +80,9 @@ pub struct AverageSpec {
     pub timebin_s: f64,
     /// Channels averaged per output channel, by input spw id (absent or 1: none).
     pub chanbin: BTreeMap<u32, usize>,
+    /// Time bins cross scan boundaries (split `combine = 'scan'`, mstransform
+    /// `timespan = 'scan'`).
+    pub combine_scans: bool,
 }
 
 impl AverageSpec {
@@ -158,6 +161,7 @@ pub(crate) struct Extra {
     feed1: Vec<i32>,
     feed2: Vec<i32>,
     state: Vec<i32>,
+    scan: Vec<i32>,
     obs: Vec<i32>,
     array: Vec<i32>,
     processor: Vec<i32>,
@@ -182,6 +186,7 @@ fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
     let feed1 = i32s("FEED1")?;
     let feed2 = i32s("FEED2")?;
     let state = i32s("STATE_ID")?;
+    let scan = i32s("SCAN_NUMBER")?;
     let obs = i32s("OBSERVATION_ID")?;
     let array = i32s("ARRAY_ID")?;
     let processor = i32s("PROCESSOR_ID")?;
@@ -199,6 +204,7 @@ fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
         feed1,
         feed2,
         state,
+        scan,
         obs,
         array,
         processor,
@@ -390,7 +396,8 @@ fn write_chunk(
         .collect();
     put_scalars(t, "DATA_DESC_ID", start, &vec![dd; n])?;
     put_scalars(t, "FIELD_ID", start, &vec![field; n])?;
-    put_scalars(t, "SCAN_NUMBER", start, &vec![c.scan; n])?;
+    // Per row: a chunk of time bins across scans holds several.
+    put_scalars(t, "SCAN_NUMBER", start, &pick_i(&extra.scan))?;
     put_scalars(t, "STATE_ID", start, &state)?;
     put_scalars(t, "OBSERVATION_ID", start, &pick_i(&extra.obs))?;
     put_scalars(t, "ARRAY_ID", start, &pick_i(&extra.array))?;
@@ -441,6 +448,7 @@ pub fn write_vis(
     };
     // Time bins never straddle two chunks.
     req.whole_groups = spec.average.timebin_s > 0.0;
+    req.combine_scans = spec.average.timebin_s > 0.0 && spec.average.combine_scans;
     let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
     let extra = Arc::new(read_extra(ms).map_err(|e| casa_err(stage, e))?);
     let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;

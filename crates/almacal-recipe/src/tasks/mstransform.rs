@@ -1,6 +1,6 @@
 //! `mstransform`: like split, plus CASA's reindex/averaging options.
 
-use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, TaskSpec, Ty, COUNT_MAX};
+use crate::schema::{p, Bounds, Def, ParamSpec, ProductKind, Support, TaskSpec, Ty, COUNT_MAX};
 use crate::value::Params;
 
 use super::split::{COLUMNS, OUTPUT, SELECTION, TIMEBIN};
@@ -11,6 +11,10 @@ const OWN: &[ParamSpec] = &[
     p("chanbin", Ty::IntList, Def::IntList(&[1])).bounded(Bounds::Int(1, COUNT_MAX)),
     p("timeaverage", Ty::Bool, Def::Bool(false)),
     TIMEBIN,
+    p("timespan", Ty::Str, Def::Str("")).supports(Support::Rule(
+        crate::support::split_combine,
+        "\"scan\", \"state\" (CASA crosses ALMA sub-scans anyway)",
+    )),
 ];
 
 pub const MSTRANSFORM: TaskSpec = TaskSpec {

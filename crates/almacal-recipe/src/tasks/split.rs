@@ -62,7 +62,7 @@ const OWN: &[ParamSpec] = &[
     TIMEBIN,
     p("combine", Ty::StrList, Def::StrList(&[])).supports(Support::Rule(
         crate::support::split_combine,
-        "[] or [\"state\"] (CASA crosses ALMA sub-scans anyway)",
+        "\"scan\", \"state\" (CASA crosses ALMA sub-scans anyway)",
     )),
 ];
 
