@@ -149,9 +149,11 @@ pub fn average_spec(
                 .collect(),
             _ => Vec::new(),
         };
+        let mut states = false;
         for item in items.iter().flat_map(|s| s.split(',')) {
             match item.trim().to_ascii_lowercase().as_str() {
-                "" | "state" => {}
+                "" => {}
+                "state" => states = true,
                 "scan" => spec.combine_scans = true,
                 other => {
                     return Err((
@@ -170,6 +172,18 @@ pub fn average_spec(
         } else {
             seconds(tb).ok_or(("timebin", format!("cannot read time {tb:?}")))?
         };
+        // CASA crosses state boundaries only for ALMA data; elsewhere it keeps them, which
+        // is not implemented: refused unless there is one state or they are combined.
+        let alma = meta
+            .observations
+            .iter()
+            .all(|o| o.telescope.trim().eq_ignore_ascii_case("ALMA"));
+        if spec.timebin_s > 0.0 && !alma && !states && meta.states.len() > 1 {
+            return Err((
+                "timebin",
+                "time averaging within the STATE boundaries of non-ALMA data (CASA's default there) is not implemented".into(),
+            ));
+        }
     }
     let wkey = if ms_t { "chanbin" } else { "width" };
     if ms_t && !on("chanaverage") {
