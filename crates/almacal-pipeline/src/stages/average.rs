@@ -16,8 +16,11 @@
 //!   averaged; the row's WEIGHT (SIGMA) is the mean of those over the unflagged output
 //!   channels of the correlation, over all its channels when all are flagged.
 //! - SPECTRAL_WINDOW: CHAN_FREQ the mean of the group, CHAN_WIDTH / EFFECTIVE_BW /
-//!   RESOLUTION the sums, NUM_CHAN the groups, TOTAL_BANDWIDTH the sum of |CHAN_WIDTH|,
-//!   REF_FREQUENCY the first output CHAN_FREQ.
+//!   RESOLUTION the sums, NUM_CHAN the groups; REF_FREQUENCY the lowest of the output
+//!   CHAN_FREQs and the dropped remainder's mean frequency (so for a descending,
+//!   lower-sideband spw with a remainder: that remainder's); TOTAL_BANDWIDTH the sum of
+//!   the output |CHAN_WIDTH|, plus twice the remainder's for a descending spw (CASA 6.7's
+//!   figures, e.g. 65 input widths for 64 channels averaged by 3).
 //!
 //! Time averaging (`timebin`), per baseline within a (DDID, field, scan) group, or a
 //! (DDID, field) group with split `combine = 'scan'` / mstransform `timespan = 'scan'`
@@ -65,20 +68,41 @@ pub fn average_spw_axis(v: &[f64], width: usize, mean: bool) -> Vec<f64> {
         .collect()
 }
 
+/// (REF_FREQUENCY, TOTAL_BANDWIDTH) of a spw of channel frequencies `freq` and widths
+/// `chan_width` averaged `width` at a time (see the module doc).
+pub fn averaged_ref_and_total(freq: &[f64], chan_width: &[f64], width: usize) -> (f64, f64) {
+    let w = width.clamp(1, freq.len().max(1));
+    let kept = averaged_nchan(freq.len(), width) * w;
+    let out = average_spw_axis(freq, width, true);
+    let rest = &freq[kept.min(freq.len())..];
+    let mut reference = out.iter().copied().fold(f64::INFINITY, f64::min);
+    if !rest.is_empty() {
+        reference = reference.min(rest.iter().sum::<f64>() / rest.len() as f64);
+    }
+    let abs_sum = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>();
+    let mut total = abs_sum(&chan_width[..kept.min(chan_width.len())]);
+    let descending = freq.len() > 1 && freq[freq.len() - 1] < freq[0];
+    if descending {
+        total += 2.0 * abs_sum(&chan_width[kept.min(chan_width.len())..]);
+    }
+    (reference, total)
+}
+
 /// A spw's description after channel averaging by `width` (the SPECTRAL_WINDOW row the
 /// output gets; see the module doc).
 pub fn average_spw_meta(s: &mut almacal_core::meta::SpectralWindow, width: usize) {
     if width <= 1 {
         return;
     }
+    let (reference, total) = averaged_ref_and_total(&s.chan_freq_hz, &s.chan_width_hz, width);
     s.chan_freq_hz = average_spw_axis(&s.chan_freq_hz, width, true);
     s.chan_width_hz = average_spw_axis(&s.chan_width_hz, width, false);
     s.effective_bw_hz = average_spw_axis(&s.effective_bw_hz, width, false);
     s.resolution_hz = average_spw_axis(&s.resolution_hz, width, false);
-    s.total_bw_hz = s.chan_width_hz.iter().map(|w| w.abs()).sum();
-    if let Some(&f0) = s.chan_freq_hz.first() {
-        s.ref_freq_hz = f0;
+    if reference.is_finite() {
+        s.ref_freq_hz = reference;
     }
+    s.total_bw_hz = total;
 }
 
 /// Mean over the unflagged output channels of a correlation (all of them when all are
@@ -400,6 +424,20 @@ mod tests {
         assert_eq!(average_spw_axis(&[1.0; 10], 4, false), vec![4.0, 4.0]);
         assert_eq!(average_spw_axis(&f, 20, true), vec![104.5]);
         assert_eq!(averaged_nchan(64, 7), 9);
+    }
+
+    #[test]
+    fn reference_frequency_and_total_bandwidth_as_casa_writes_them() {
+        // Ascending, 10 channels by 4 (2 dropped): the first output channel; 8 widths.
+        let up: Vec<f64> = (0..10).map(|k| 100.0 + k as f64).collect();
+        assert_eq!(averaged_ref_and_total(&up, &[1.0; 10], 4), (101.5, 8.0));
+        // Descending, 64 by 3 (1 dropped): the dropped channel's frequency; 65 widths.
+        let down: Vec<f64> = (0..64).map(|k| 1000.0 - k as f64).collect();
+        assert_eq!(averaged_ref_and_total(&down, &[-1.0; 64], 3), (937.0, 65.0));
+        // Descending, 64 by 5 (60..63 dropped): their mean; 68 widths.
+        assert_eq!(averaged_ref_and_total(&down, &[-1.0; 64], 5), (938.5, 68.0));
+        // Descending without a remainder: the lowest output channel; 64 widths.
+        assert_eq!(averaged_ref_and_total(&down, &[-1.0; 64], 8), (940.5, 64.0));
     }
 
     #[test]

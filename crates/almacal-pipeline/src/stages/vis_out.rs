@@ -644,6 +644,13 @@ fn average_spectral_windows(out: &Path, widths: &BTreeMap<i32, usize>) -> Result
             if w <= 1 || row >= n {
                 continue;
             }
+            let freq_in: Vec<f64> = tt
+                .get_cell_as_vec("CHAN_FREQ", row)
+                .map_err(|e| format!("reading CHAN_FREQ: {e}"))?;
+            let width_in: Vec<f64> = tt
+                .get_cell_as_vec("CHAN_WIDTH", row)
+                .map_err(|e| format!("reading CHAN_WIDTH: {e}"))?;
+            let (reference, total) = super::average::averaged_ref_and_total(&freq_in, &width_in, w);
             let mut avg = |col: &str, mean: bool| -> Result<Vec<f64>, String> {
                 let v: Vec<f64> = tt
                     .get_cell_as_vec(col, row)
@@ -654,17 +661,16 @@ fn average_spectral_windows(out: &Path, widths: &BTreeMap<i32, usize>) -> Result
                 Ok(a)
             };
             let freq = avg("CHAN_FREQ", true)?;
-            let width = avg("CHAN_WIDTH", false)?;
+            avg("CHAN_WIDTH", false)?;
             avg("EFFECTIVE_BW", false)?;
             avg("RESOLUTION", false)?;
             let nchan = freq.len() as i32;
             tt.put_cell("NUM_CHAN", row, &nchan)
                 .map_err(|e| format!("writing NUM_CHAN: {e}"))?;
-            let total: f64 = width.iter().map(|x| x.abs()).sum();
             tt.put_cell("TOTAL_BANDWIDTH", row, &total)
                 .map_err(|e| format!("writing TOTAL_BANDWIDTH: {e}"))?;
-            if let Some(&f0) = freq.first() {
-                tt.put_cell("REF_FREQUENCY", row, &f0)
+            if reference.is_finite() {
+                tt.put_cell("REF_FREQUENCY", row, &reference)
                     .map_err(|e| format!("writing REF_FREQUENCY: {e}"))?;
             }
         }
