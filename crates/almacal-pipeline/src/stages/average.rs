@@ -493,6 +493,79 @@ mod tests {
         assert!(!o.flag_rcf[[1, 0, 0]]);
     }
 
+    /// Rows `r` of `c` as a chunk of their own.
+    fn rows_of(c: &VisChunk, r: std::ops::Range<usize>) -> VisChunk {
+        use ndarray::s;
+        VisChunk {
+            rows: c.rows[r.clone()].to_vec(),
+            time_s: c.time_s.slice(s![r.clone()]).to_owned(),
+            interval_s: c.interval_s.slice(s![r.clone()]).to_owned(),
+            ant1: c.ant1[r.clone()].to_vec(),
+            ant2: c.ant2[r.clone()].to_vec(),
+            uvw_m: c.uvw_m.slice(s![r.clone(), ..]).to_owned(),
+            data_rcf: c.data_rcf.slice(s![r.clone(), .., ..]).to_owned(),
+            flag_rcf: c.flag_rcf.slice(s![r.clone(), .., ..]).to_owned(),
+            weight_rc: c.weight_rc.slice(s![r.clone(), ..]).to_owned(),
+            sigma_rc: c.sigma_rc.slice(s![r.clone(), ..]).to_owned(),
+            flag_row: c.flag_row[r].to_vec(),
+            ..c.clone()
+        }
+    }
+
+    #[test]
+    fn chunks_cut_at_the_readers_bin_boundaries_average_as_one() {
+        // Two baselines every 10 s, (0, 2) missing at 70 s; bins of 25 s: cuts at 30, 60, 90 s.
+        let mut c = chunk(0, 2);
+        let mut rows = Vec::new();
+        for k in 0..12 {
+            for b in [1u32, 2] {
+                if !(b == 2 && k == 7) {
+                    rows.push((10.0 * k as f64, b));
+                }
+            }
+        }
+        let n = rows.len();
+        c.rows = (0..n as u64).collect();
+        c.time_s = Array1::from_iter(rows.iter().map(|r| r.0));
+        c.interval_s = Array1::from_elem(n, 10.0);
+        c.ant1 = vec![AntennaId(0); n];
+        c.ant2 = rows.iter().map(|r| AntennaId(r.1)).collect();
+        c.uvw_m = Array2::from_shape_fn((n, 3), |(r, k)| (r + k) as f64);
+        c.data_rcf = Array3::from_shape_fn((n, 2, 2), |(r, ch, p)| {
+            Complex32::new(r as f32, (ch + p) as f32)
+        });
+        c.flag_rcf = Array3::from_elem((n, 2, 2), false);
+        c.weight_rc = Array2::from_shape_fn((n, 2), |(r, p)| 1.0 + (r + p) as f32);
+        c.sigma_rc = Array2::ones((n, 2));
+        c.flag_row = vec![false; n];
+        let rt = RowTimes {
+            time_centroid: c.time_s.to_vec(),
+            exposure: vec![10.0; n],
+        };
+        let bl: Vec<(i32, i32)> = rows.iter().map(|r| (0, r.1 as i32)).collect();
+        let cuts = almacal_casa::reader::bin_boundaries(&c.time_s.to_vec(), &bl, 25.0);
+        assert_eq!(cuts.len(), 3);
+        let (whole, wt) = average_time(&c, &rt, 25.0);
+        let mut bounds = vec![0];
+        bounds.extend(&cuts);
+        bounds.push(n);
+        let (mut time, mut data, mut tc) = (Vec::new(), Vec::new(), Vec::new());
+        for w in bounds.windows(2) {
+            let part = rows_of(&c, w[0]..w[1]);
+            let prt = RowTimes {
+                time_centroid: rt.time_centroid[w[0]..w[1]].to_vec(),
+                exposure: rt.exposure[w[0]..w[1]].to_vec(),
+            };
+            let (o, t) = average_time(&part, &prt, 25.0);
+            time.extend(o.time_s.iter().copied());
+            data.extend(o.data_rcf.iter().copied());
+            tc.extend(t.time_centroid);
+        }
+        assert_eq!(time, whole.time_s.to_vec());
+        assert_eq!(data, whole.data_rcf.iter().copied().collect::<Vec<_>>());
+        assert_eq!(tc, wt.time_centroid);
+    }
+
     #[test]
     fn an_all_flagged_bin_is_a_flagged_plain_average() {
         let mut c = chunk(2, 1);

@@ -447,7 +447,7 @@ pub fn write_vis(
         spec.datacolumn.column().into()
     };
     // Time bins never straddle two chunks.
-    req.whole_groups = spec.average.timebin_s > 0.0;
+    req.time_bin_s = (spec.average.timebin_s > 0.0).then_some(spec.average.timebin_s);
     req.combine_scans = spec.average.timebin_s > 0.0 && spec.average.combine_scans;
     let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
     let extra = Arc::new(read_extra(ms).map_err(|e| casa_err(stage, e))?);
