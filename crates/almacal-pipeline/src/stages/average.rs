@@ -177,6 +177,34 @@ pub fn average_channels(c: &mut VisChunk, width: usize) {
     c.chans = (0..nout).collect();
 }
 
+/// The rows `keep` of `c` (split `keepflags = false` drops fully flagged rows before CASA
+/// averages).
+pub fn select_rows(c: &VisChunk, keep: &[usize]) -> VisChunk {
+    VisChunk {
+        rows: keep.iter().map(|&k| c.rows[k]).collect(),
+        time_s: c.time_s.select(Axis(0), keep),
+        interval_s: c.interval_s.select(Axis(0), keep),
+        ant1: keep.iter().map(|&k| c.ant1[k]).collect(),
+        ant2: keep.iter().map(|&k| c.ant2[k]).collect(),
+        uvw_m: c.uvw_m.select(Axis(0), keep),
+        data_rcf: c.data_rcf.select(Axis(0), keep),
+        flag_rcf: c.flag_rcf.select(Axis(0), keep),
+        weight_rc: c.weight_rc.select(Axis(0), keep),
+        sigma_rc: c.sigma_rc.select(Axis(0), keep),
+        weight_spectrum_rcf: c
+            .weight_spectrum_rcf
+            .as_ref()
+            .map(|w| w.select(Axis(0), keep)),
+        flag_row: keep.iter().map(|&k| c.flag_row[k]).collect(),
+        dd: c.dd,
+        spw: c.spw,
+        field: c.field,
+        scan: c.scan,
+        chans: c.chans.clone(),
+        corrs: c.corrs.clone(),
+    }
+}
+
 /// Per-row values of the input that a chunk does not carry, for [`average_time`].
 #[derive(Debug, Clone, Default)]
 pub struct RowTimes {

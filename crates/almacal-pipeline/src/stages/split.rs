@@ -38,13 +38,6 @@ impl StageExecutor for Split {
                 message,
                 help: None,
             }),
-            Ok(a) if !a.is_none() && !keepflags(&stage.params) => {
-                out.push(crate::executor::ParamProblem {
-                    param: "keepflags".into(),
-                    message: "averaging (timebin / width / chanbin) with keepflags = false is not implemented".into(),
-                    help: Some("keep flagged rows (keepflags = true, the default)".into()),
-                })
-            }
             Ok(_) => {}
         }
         out
@@ -96,12 +89,6 @@ impl StageExecutor for Split {
             summary: Some(serde_json::to_value(&stats).unwrap_or_default()),
         })
     }
-}
-
-fn keepflags(p: &almacal_recipe::Params) -> bool {
-    p.get("keepflags")
-        .and_then(ParamValue::as_bool)
-        .unwrap_or(true)
 }
 
 /// Seconds of a time quantity (`"30s"`, `"1.5min"`, `"0.1h"`, `"1d"`; a bare number is

@@ -436,7 +436,7 @@ pub fn write_vis(
         .map_err(|e| failed(stage, e))?;
     let averaging = !spec.average.is_none();
     if averaging {
-        averaging_problems(ms, spec).map_err(|e| failed(stage, e))?;
+        averaging_problems(ms).map_err(|e| failed(stage, e))?;
     }
     let mut req = ReadRequest::new(ms);
     req.selection = spec.selection.clone();
@@ -607,18 +607,14 @@ fn compute_stream(
 }
 
 /// What averaging cannot do yet, checked before writing: CASA averages with
-/// WEIGHT_SPECTRUM when the MS has it, which this writer does not read; `keepflags =
-/// false` drops rows before CASA averages them.
-fn averaging_problems(ms: &Path, spec: &OutputSpec) -> Result<(), String> {
+/// WEIGHT_SPECTRUM when the MS has it, which this writer does not read.
+fn averaging_problems(ms: &Path) -> Result<(), String> {
     let t = RoTable::open(ms).map_err(|e| e.to_string())?;
     if t.has_column("WEIGHT_SPECTRUM") {
         return Err(format!(
             "averaging (timebin / width) an MS with WEIGHT_SPECTRUM ({}) is not implemented",
             ms.display()
         ));
-    }
-    if !spec.keepflags {
-        return Err("averaging (timebin / width) with keepflags = false is not implemented".into());
     }
     Ok(())
 }
@@ -788,6 +784,21 @@ fn finish_chunk(
     }
     let mut times = None;
     if let Some((a, extra)) = avg {
+        // keepflags = false: CASA drops the fully flagged rows, then averages.
+        if !keepflags {
+            let unflagged: Vec<usize> = (0..c.nrows())
+                .filter(|&k| {
+                    !(c.flag_row[k]
+                        || c.flag_rcf
+                            .index_axis(ndarray::Axis(0), k)
+                            .iter()
+                            .all(|&f| f))
+                })
+                .collect();
+            if unflagged.len() != c.nrows() {
+                *c = super::average::select_rows(c, &unflagged);
+            }
+        }
         if a.timebin_s > 0.0 {
             let (out, t) = super::average::average_time(c, &extra.row_times(c), a.timebin_s);
             *c = out;
