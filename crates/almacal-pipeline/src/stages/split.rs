@@ -32,13 +32,12 @@ impl StageExecutor for Split {
             .and_then(ParamValue::as_bool)
             .unwrap_or(true);
         let mut out = super::vis_out::whole_spw_problems(&stage.params, "", meta, reindex);
-        match average_spec(&stage.task, &stage.params, meta) {
-            Err((param, message)) => out.push(crate::executor::ParamProblem {
+        if let Err((param, message)) = average_spec(&stage.task, &stage.params, meta) {
+            out.push(crate::executor::ParamProblem {
                 param: param.into(),
                 message,
                 help: None,
-            }),
-            Ok(_) => {}
+            });
         }
         out
     }
