@@ -2,7 +2,9 @@
 //! chunks of at most `chunk_rows` rows at timestamp boundaries; each chunk carries only the
 //! selected channels and correlations. The casacore table stays on one I/O thread
 //! ([`spawn_reader`]); chunks cross to compute threads through a bounded channel, so memory
-//! is bounded by `chunk_rows × (queue depth + 1)`, not by the MS size.
+//! is bounded by `chunk_rows × (queue depth + 1)`, not by the MS size. For time averaging
+//! (`time_bin_s`) chunks end only where no baseline's time bin continues
+//! ([`bin_boundaries`]); `combine_scans` groups by (DDID, field) alone.
 
 use crate::bulk::{BulkError, BulkTable};
 use crate::error::{CasaError, Result};
@@ -37,6 +39,13 @@ pub struct ReadRequest {
     /// Keep only rows of these spectral windows (on top of `selection`): a partial rerun
     /// of a stage for the spws whose inputs changed. `None`: no restriction.
     pub only_spws: Option<std::collections::BTreeSet<u32>>,
+    /// Time averaging in bins of this many seconds follows: a chunk then ends only where
+    /// no baseline's bin continues ([`bin_boundaries`]), even if that exceeds
+    /// `chunk_rows` / [`CHUNK_BYTES`].
+    pub time_bin_s: Option<f64>,
+    /// Group rows by (DDID, field) only, scans together (time averaging across scans,
+    /// CASA's `combine = 'scan'`); a chunk's `scan` is then that of its first row.
+    pub combine_scans: bool,
 }
 
 impl ReadRequest {
@@ -50,6 +59,8 @@ impl ReadRequest {
             read_data: true,
             flag_layers: Vec::new(),
             only_spws: None,
+            time_bin_s: None,
+            combine_scans: false,
         }
     }
 }
@@ -74,12 +85,100 @@ struct ChunkPlan {
     rows: Vec<u64>,
 }
 
-fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPlan> {
+/// Indices `i` of `g` (the rows of one group, in time order) where a chunk may begin
+/// without splitting a time bin of `timebin_s`, bins opened per baseline as the vis
+/// writer's averaging opens them (at the baseline's first time, then at its first time
+/// more than 0.999·timebin after the open bin's start): timestamp boundaries at which
+/// every baseline with rows on both sides starts a new bin.
+pub fn bin_boundaries(time: &[f64], baseline: &[(i32, i32)], timebin_s: f64) -> Vec<usize> {
+    use std::collections::HashMap;
+    // Per baseline: the open bin's start time and the baseline's last time.
+    let mut open: HashMap<(i32, i32), (f64, f64)> = HashMap::new();
+    // A cut at T with lo < T <= hi would split a bin.
+    let mut forbidden: Vec<(f64, f64)> = Vec::new();
+    for (&t, b) in time.iter().zip(baseline) {
+        match open.get_mut(b) {
+            None => {
+                open.insert(*b, (t, t));
+            }
+            Some((start, last)) => {
+                if t - *start > 0.999 * timebin_s {
+                    *start = t;
+                } else if t > *last {
+                    forbidden.push((*last, t));
+                }
+                *last = t;
+            }
+        }
+    }
+    let cand: Vec<usize> = (1..time.len())
+        .filter(|&i| time[i] != time[i - 1])
+        .collect();
+    let mut ok = vec![true; cand.len()];
+    for (lo, hi) in forbidden {
+        let a = cand.partition_point(|&i| time[i] <= lo);
+        let b = cand.partition_point(|&i| time[i] <= hi);
+        for o in &mut ok[a..b] {
+            *o = false;
+        }
+    }
+    cand.into_iter()
+        .zip(ok)
+        .filter_map(|(i, o)| o.then_some(i))
+        .collect()
+}
+
+/// Where the next chunk of `g` from `start` ends: about `chunk_rows` rows, at a timestamp
+/// boundary, or with `cuts` (see [`bin_boundaries`]) at the last cut within that size (the
+/// first cut after it when there is none).
+fn chunk_end(
+    idx: &MainIndex,
+    g: &[u64],
+    start: usize,
+    chunk_rows: usize,
+    cuts: Option<&[usize]>,
+) -> usize {
+    let mut end = start.saturating_add(chunk_rows.max(1)).min(g.len());
+    if end >= g.len() {
+        return g.len();
+    }
+    if let Some(cuts) = cuts {
+        let k = cuts.partition_point(|&c| c <= end);
+        let before = cuts[..k].iter().rev().find(|&&c| c > start);
+        return match before {
+            Some(&c) => c,
+            None => cuts[k..]
+                .iter()
+                .find(|&&c| c > start)
+                .copied()
+                .unwrap_or(g.len()),
+        };
+    }
+    // Back off to a timestamp boundary if that leaves a non-empty chunk.
+    let t_end = idx.time_s[g[end] as usize];
+    let mut e = end;
+    while e > start && idx.time_s[g[e - 1] as usize] == t_end {
+        e -= 1;
+    }
+    if e > start {
+        end = e;
+    }
+    end
+}
+
+fn plan_chunks(
+    idx: &MainIndex,
+    rows: &[u64],
+    chunk_rows: usize,
+    combine_scans: bool,
+    time_bin_s: Option<f64>,
+) -> Vec<ChunkPlan> {
     let mut groups: BTreeMap<(i32, i32, i32), Vec<u64>> = BTreeMap::new();
     let mut order: Vec<(i32, i32, i32)> = Vec::new();
     for &r in rows {
         let i = r as usize;
-        let key = (idx.dd[i], idx.field[i], idx.scan[i]);
+        let scan = if combine_scans { i32::MIN } else { idx.scan[i] };
+        let key = (idx.dd[i], idx.field[i], scan);
         let g = groups.entry(key).or_insert_with(|| {
             order.push(key);
             Vec::new()
@@ -91,24 +190,21 @@ fn plan_chunks(idx: &MainIndex, rows: &[u64], chunk_rows: usize) -> Vec<ChunkPla
     let mut out = Vec::new();
     for key in order {
         let g = &groups[&key];
+        let cuts = time_bin_s.map(|tb| {
+            let time: Vec<f64> = g.iter().map(|&r| idx.time_s[r as usize]).collect();
+            let bl: Vec<(i32, i32)> = g
+                .iter()
+                .map(|&r| (idx.ant1[r as usize], idx.ant2[r as usize]))
+                .collect();
+            bin_boundaries(&time, &bl, tb)
+        });
         let mut start = 0;
         while start < g.len() {
-            let mut end = (start + chunk_rows.max(1)).min(g.len());
-            // Back off to a timestamp boundary if that leaves a non-empty chunk.
-            if end < g.len() {
-                let t_end = idx.time_s[g[end] as usize];
-                let mut e = end;
-                while e > start && idx.time_s[g[e - 1] as usize] == t_end {
-                    e -= 1;
-                }
-                if e > start {
-                    end = e;
-                }
-            }
+            let end = chunk_end(idx, g, start, chunk_rows, cuts.as_deref());
             out.push(ChunkPlan {
                 dd: key.0,
                 field: key.1,
-                scan: key.2,
+                scan: idx.scan[g[start] as usize],
                 rows: g[start..end].to_vec(),
             });
             start = end;
@@ -196,7 +292,15 @@ impl ChunkReader {
                 format!("matches no rows of {}", req.ms.display()),
             )));
         }
-        let plans = plan_chunks(&idx, &rows, capped_chunk_rows(&meta, req.chunk_rows)).into_iter();
+        let chunk_rows = capped_chunk_rows(&meta, req.chunk_rows);
+        let plans = plan_chunks(
+            &idx,
+            &rows,
+            chunk_rows,
+            req.combine_scans,
+            req.time_bin_s.filter(|t| *t > 0.0),
+        )
+        .into_iter();
         let with_ws = req.with_weight_spectrum && main.has_column("WEIGHT_SPECTRUM");
         for layer in &req.flag_layers {
             if layer.nrows() != idx.nrows() as u64 {
@@ -611,4 +715,31 @@ pub fn count_selected_rows(ms: &Path, p: &SelectionParams) -> Result<(u64, Selec
     let sel = reader.sel.clone();
     let meta = reader.meta.clone();
     Ok((n, sel, meta))
+}
+
+#[cfg(test)]
+mod bin_tests {
+    use super::bin_boundaries;
+
+    #[test]
+    fn chunks_end_only_where_no_time_bin_continues() {
+        // Two baselines every 10 s from 0 to 50; bins of 30 s: starts at 0 and 30.
+        let mut time = Vec::new();
+        let mut bl = Vec::new();
+        for k in 0..6 {
+            for b in [(0, 1), (0, 2)] {
+                time.push(10.0 * k as f64);
+                bl.push(b);
+            }
+        }
+        assert_eq!(bin_boundaries(&time, &bl, 30.0), vec![6]);
+        // Baseline (0, 2) starts at 10 s: its bins start at 10 and 40, (0, 1)'s at 0 and
+        // 30, so no time is a common boundary.
+        let keep: Vec<usize> = (0..time.len()).filter(|&i| i != 1).collect();
+        let t2: Vec<f64> = keep.iter().map(|&i| time[i]).collect();
+        let b2: Vec<(i32, i32)> = keep.iter().map(|&i| bl[i]).collect();
+        assert!(bin_boundaries(&t2, &b2, 30.0).is_empty());
+        // Without a bin every timestamp is a boundary.
+        assert_eq!(bin_boundaries(&time, &bl, 5.0), vec![2, 4, 6, 8, 10]);
+    }
 }

@@ -13,7 +13,9 @@
 //! stage's output is checked against the input MS that output derives from, as each
 //! re-indexing split / mstransform / applycal `output` upstream renumbers it
 //! ([`crate::stages::reindex::reindexed_meta`]: a stage reading the output of a split of
-//! spws 17,19 selects `spw = "0,1"`); `reindex = false` keeps spw and field ids.
+//! spws 17,19 selects `spw = "0,1"`); `reindex = false` keeps spw and field ids. A
+//! channel-averaging split (`width`, mstransform `chanbin`) changes NUM_CHAN / CHAN_FREQ
+//! of its spws ([`crate::stages::average::average_spw_meta`]).
 //!
 //! Every problem is reported where the parameter was written (the stage, `[defaults]`, a
 //! flag file line, or the stage header for CASA's default), as load-time errors are.
@@ -126,13 +128,36 @@ fn derived_meta(recipe: &Recipe, stage: &Stage, meta: &MsMeta) -> Option<MsMeta>
     }
     let mut out: Option<MsMeta> = None;
     for up in chain.iter().rev() {
-        let Some(sel) = reindexing(up) else {
-            continue;
-        };
         let cur = out.as_ref().unwrap_or(meta);
-        // A selection that does not resolve is reported at that stage.
-        if let Ok(plan) = crate::stages::reindex::plan(cur, &sel) {
-            out = Some(crate::stages::reindex::reindexed_meta(cur, &plan));
+        // Channel averaging (split / mstransform): input spw id → bin.
+        let widths = match up.task.as_str() {
+            "split" | "mstransform" => {
+                crate::stages::split::average_spec(&up.task, &up.params, cur)
+                    .map(|a| a.chanbin)
+                    .unwrap_or_default()
+            }
+            _ => Default::default(),
+        };
+        let width = |spw: u32| widths.get(&spw).copied().unwrap_or(1);
+        let mut next = None;
+        if let Some(sel) = reindexing(up) {
+            // A selection that does not resolve is reported at that stage.
+            if let Ok(plan) = crate::stages::reindex::plan(cur, &sel) {
+                let mut m = crate::stages::reindex::reindexed_meta(cur, &plan);
+                for (s, (old, _)) in m.spws.iter_mut().zip(&plan.spws) {
+                    crate::stages::average::average_spw_meta(s, width(*old));
+                }
+                next = Some(m);
+            }
+        } else if widths.values().any(|&w| w > 1) {
+            let mut m = cur.clone();
+            for s in &mut m.spws {
+                crate::stages::average::average_spw_meta(s, width(s.id.0));
+            }
+            next = Some(m);
+        }
+        if next.is_some() {
+            out = next;
         }
     }
     out

@@ -3,7 +3,6 @@
 //! `check` error ("not implemented yet"), so a recipe never runs with a setting that would
 //! be accepted and then ignored. The rules that several tasks share live here too.
 
-use crate::checks::TIME_UNITS;
 pub use crate::schema::Support;
 use crate::schema::{default_value, ParamSpec};
 use crate::value::ParamValue;
@@ -129,6 +128,20 @@ pub fn no_combine(v: &ParamValue) -> Result<(), String> {
     combine_rule(v, &[])
 }
 
+/// split `combine` / mstransform `timespan`: `scan` (time bins across scans) and `state`
+/// (which CASA 6.7 adds anyway when time-averaging ALMA data: "automatically adding state
+/// to timespan").
+pub fn split_combine(v: &ParamValue) -> Result<(), String> {
+    for item in combine_items(v) {
+        if item != "state" && item != "scan" {
+            return Err(format!(
+                "combine = {item:?} is not implemented for split's time averaging; use \"scan\" and/or \"state\""
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// gaincal `preavg`: `<= 0` (pre-average over the whole solint, CASA's default -1).
 pub fn preavg(v: &ParamValue) -> Result<(), String> {
     match v.as_f64() {
@@ -151,32 +164,6 @@ pub fn whole_array_or_feed(v: &ParamValue) -> Result<(), String> {
              feed); use \"\", \"0\" or \"*\""
                 .into(),
         ),
-    }
-}
-
-/// split `width` / mstransform `chanbin`: 1 (channel averaging is not implemented yet).
-pub fn no_channel_average(v: &ParamValue) -> Result<(), String> {
-    let many = |x: &ParamValue| x.as_i64().is_some_and(|w| w > 1);
-    let bad = match v {
-        ParamValue::List(l) => l.iter().any(many),
-        other => many(other),
-    };
-    if bad {
-        Err("channel averaging is not implemented yet; use 1".into())
-    } else {
-        Ok(())
-    }
-}
-
-/// `timebin`: 0 (time averaging is not implemented yet).
-pub fn no_time_average(v: &ParamValue) -> Result<(), String> {
-    let zero = v.as_str().is_some_and(|s| {
-        s.trim().is_empty() || crate::checks::quantity_value(s, TIME_UNITS) == Some(0.0)
-    });
-    if zero {
-        Ok(())
-    } else {
-        Err("time averaging is not implemented yet; use \"0s\"".into())
     }
 }
 
@@ -208,8 +195,9 @@ mod tests {
         assert!(c("scan,spw").is_ok());
         assert!(c("spw,bogus").unwrap_err().contains("unknown combine axis"));
         assert!(bandpass_combine(&ParamValue::Str("scan,spw".into())).is_err());
-        assert!(no_time_average(&ParamValue::Str("0s".into())).is_ok());
-        assert!(no_time_average(&ParamValue::Str("30s".into())).is_err());
+        assert!(split_combine(&ParamValue::Str("state".into())).is_ok());
+        assert!(split_combine(&ParamValue::Str("scan,state".into())).is_ok());
+        assert!(split_combine(&ParamValue::Str("spw".into())).is_err());
         assert!(whole_array_or_feed(&ParamValue::Str("1".into())).is_err());
         assert!(preavg(&ParamValue::Float(-1.0)).is_ok());
         assert!(preavg(&ParamValue::Float(10.0)).is_err());

@@ -116,33 +116,7 @@ fn cases() -> Vec<(String, usize, usize, &'static str)> {
     ));
     v.push((stage("plotants", ""), 4, 8, "almacal plot ants"));
     v.push((
-        stage("mstransform", "reindex = false\nchanaverage = true"),
-        7,
-        15,
-        "averages channels",
-    ));
-    v.push((
-        stage("mstransform", "reindex = false\nchanbin = [4]"),
-        7,
-        11,
-        "channel averaging",
-    ));
-    v.push((
-        stage("mstransform", "reindex = false\ntimeaverage = true"),
-        7,
-        15,
-        "averages in time",
-    ));
-    v.push((
-        stage("mstransform", "reindex = false\ntimebin = \"30s\""),
-        7,
-        11,
-        "time averaging",
-    ));
-    v.push((stage("split", "width = 8"), 6, 9, "channel averaging"));
-    v.push((stage("split", "timebin = \"10s\""), 6, 11, "time averaging"));
-    v.push((
-        stage("split", "combine = \"scan\""),
+        stage("split", "combine = \"spw\""),
         6,
         11,
         "not implemented",
@@ -267,6 +241,14 @@ fn implemented_values_still_load() {
             "gaintable = []\noutput = { split = \"x.ms\", spw = \"16:4~27\", reindex = true }",
         ),
         stage("split", "width = 1\ntimebin = \"0s\"\narray = \"0\""),
+        stage(
+            "split",
+            "width = [4, 7]\ntimebin = \"30s\"\ncombine = \"state\"",
+        ),
+        stage(
+            "mstransform",
+            "chanaverage = true\nchanbin = 4\ntimeaverage = true\ntimebin = \"1min\"",
+        ),
         stage("flagmanager", "mode = \"save\"\nversionname = \"v1\""),
         stage("listobs", "field = \"\""),
     ] {
@@ -308,14 +290,14 @@ fn a_value_in_defaults_that_is_not_implemented_is_reported_there() {
     // mstransform's CASA default reindex = true is implemented; a value that is not, given
     // in [defaults], is reported at [defaults].
     let text = format!(
-        "[defaults]\nchanaverage = true\n{}",
+        "[defaults]\ncorrelation = \"XX\"\n{}",
         stage("mstransform", "reindex = false")
     );
     let errs = errors(&text, &[]);
     assert!(
         errs.iter().any(|(_, l, _, m, _)| *l == 2
             && m.contains("[defaults]")
-            && m.contains("chanaverage")),
+            && m.contains("correlation")),
         "{errs:#?}"
     );
 }

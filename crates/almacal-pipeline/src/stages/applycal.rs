@@ -360,6 +360,7 @@ impl StageExecutor for Applycal {
                 .get("reindex")
                 .and_then(ParamValue::as_bool)
                 .unwrap_or(true),
+            average: Default::default(),
         };
         let out = ctx.output(ProductKind::Vis)?;
         let progress = |d: u64, t: u64| ctx.progress(d, t);

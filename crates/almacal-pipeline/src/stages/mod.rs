@@ -20,6 +20,7 @@ pub mod solve_common;
 
 pub mod apply_terms;
 pub mod applycal;
+pub mod average;
 pub mod flag_commands;
 pub mod flag_layers;
 pub mod flagcal;

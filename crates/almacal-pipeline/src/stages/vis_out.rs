@@ -29,6 +29,7 @@ use almacal_core::meta::MsMeta;
 use rayon::prelude::*;
 use rubbl_casatables::{CasaScalarData, Table, TableOpenMode};
 
+use super::average::RowTimes;
 use super::prep_common::{casa_err, failed};
 use super::reindex::Reindex;
 use crate::executor::StageError;
@@ -68,6 +69,30 @@ pub struct OutputSpec {
     pub keepflags: bool,
     /// CASA's `reindex`: renumber spws, DDIDs (and fields/states when selected) from 0.
     pub reindex: bool,
+    /// Time and channel averaging (split's `timebin` / `width`).
+    pub average: AverageSpec,
+}
+
+/// split / mstransform averaging (see [`super::average`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AverageSpec {
+    /// Time bin in seconds; 0: none.
+    pub timebin_s: f64,
+    /// Channels averaged per output channel, by input spw id (absent or 1: none).
+    pub chanbin: BTreeMap<u32, usize>,
+    /// Time bins cross scan boundaries (split `combine = 'scan'`, mstransform
+    /// `timespan = 'scan'`).
+    pub combine_scans: bool,
+}
+
+impl AverageSpec {
+    pub fn is_none(&self) -> bool {
+        self.timebin_s <= 0.0 && self.chanbin.values().all(|&w| w <= 1)
+    }
+    /// The channel bin of input spw `spw`.
+    pub fn width(&self, spw: u32) -> usize {
+        self.chanbin.get(&spw).copied().unwrap_or(1).max(1)
+    }
 }
 
 /// Per-chunk work done on compute threads before writing (e.g. applycal).
@@ -130,15 +155,26 @@ impl WriteStats {
 }
 
 /// Scalar columns carried from the input that chunks do not hold.
-struct Extra {
+pub(crate) struct Extra {
     time_centroid: Vec<f64>,
     exposure: Vec<f64>,
     feed1: Vec<i32>,
     feed2: Vec<i32>,
     state: Vec<i32>,
+    scan: Vec<i32>,
     obs: Vec<i32>,
     array: Vec<i32>,
     processor: Vec<i32>,
+}
+
+impl Extra {
+    fn row_times(&self, c: &VisChunk) -> super::average::RowTimes {
+        let pick = |v: &[f64]| -> Vec<f64> { c.rows.iter().map(|&r| v[r as usize]).collect() };
+        super::average::RowTimes {
+            time_centroid: pick(&self.time_centroid),
+            exposure: pick(&self.exposure),
+        }
+    }
 }
 
 fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
@@ -150,6 +186,7 @@ fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
     let feed1 = i32s("FEED1")?;
     let feed2 = i32s("FEED2")?;
     let state = i32s("STATE_ID")?;
+    let scan = i32s("SCAN_NUMBER")?;
     let obs = i32s("OBSERVATION_ID")?;
     let array = i32s("ARRAY_ID")?;
     let processor = i32s("PROCESSOR_ID")?;
@@ -167,6 +204,7 @@ fn read_extra(ms: &Path) -> almacal_casa::error::Result<Extra> {
         feed1,
         feed2,
         state,
+        scan,
         obs,
         array,
         processor,
@@ -191,8 +229,14 @@ fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Create `out` with the input's main-table description and full copies of its subtables.
-fn create_output(ms: &Path, out: &Path, plan: Option<&Reindex>) -> Result<OutTable, String> {
+/// Create `out` with the input's main-table description and full copies of its subtables
+/// (re-indexed as `plan` says, channel axes averaged as `widths` says: output spw → bin).
+fn create_output(
+    ms: &Path,
+    out: &Path,
+    plan: Option<&Reindex>,
+    widths: &BTreeMap<i32, usize>,
+) -> Result<OutTable, String> {
     if out.exists() {
         return Err(format!("{} already exists", out.display()));
     }
@@ -215,6 +259,9 @@ fn create_output(ms: &Path, out: &Path, plan: Option<&Reindex>) -> Result<OutTab
     }
     if let Some(r) = plan {
         super::reindex::rewrite_subtables(ms, out, r)?;
+    }
+    if !widths.is_empty() {
+        average_spectral_windows(out, widths)?;
     }
     let _g = casacore_lock();
     let mut t = WriteTable::new(
@@ -276,6 +323,7 @@ impl OutIds {
 }
 
 /// Append the rows of `c` (only those in `keep`) to the output.
+#[allow(clippy::too_many_arguments)]
 fn write_chunk(
     out: &mut OutTable,
     c: &VisChunk,
@@ -283,6 +331,8 @@ fn write_chunk(
     extra: &Extra,
     start: u64,
     ids: &OutIds,
+    times: Option<&super::average::RowTimes>,
+    averaged: bool,
 ) -> Result<(), String> {
     use ndarray::Axis;
     let n = keep.len();
@@ -306,10 +356,14 @@ fn write_chunk(
     let weight = c.weight_rc.select(Axis(0), keep);
     let sigma = c.sigma_rc.select(Axis(0), keep);
     let uvw = c.uvw_m.select(Axis(0), keep);
+    // CASA's averaging keeps FLAG_ROW as it was (channels) or writes false (time); it is
+    // not raised for rows whose cells are all flagged.
     let flag_row: Vec<bool> = keep
         .iter()
         .enumerate()
-        .map(|(i, &k)| c.flag_row[k] || flag.index_axis(Axis(0), i).iter().all(|&f| f))
+        .map(|(i, &k)| {
+            c.flag_row[k] || (!averaged && flag.index_axis(Axis(0), i).iter().all(|&f| f))
+        })
         .collect();
     let _g = casacore_lock();
     let t: &mut Table = out;
@@ -317,9 +371,17 @@ fn write_chunk(
     let time: Vec<f64> = keep.iter().map(|&k| c.time_s[k]).collect();
     let interval: Vec<f64> = keep.iter().map(|&k| c.interval_s[k]).collect();
     put_scalars(t, "TIME", start, &time)?;
-    put_scalars(t, "TIME_CENTROID", start, &pick_f(&extra.time_centroid))?;
+    // Time-averaged rows carry their own TIME_CENTROID and EXPOSURE.
+    let (tc, exposure) = match times {
+        Some(rt) => (
+            keep.iter().map(|&k| rt.time_centroid[k]).collect(),
+            keep.iter().map(|&k| rt.exposure[k]).collect(),
+        ),
+        None => (pick_f(&extra.time_centroid), pick_f(&extra.exposure)),
+    };
+    put_scalars(t, "TIME_CENTROID", start, &tc)?;
     put_scalars(t, "INTERVAL", start, &interval)?;
-    put_scalars(t, "EXPOSURE", start, &pick_f(&extra.exposure))?;
+    put_scalars(t, "EXPOSURE", start, &exposure)?;
     let a1: Vec<i32> = keep.iter().map(|&k| c.ant1[k].0 as i32).collect();
     let a2: Vec<i32> = keep.iter().map(|&k| c.ant2[k].0 as i32).collect();
     put_scalars(t, "ANTENNA1", start, &a1)?;
@@ -334,7 +396,8 @@ fn write_chunk(
         .collect();
     put_scalars(t, "DATA_DESC_ID", start, &vec![dd; n])?;
     put_scalars(t, "FIELD_ID", start, &vec![field; n])?;
-    put_scalars(t, "SCAN_NUMBER", start, &vec![c.scan; n])?;
+    // Per row: a chunk of time bins across scans holds several.
+    put_scalars(t, "SCAN_NUMBER", start, &pick_i(&extra.scan))?;
     put_scalars(t, "STATE_ID", start, &state)?;
     put_scalars(t, "OBSERVATION_ID", start, &pick_i(&extra.obs))?;
     put_scalars(t, "ARRAY_ID", start, &pick_i(&extra.array))?;
@@ -371,6 +434,10 @@ pub fn write_vis(
         .then(|| super::reindex::plan(&meta, &spec.selection))
         .transpose()
         .map_err(|e| failed(stage, e))?;
+    let averaging = !spec.average.is_none();
+    if averaging {
+        averaging_problems(ms).map_err(|e| failed(stage, e))?;
+    }
     let mut req = ReadRequest::new(ms);
     req.selection = spec.selection.clone();
     req.flag_layers = layers;
@@ -379,13 +446,36 @@ pub fn write_vis(
     } else {
         spec.datacolumn.column().into()
     };
+    // Time bins never straddle two chunks.
+    req.time_bin_s = (spec.average.timebin_s > 0.0).then_some(spec.average.timebin_s);
+    req.combine_scans = spec.average.timebin_s > 0.0 && spec.average.combine_scans;
     let calibrated = op.is_some() || spec.datacolumn == DataColumn::Corrected;
+    let extra = Arc::new(read_extra(ms).map_err(|e| casa_err(stage, e))?);
     let stream = spawn_reader(req, 2).map_err(|e| casa_err(stage, e))?;
     let total_rows = meta_rows(ms);
     // Every selected row is written when flagged rows are kept: the visibility file will
     // reach rows × cell bytes, which the prefaulter may prepare ahead of casacore.
     let partial = plan.as_ref().is_some_and(Reindex::has_channel_selection);
-    let cell_bytes = (spec.keepflags && !partial)
+    // The output spw of each input spw, for its channel averaging.
+    let out_widths: BTreeMap<i32, usize> = if spec.average.chanbin.is_empty() {
+        BTreeMap::new()
+    } else {
+        match &plan {
+            Some(r) => r
+                .spws
+                .iter()
+                .enumerate()
+                .map(|(i, (old, _))| (i as i32, spec.average.width(*old)))
+                .collect(),
+            None => spec
+                .average
+                .chanbin
+                .iter()
+                .map(|(&s, &w)| (s as i32, w))
+                .collect(),
+        }
+    };
+    let cell_bytes = (spec.keepflags && !partial && !averaging)
         .then(|| uniform_cell_bytes(&meta, stream.planned_rows()))
         .flatten();
     // The visibilities, flags and weights of the rows to write, checked against the free
@@ -396,20 +486,30 @@ pub fn write_vis(
         almacal_casa::space::ensure_free(dir, need, &format!("writing {}", out.display()))
             .map_err(|e| failed(stage, e.to_string()))?;
     }
-    let (tx, rx) = mpsc::sync_channel::<(VisChunk, Vec<usize>)>(2);
+    let (tx, rx) = mpsc::sync_channel::<Finished>(2);
     let ms_w: PathBuf = ms.to_path_buf();
     let out_w: PathBuf = out.to_path_buf();
     let plan_w = plan.clone();
+    let extra_w = Arc::clone(&extra);
     let writer = std::thread::Builder::new()
         .name("almacal-ms-writer".into())
         .spawn(move || -> Result<u64, String> {
-            let extra = read_extra(&ms_w).map_err(|e| e.to_string())?;
-            let mut t = create_output(&ms_w, &out_w, plan_w.as_ref())?;
+            let extra = extra_w;
+            let mut t = create_output(&ms_w, &out_w, plan_w.as_ref(), &out_widths)?;
             let ids = OutIds::of(plan_w.as_ref());
             let mut n = 0u64;
             let mut prefault = None;
-            for (k, (c, keep)) in rx.into_iter().enumerate() {
-                write_chunk(&mut t, &c, &keep, &extra, n, &ids)?;
+            for (k, (c, keep, times)) in rx.into_iter().enumerate() {
+                write_chunk(
+                    &mut t,
+                    &c,
+                    &keep,
+                    &extra,
+                    n,
+                    &ids,
+                    times.as_ref(),
+                    averaging,
+                )?;
                 n += keep.len() as u64;
                 // The file is recognised within the first chunks, or left alone.
                 if let (true, Some((bytes, rows))) = (prefault.is_none() && k < 4, cell_bytes) {
@@ -423,15 +523,17 @@ pub fn write_vis(
         })
         .map_err(|e| failed(stage, format!("cannot start the writer thread: {e}")))?;
 
+    let avg = averaging.then(|| (&spec.average, extra.as_ref()));
     let computed = compute_stream(
         stage,
         stream,
         threads,
         &meta,
         (op, calibrated, spec.keepflags, partial),
+        avg,
         total_rows,
         progress,
-        |c, keep| Ok(tx.send((c, keep)).is_ok()),
+        |f| Ok(tx.send(f).is_ok()),
     );
     drop(tx);
     let written = writer
@@ -461,9 +563,10 @@ fn compute_stream(
     threads: usize,
     meta: &MsMeta,
     (op, calibrated, keepflags, channels): (Option<&dyn ChunkOp>, bool, bool, bool),
+    avg: Option<(&AverageSpec, &Extra)>,
     total_rows: u64,
     progress: &(dyn Fn(u64, u64) + Sync),
-    mut sink: impl FnMut(VisChunk, Vec<usize>) -> Result<bool, StageError>,
+    mut sink: impl FnMut(Finished) -> Result<bool, StageError>,
 ) -> Result<WriteStats, StageError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
@@ -478,22 +581,97 @@ fn compute_stream(
         if batch.len() < batch_len && stream.peek().is_some() {
             continue;
         }
-        let results: Vec<Result<Vec<usize>, String>> = pool.install(|| {
+        let results: Vec<Result<Prepared, String>> = pool.install(|| {
             batch
                 .par_iter_mut()
-                .map(|c| finish_chunk(c, meta, op, calibrated, (keepflags, channels)))
+                .map(|c| {
+                    let nin = c.nrows();
+                    let (keep, times) =
+                        finish_chunk(c, meta, op, calibrated, (keepflags, channels), avg)?;
+                    Ok((keep, times, nin))
+                })
                 .collect()
         });
         for (c, r) in batch.drain(..).zip(results) {
-            let keep = r.map_err(|e| failed(stage, e))?;
+            let (keep, times, nin) = r.map_err(|e| failed(stage, e))?;
             stats.count_chunk(&c, &keep);
-            if !sink(c, keep)? {
+            // Averaged chunks hold fewer rows than were read.
+            stats.rows_read = stats.rows_read + nin as u64 - c.nrows() as u64;
+            if !sink((c, keep, times))? {
                 return Ok(stats);
             }
         }
         progress(stats.rows_read, total_rows);
     }
     Ok(stats)
+}
+
+/// What averaging cannot do yet, checked before writing: CASA averages with
+/// WEIGHT_SPECTRUM when the MS has it, which this writer does not read.
+fn averaging_problems(ms: &Path) -> Result<(), String> {
+    let t = RoTable::open(ms).map_err(|e| e.to_string())?;
+    if t.has_column("WEIGHT_SPECTRUM") {
+        return Err(format!(
+            "averaging (timebin / width) an MS with WEIGHT_SPECTRUM ({}) is not implemented",
+            ms.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Average the channel axes of the output's SPECTRAL_WINDOW rows: `widths` maps an output
+/// spw id to its channel bin (see [`super::average`]).
+fn average_spectral_windows(out: &Path, widths: &BTreeMap<i32, usize>) -> Result<(), String> {
+    use super::average::average_spw_axis;
+    let p = out.join("SPECTRAL_WINDOW");
+    let _g = casacore_lock();
+    let mut t = WriteTable::new(
+        Table::open(almacal_casa::table::casa_path(&p), TableOpenMode::ReadWrite)
+            .map_err(|e| format!("cannot open {}: {e}", p.display()))?,
+        &p,
+    );
+    {
+        let tt: &mut Table = &mut t;
+        let n = tt.n_rows();
+        for (&spw, &w) in widths {
+            let Ok(row) = u64::try_from(spw) else {
+                continue;
+            };
+            if w <= 1 || row >= n {
+                continue;
+            }
+            let freq_in: Vec<f64> = tt
+                .get_cell_as_vec("CHAN_FREQ", row)
+                .map_err(|e| format!("reading CHAN_FREQ: {e}"))?;
+            let width_in: Vec<f64> = tt
+                .get_cell_as_vec("CHAN_WIDTH", row)
+                .map_err(|e| format!("reading CHAN_WIDTH: {e}"))?;
+            let (reference, total) = super::average::averaged_ref_and_total(&freq_in, &width_in, w);
+            let mut avg = |col: &str, mean: bool| -> Result<Vec<f64>, String> {
+                let v: Vec<f64> = tt
+                    .get_cell_as_vec(col, row)
+                    .map_err(|e| format!("reading {col}: {e}"))?;
+                let a = average_spw_axis(&v, w, mean);
+                tt.put_cell(col, row, &a)
+                    .map_err(|e| format!("writing {col}: {e}"))?;
+                Ok(a)
+            };
+            let freq = avg("CHAN_FREQ", true)?;
+            avg("CHAN_WIDTH", false)?;
+            avg("EFFECTIVE_BW", false)?;
+            avg("RESOLUTION", false)?;
+            let nchan = freq.len() as i32;
+            tt.put_cell("NUM_CHAN", row, &nchan)
+                .map_err(|e| format!("writing NUM_CHAN: {e}"))?;
+            tt.put_cell("TOTAL_BANDWIDTH", row, &total)
+                .map_err(|e| format!("writing TOTAL_BANDWIDTH: {e}"))?;
+            if reference.is_finite() {
+                tt.put_cell("REF_FREQUENCY", row, &reference)
+                    .map_err(|e| format!("writing REF_FREQUENCY: {e}"))?;
+            }
+        }
+    }
+    t.close().map_err(|e| e.to_string())
 }
 
 /// (DATA cell bytes, rows) when every planned row has the same cell shape (whole spws are
@@ -564,14 +742,24 @@ pub fn flag_nonfinite(c: &mut VisChunk) -> u64 {
     n
 }
 
-/// Compute-thread work on one chunk: the op, SIGMA, and which rows to keep.
+/// What a compute thread made of a chunk: the rows to keep, the time-averaged rows'
+/// TIME_CENTROID / EXPOSURE, and how many rows it held before averaging.
+type Prepared = (Vec<usize>, Option<RowTimes>, usize);
+
+/// A finished chunk on its way to the writer: the chunk, the rows to write and, for a
+/// time-averaged chunk, its TIME_CENTROID / EXPOSURE.
+type Finished = (VisChunk, Vec<usize>, Option<RowTimes>);
+
+/// Compute-thread work on one chunk: the op, SIGMA, averaging (`avg`: time, then
+/// channels, as CASA's mstransform), and which rows to keep.
 fn finish_chunk(
     c: &mut VisChunk,
     meta: &MsMeta,
     op: Option<&dyn ChunkOp>,
     calibrated: bool,
     (keepflags, channels): (bool, bool),
-) -> Result<Vec<usize>, String> {
+    avg: Option<(&AverageSpec, &Extra)>,
+) -> Result<(Vec<usize>, Option<RowTimes>), String> {
     let nchan_all = meta.spw(c.spw).map_or(0, |s| s.nchan());
     let ncorr_all = meta.corrs_of(c.dd).len();
     // A re-indexed output writes a channel selection as a new spw.
@@ -594,7 +782,34 @@ fn finish_chunk(
             *s = if *w > 0.0 { 1.0 / w.sqrt() } else { 0.0 };
         }
     }
-    Ok((0..c.nrows())
+    let mut times = None;
+    if let Some((a, extra)) = avg {
+        // keepflags = false: CASA drops the fully flagged rows, then averages.
+        if !keepflags {
+            let unflagged: Vec<usize> = (0..c.nrows())
+                .filter(|&k| {
+                    !(c.flag_row[k]
+                        || c.flag_rcf
+                            .index_axis(ndarray::Axis(0), k)
+                            .iter()
+                            .all(|&f| f))
+                })
+                .collect();
+            if unflagged.len() != c.nrows() {
+                *c = super::average::select_rows(c, &unflagged);
+            }
+        }
+        if a.timebin_s > 0.0 {
+            let (out, t) = super::average::average_time(c, &extra.row_times(c), a.timebin_s);
+            *c = out;
+            times = Some(t);
+        }
+        let w = a.width(c.spw.0);
+        if w > 1 {
+            super::average::average_channels(c, w);
+        }
+    }
+    let keep = (0..c.nrows())
         .filter(|&k| {
             keepflags
                 || !(c.flag_row[k]
@@ -603,7 +818,8 @@ fn finish_chunk(
                         .iter()
                         .all(|&f| f))
         })
-        .collect())
+        .collect();
+    Ok((keep, times))
 }
 
 /// Row key shared by an input row and the output row written from it.
@@ -627,8 +843,8 @@ pub fn update_vis_in_place(
     threads: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Option<WriteStats>, StageError> {
-    // A re-indexed output's ids differ from the input's: rewritten whole.
-    if !spec.keepflags || spec.reindex {
+    // A re-indexed or averaged output's rows differ from the input's: rewritten whole.
+    if !spec.keepflags || spec.reindex || !spec.average.is_none() {
         return Ok(None);
     }
     let (meta, idx) =
@@ -739,9 +955,10 @@ pub fn update_vis_in_place(
         threads,
         &meta,
         (op, calibrated, true, false),
+        None,
         total_rows,
         progress,
-        |c, _keep| {
+        |(c, _keep, _)| {
             let rows = (0..c.nrows())
                 .map(|k| {
                     let key = (c.time_s[k].to_bits(), c.ant1[k].0, c.ant2[k].0, c.dd.0);

@@ -46,34 +46,23 @@ pub const COLUMNS: &[ParamSpec] =
         p("keepflags", Ty::Bool, Def::Bool(true)),
     ];
 
-/// `timebin` (split, mstransform): time averaging is not implemented yet.
+/// `timebin` (split, mstransform): time averaging (CASA 6.7's, per baseline within a
+/// scan; mstransform only with `timeaverage = true`).
 pub const TIMEBIN: ParamSpec = p(
     "timebin",
     Ty::Quantity(crate::checks::TIME_UNITS),
     Def::Str("0s"),
-)
-.supports(Support::Rule(
-    crate::support::no_time_average,
-    "only \"0s\" (no time averaging)",
-));
-
-/// A channel-bin width: channel averaging is not implemented yet.
-pub const NO_CHANNEL_AVERAGE: Support = Support::Rule(
-    crate::support::no_channel_average,
-    "only 1 (no channel averaging)",
 );
 
 const OWN: &[ParamSpec] = &[
     // almacal: CASA's split always re-indexes (as mstransform's default reindex=True);
     // `false` keeps spw ids and DDIDs (mstransform's reindex=False).
     p("reindex", Ty::Bool, Def::Bool(true)),
-    p("width", Ty::IntList, Def::IntList(&[1]))
-        .bounded(Bounds::Int(1, COUNT_MAX))
-        .supports(NO_CHANNEL_AVERAGE),
+    p("width", Ty::IntList, Def::IntList(&[1])).bounded(Bounds::Int(1, COUNT_MAX)),
     TIMEBIN,
     p("combine", Ty::StrList, Def::StrList(&[])).supports(Support::Rule(
-        crate::support::no_combine,
-        "only [] (no combining)",
+        crate::support::split_combine,
+        "\"scan\", \"state\" (CASA crosses ALMA sub-scans anyway)",
     )),
 ];
 
