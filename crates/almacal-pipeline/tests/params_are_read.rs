@@ -20,10 +20,6 @@ const RULE_WITHOUT_EFFECT: &[(&str, &str)] = &[
         "gaincal.preavg",
         "only <= 0: the whole solint, CASA's default",
     ),
-    ("split.width", "only 1 (no channel averaging)"),
-    ("split.timebin", "only \"0s\" (no time averaging)"),
-    ("mstransform.chanbin", "only 1 (no channel averaging)"),
-    ("mstransform.timebin", "only \"0s\" (no time averaging)"),
 ];
 
 fn sources(dir: &Path, out: &mut String) {
