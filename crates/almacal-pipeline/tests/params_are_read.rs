@@ -15,12 +15,10 @@ const RESOLVED_BY_RECIPE: &[&str] = &["vis"];
 
 /// Parameters whose support rule admits only values that change nothing (so there is
 /// nothing to read), with the rule.
-const RULE_WITHOUT_EFFECT: &[(&str, &str)] = &[
-    (
-        "gaincal.preavg",
-        "only <= 0: the whole solint, CASA's default",
-    ),
-];
+const RULE_WITHOUT_EFFECT: &[(&str, &str)] = &[(
+    "gaincal.preavg",
+    "only <= 0: the whole solint, CASA's default",
+)];
 
 fn sources(dir: &Path, out: &mut String) {
     for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
