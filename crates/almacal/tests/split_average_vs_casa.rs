@@ -11,33 +11,14 @@
 //! flagged cells identical, WEIGHT / SIGMA within [`WEIGHT_REL`] and the DATA sums within
 //! [`DATA_REL`].
 
+mod casa_common;
 mod engine_common;
 
 use almacal_casa::table::RoTable;
 use num_complex::{Complex32, Complex64};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn refdata() -> Option<PathBuf> {
-    let base = std::env::var_os("ALMACAL_REFDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| engine_common::repo_root().join("../shared/refdata"));
-    if base.join("sim_small/sim_small.ms/table.dat").exists()
-        && base
-            .join("sim_small/casa/sim_small.split.ms/table.dat")
-            .exists()
-    {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("ALMACAL_REQUIRE_REFDATA").is_none(),
-        "reference data missing under {} (ALMACAL_REQUIRE_REFDATA is set)",
-        base.display()
-    );
-    eprintln!("note: reference data not found; this check runs in CI");
-    None
-}
+use std::path::Path;
 
 /// WEIGHT and SIGMA: CASA rounds its weight sums in float32 in an order not reproduced
 /// here (largest seen: 1.1e-6, in a bin across scans; 9.6e-7 elsewhere).
@@ -279,7 +260,9 @@ fn compare_case(
 
 #[test]
 fn averaged_splits_match_casa() {
-    let Some(refd) = refdata() else { return };
+    let Some(refd) = casa_common::refdata("sim_small/casa/sim_small.split.ms/table.dat") else {
+        return;
+    };
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(
             engine_common::repo_root().join("fixtures/split_average/casa_reference.json"),
