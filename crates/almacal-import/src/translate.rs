@@ -516,25 +516,23 @@ impl Book {
         let Some(out) = get_str(&kw, "outputvis").map(str::to_string) else {
             return Err("no `outputvis`".into());
         };
-        for avg in ["width", "timebin", "chanaverage", "timeaverage"] {
-            match get(&kw, avg) {
-                None | Some(Value::Int(1) | Value::Bool(false)) => {}
-                Some(Value::Str(s)) if s.is_empty() || s == "0s" || s == "1" => {}
-                Some(_) => {
-                    return Err(format!(
-                        "averaging (`{avg}`) is not implemented in almacal yet"
-                    ))
-                }
-            }
-        }
+        // Averaging parameters that average nothing are dropped; the others stay (the
+        // split/mstransform stage averages as CASA does, and is then never folded into an
+        // applycal's `output`).
+        kw.retain(|(k, v)| {
+            let no_op = match v {
+                Value::Int(1) | Value::Bool(false) => true,
+                Value::Str(s) => s.is_empty() || s == "0s" || s == "1",
+                _ => false,
+            };
+            !(no_op
+                && matches!(
+                    k.as_str(),
+                    "width" | "timebin" | "chanaverage" | "chanbin" | "timeaverage"
+                ))
+        });
         take(&mut kw, "vis");
         Self::drop_reserved(&mut kw);
-        kw.retain(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "width" | "timebin" | "chanaverage" | "timeaverage"
-            )
-        });
         let note = format!(" '{file}' -> '{out}'");
         // A split of the applycal just made: the applycal's output.
         if let Some(i) = open {
