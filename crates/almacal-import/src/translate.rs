@@ -209,6 +209,17 @@ impl Book {
         format!("script line {}{step}: {task}{file_note}", ctx.line)
     }
 
+    /// Record that the script's file `file` is the product of stage `name`.
+    fn produce(&mut self, file: &str, name: &str, kind: Kind) {
+        self.files.insert(
+            file.to_string(),
+            Ref {
+                name: name.to_string(),
+                kind,
+            },
+        );
+    }
+
     fn push(&mut self, mut st: Stage, ctx: &CallCtx) -> usize {
         self.note_unmade(&mut st);
         st.lines.push(ctx.line);
@@ -400,13 +411,7 @@ impl Book {
         let vis = self.vis(&file);
         let name = self.unique(&format!("{vis}_flags"));
         if on_cal {
-            self.files.insert(
-                file.clone(),
-                Ref {
-                    name: name.clone(),
-                    kind: Kind::Cal,
-                },
-            );
+            self.produce(&file, &name, Kind::Cal);
         }
         let mut params = vec![("vis".to_string(), Value::Str(vis))];
         params.extend(kw);
@@ -483,13 +488,7 @@ impl Book {
             _ => self.vis(&file),
         };
         let name = self.unique("apply");
-        self.files.insert(
-            file.clone(),
-            Ref {
-                name: name.clone(),
-                kind: Kind::Vis,
-            },
-        );
+        self.produce(&file, &name, Kind::Vis);
         let mut params = vec![("vis".to_string(), Value::Str(vis))];
         params.extend(kw);
         let st = Stage {
@@ -556,13 +555,7 @@ impl Book {
                         r.name = new.clone();
                     }
                 }
-                self.files.insert(
-                    out.clone(),
-                    Ref {
-                        name: new.clone(),
-                        kind: Kind::Vis,
-                    },
-                );
+                self.produce(&out, &new, Kind::Vis);
                 let st = &mut self.stages[i];
                 st.name = new;
                 st.output
@@ -575,13 +568,7 @@ impl Book {
         }
         let vis = self.vis(&file);
         let name = self.name_for(&out, task);
-        self.files.insert(
-            out.clone(),
-            Ref {
-                name: name.clone(),
-                kind: Kind::Vis,
-            },
-        );
+        self.produce(&out, &name, Kind::Vis);
         let mut params = vec![("vis".to_string(), Value::Str(vis))];
         params.extend(kw);
         let st = Stage {
@@ -659,13 +646,7 @@ impl Book {
         }
         let mut params = vec![("vis".to_string(), Value::Str(vis))];
         params.extend(kw);
-        self.files.insert(
-            cal.clone(),
-            Ref {
-                name: name.clone(),
-                kind: Kind::Cal,
-            },
-        );
+        self.produce(&cal, &name, Kind::Cal);
         let st = Stage {
             name,
             task: task.into(),
@@ -733,13 +714,7 @@ impl Book {
                 params.push((k, v));
             }
         }
-        self.files.insert(
-            out.clone(),
-            Ref {
-                name: name.clone(),
-                kind: Kind::Cal,
-            },
-        );
+        self.produce(&out, &name, Kind::Cal);
         let st = Stage {
             name,
             task: "fluxscale".into(),
